@@ -1,0 +1,80 @@
+"""`valid` flags of steps and versions, and piece-version pinning at lock time.
+
+Rules (simpler than the engine's full property validation, see docs/local-engine.md):
+EMPTY trigger invalid; PIECE trigger/action valid when Imbrace Local knows the piece and the
+trigger/action and every required property without a default has a value; CODE keeps the
+client's flag; LOOP_ON_ITEMS needs a non-empty `items`; ROUTER/MULTIPLE_CHOICE needs a valid
+`executionType` and at least one branch, each CONDITION branch with a `conditions` list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from . import pieces
+from .pieces.base import required_missing
+
+_EXECUTION_TYPES = ("EXECUTE_FIRST_MATCH", "EXECUTE_ALL_MATCH")
+
+
+def iter_steps(step: dict | None) -> Iterator[dict]:
+    """Every step from `step` on: the chain, loop bodies and router branches (depth first)."""
+    while step is not None:
+        yield step
+        yield from iter_steps(step.get("firstLoopAction"))
+        for child in step.get("children") or []:
+            yield from iter_steps(child)
+        step = step.get("nextAction")
+
+
+def step_is_valid(step: dict) -> bool:
+    kind, settings = step.get("type"), step.get("settings") or {}
+    if kind == "EMPTY":
+        return False
+    if kind == "PIECE_TRIGGER":
+        trigger = pieces.find_trigger(settings.get("pieceName"), settings.get("triggerName"))
+        return trigger is not None and not required_missing(trigger.props, settings.get("input"))
+    if kind == "PIECE":
+        action = pieces.find_action(settings.get("pieceName"), settings.get("actionName"))
+        return action is not None and not required_missing(action.props, settings.get("input"))
+    if kind == "CODE":
+        return step.get("valid") is True
+    if kind == "LOOP_ON_ITEMS":
+        items = settings.get("items")
+        return isinstance(items, str) and bool(items.strip())
+    if kind in ("ROUTER", "MULTIPLE_CHOICE"):
+        branches = settings.get("branches")
+        return (settings.get("executionType") in _EXECUTION_TYPES and isinstance(branches, list)
+                and bool(branches) and all(
+                    isinstance(b, dict) and (b.get("branchType") == "FALLBACK" or (
+                        b.get("branchType") == "CONDITION" and isinstance(b.get("conditions"), list)))
+                    for b in branches))
+    return False
+
+
+def refresh_validity(trigger: dict) -> dict:
+    """Recompute `valid` on every step in place; returns the trigger."""
+    for step in iter_steps(trigger):
+        step["valid"] = step_is_valid(step)
+    return trigger
+
+
+def version_is_valid(trigger: dict) -> bool:
+    """A version is valid iff every step is (the engine ANDs the step flags)."""
+    return all(step_is_valid(step) for step in iter_steps(trigger))
+
+
+_RANGE = re.compile(r"^[~^]")
+
+
+def pin_piece_versions(trigger: dict) -> dict:
+    """A copy with `~X.Y.Z` / `^X.Y.Z` piece versions pinned to the exact `X.Y.Z` (LOCK)."""
+    import copy
+
+    pinned = copy.deepcopy(trigger)
+    for step in iter_steps(pinned):
+        settings = step.get("settings")
+        if isinstance(settings, dict) and isinstance(settings.get("pieceVersion"), str):
+            settings["pieceVersion"] = _RANGE.sub("", settings["pieceVersion"])
+    return pinned
