@@ -1,0 +1,488 @@
+"""Transport: the only module that touches httpx.
+
+One pooled httpx client per Imbrace client, auth headers, retries (tenacity), and the
+translation of every transport failure or error status into `prefect_imbrace.exceptions`.
+
+The retry policy is three pure functions, testable as a table:
+
+* `_should_retry(method, status_or_exception, headers)`: GET/HEAD/PUT/DELETE/OPTIONS are
+  repeated on 429, 5xx, timeouts and connection errors. A POST is repeated only when the
+  server provably did not process it: 429 or 503 answered before processing, or a failure
+  before the request left (connect error/timeout, pool timeout). A POST whose fate is unknown
+  (read timeout, connection dropped after sending) is never re-sent and raises
+  `RequestOutcomeUnknownError`; re-sending a webhook would start a second run.
+* `_parse_retry_after(headers)`: `retry-after-ms`, `retry-after` seconds or HTTP date.
+* `_retry_wait(attempt, headers)`: the server's hint (capped at 60 s) or exponential backoff
+  with jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json as jsonlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, Retrying, stop_after_attempt
+from tenacity.retry import retry_base
+
+from ..exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    ImbraceConfigurationError,
+    RequestOutcomeUnknownError,
+    _make_status_error,
+)
+from ._config import ClientConfig
+
+logger = logging.getLogger("prefect_imbrace.client")
+
+T = TypeVar("T")
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+POST_SAFE_STATUSES = frozenset({429, 503})
+"""Statuses that mean "not processed" even for a POST: the server refused before doing anything."""
+MAX_RETRY_AFTER = 60.0
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_MAX_CONNECTIONS = 100
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+
+# Failures that happen before any byte of the request reached the server.
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+    httpx.ProxyError,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# pure policy
+
+
+def _should_retry(
+    method: str, outcome: int | BaseException, headers: Mapping[str, str] | None = None
+) -> bool:
+    """Whether one attempt's outcome (a status code or a transport exception) is worth repeating."""
+    idempotent = method.upper() in IDEMPOTENT_METHODS
+    if isinstance(outcome, BaseException):
+        if not isinstance(outcome, httpx.TransportError):
+            return False
+        if isinstance(outcome, _NOT_SENT):
+            return True
+        return idempotent
+    status = outcome
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    if lowered.get("x-should-retry") == "false":
+        return False
+    if "x-webhook-id" in lowered:
+        # A webhook answer carrying its run id came from the engine's webhook handler (or from the
+        # flow's own Return Response step): the request was accepted, never send it again.
+        return False
+    if idempotent:
+        return status == 429 or status >= 500
+    return status in POST_SAFE_STATUSES
+
+
+def _parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
+    """The server's wait hint in seconds: `retry-after-ms`, then `retry-after` (seconds or HTTP date)."""
+    if not headers:
+        return None
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return float(raw_ms) / 1000.0
+        except ValueError:
+            pass
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_tz(raw)
+    if parsed is None:
+        return None
+    when = email.utils.mktime_tz(parsed)
+    return float(when - (time.time() if now is None else now))
+
+
+def _retry_wait(
+    attempt: int,
+    headers: Mapping[str, str] | None = None,
+    *,
+    initial: float = INITIAL_RETRY_DELAY,
+    maximum: float = MAX_RETRY_DELAY,
+    now: float | None = None,
+    jitter: float | None = None,
+) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based).
+
+    A `Retry-After` hint of 0..60 s is followed exactly (a longer one is capped at 60 s); without
+    a usable hint: `initial * 2**(attempt-1)`, capped at `maximum`, minus up to 25 % jitter.
+    """
+    hint = _parse_retry_after(headers, now=now)
+    if hint is not None and hint >= 0:
+        return min(hint, MAX_RETRY_AFTER)
+    backoff = min(initial * 2 ** max(attempt - 1, 0), maximum)
+    fraction = random.random() if jitter is None else jitter
+    return backoff * (1 - 0.25 * fraction)
+
+
+def _outcome_unknown(method: str, exc: BaseException) -> bool:
+    """A non-idempotent request failed after it may have reached the server."""
+    return method.upper() not in IDEMPOTENT_METHODS and not isinstance(exc, _NOT_SENT)
+
+
+# --------------------------------------------------------------------------------------------
+# one logical call
+
+
+_NO_BODY: Any = object()
+
+
+@dataclass
+class _Call(Generic[T]):
+    """Everything needed to perform and decode one logical API call (no I/O here)."""
+
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], T]
+    params: Mapping[str, Any] | None = None
+    json: Any = _NO_BODY
+    headers: Mapping[str, str] | None = None
+    timeout: float | httpx.Timeout | None = None
+    webhook_flow_id: str | None = None
+    """Set for `/v1/webhooks/...`: 404/410 then mean "disabled"/"gone"."""
+    accept_error: Callable[[httpx.Response], bool] | None = None
+    """Error statuses this call decodes itself (sync webhook replies), instead of raising."""
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+class _RetryPolicy(retry_base):
+    """Tenacity predicate delegating to `_should_retry`."""
+
+    def __init__(self, method: str):
+        self.method = method
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        if outcome is None:
+            return False
+        if outcome.failed:
+            exc = outcome.exception()
+            return exc is not None and _should_retry(self.method, exc)
+        response: httpx.Response = outcome.result()
+        return response.status_code >= 400 and _should_retry(
+            self.method, response.status_code, response.headers
+        )
+
+
+def _body_of(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _as_timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> httpx.Timeout:
+    if value is None:
+        return default
+    if isinstance(value, httpx.Timeout):
+        return value
+    if value <= 0:
+        raise ImbraceConfigurationError(f"timeout must be a positive number of seconds (got {value!r}).")
+    return httpx.Timeout(value)
+
+
+class _BaseAPIClient:
+    """What the sync and async transports share: config, request building, error mapping."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        retry_initial_delay: float,
+        retry_max_delay: float,
+    ):
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise ImbraceConfigurationError(f"max_retries must be an integer >= 0 (got {max_retries!r}).")
+        if retry_initial_delay < 0 or retry_max_delay < 0:
+            raise ImbraceConfigurationError("retry delays must be >= 0 seconds.")
+        self._config = config
+        self.timeout = _as_timeout(timeout, httpx.Timeout(DEFAULT_TIMEOUT))
+        self.max_retries = max_retries
+        self.retry_initial_delay = retry_initial_delay
+        self.retry_max_delay = retry_max_delay
+
+    @property
+    def engine_url(self) -> str:
+        """Root of the engine routes, e.g. `https://app-gatewayv2.imbrace.co/activepieces`."""
+        return self._config.engine_url
+
+    @property
+    def auth_mode(self) -> str:
+        """`api_key`, `bearer`, `access_token` or `none` (never the secret itself)."""
+        return self._config.auth_mode
+
+    @property
+    def organization_id(self) -> str | None:
+        return self._config.organization_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(engine_url={self.engine_url!r}, auth_mode={self.auth_mode!r})"
+
+    def _build_request(self, http: httpx.Client | httpx.AsyncClient, call: _Call[Any]) -> httpx.Request:
+        headers = {"accept": "application/json", "x-request-id": f"req_{uuid.uuid4().hex[:21]}"}
+        headers.update(self._config.auth_headers())
+        if call.headers:
+            headers.update({k.lower(): v for k, v in call.headers.items()})
+        params = {k: v for k, v in (call.params or {}).items() if v is not None}
+        timeout = _as_timeout(call.timeout, self.timeout)
+        kwargs: dict[str, Any] = {"params": params, "headers": headers, "timeout": timeout}
+        if call.json is not _NO_BODY:
+            kwargs["json"] = call.json
+        return http.build_request(call.method, self.engine_url + call.path, **kwargs)
+
+    def _wait(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        headers = None
+        if outcome is not None and not outcome.failed:
+            headers = outcome.result().headers
+        return _retry_wait(
+            retry_state.attempt_number,
+            headers,
+            initial=self.retry_initial_delay,
+            maximum=self.retry_max_delay,
+        )
+
+    def _log_retry(self, retry_state: RetryCallState) -> None:
+        call: _Call[Any] = retry_state.kwargs["call"]
+        outcome = retry_state.outcome
+        if outcome is None:  # pragma: no cover - tenacity always sets it before sleeping
+            return
+        reason = (
+            type(outcome.exception()).__name__ if outcome.failed else str(outcome.result().status_code)
+        )
+        wait = retry_state.upcoming_sleep
+        logger.debug(
+            "retrying %s %s in %.3fs after %s (attempt %d of %d)",
+            call.method,
+            call.path,
+            wait,
+            reason,
+            retry_state.attempt_number,
+            self.max_retries + 1,
+            extra={
+                "imbrace_retry_wait": wait,
+                "imbrace_retry_reason": reason,
+                "imbrace_retry_attempt": retry_state.attempt_number,
+                "imbrace_method": call.method,
+                "imbrace_path": call.path,
+            },
+        )
+
+    def _tenacity_kwargs(self, method: str) -> dict[str, Any]:
+        return {
+            "stop": stop_after_attempt(self.max_retries + 1),
+            "retry": _RetryPolicy(method),
+            "wait": self._wait,
+            "before_sleep": self._log_retry,
+            "retry_error_callback": lambda state: state.outcome.result(),
+            "reraise": True,
+        }
+
+    def _transport_error(self, call: _Call[Any], exc: httpx.TransportError, attempts: int) -> APIError:
+        url = self.engine_url + call.path
+        if _outcome_unknown(call.method, exc):
+            return RequestOutcomeUnknownError(
+                f"{call.method} {url} was sent but no answer came back ({type(exc).__name__}); the "
+                f"engine may or may not have processed it, so it was NOT sent again. Check the engine "
+                f"state (for a trigger: list_runs(flow_id=..., created_after=receipt time)) before "
+                f"retrying.",
+                method=call.method,
+                url=url,
+            )
+        tried = f" after {attempts} attempts" if attempts > 1 else ""
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(
+                f"{call.method} {url} timed out{tried} ({type(exc).__name__}); raise timeout= or check "
+                f"the engine.",
+                method=call.method,
+                url=url,
+            )
+        return APIConnectionError(
+            f"Could not reach the engine for {call.method} {url}{tried} ({type(exc).__name__}: {exc}). "
+            f"Check gateway= / engine_url= / IMBRACE_GATEWAY_URL and the network.",
+            method=call.method,
+            url=url,
+        )
+
+    def _finish(self, call: _Call[T], response: httpx.Response, attempts: int) -> T:
+        status = response.status_code
+        logger.debug(
+            "%s %s -> %d (%d attempt(s))",
+            call.method,
+            call.path,
+            status,
+            attempts,
+            extra={"imbrace_status": status, "imbrace_attempts": attempts},
+        )
+        if status >= 400 and not (call.accept_error and call.accept_error(response)):
+            raise _make_status_error(
+                status,
+                _body_of(response),
+                headers=dict(response.headers),
+                method=call.method,
+                url=self.engine_url + call.path,
+                webhook_flow_id=call.webhook_flow_id,
+                retries=attempts - 1,
+            )
+        try:
+            return call.parse(response)
+        except APIError:
+            raise
+        except (ValueError, TypeError) as exc:
+            snippet = response.text[:200]
+            raise APIError(
+                f"The engine answered {call.method} {self.engine_url + call.path} with {status} and a "
+                f"body this client cannot read ({type(exc).__name__}): {snippet!r}. Is the URL an "
+                f"Imbrace engine?",
+                method=call.method,
+                url=self.engine_url + call.path,
+            ) from exc
+
+
+class SyncAPIClient(_BaseAPIClient):
+    """Blocking transport over one pooled `httpx.Client`."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retry_initial_delay: float = INITIAL_RETRY_DELAY,
+        retry_max_delay: float = MAX_RETRY_DELAY,
+        sleep: Callable[[float], None] | None = None,
+    ):
+        super().__init__(
+            config,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_initial_delay=retry_initial_delay,
+            retry_max_delay=retry_max_delay,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise ImbraceConfigurationError("http_client must be an httpx.Client for the sync client.")
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=self.timeout,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=min(20, max_connections)),
+            transport=transport,
+        )
+        self._sleep = sleep or time.sleep
+
+    def _request(self, call: _Call[T]) -> T:
+        request = self._build_request(self._http, call)
+        retrying = Retrying(sleep=self._sleep, **self._tenacity_kwargs(call.method))
+        try:
+            response = retrying(self._send_once, request, call=call)
+        except httpx.TransportError as exc:
+            raise self._transport_error(call, exc, retrying.statistics.get("attempt_number", 1)) from exc
+        return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
+
+    def _send_once(self, request: httpx.Request, *, call: _Call[Any]) -> httpx.Response:
+        return self._http.send(request)
+
+    def close(self) -> None:
+        """Close the connection pool (only when this object created it)."""
+        if self._owns_http:
+            self._http.close()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._http.is_closed
+
+
+class AsyncAPIClient(_BaseAPIClient):
+    """Asyncio transport over one pooled `httpx.AsyncClient`."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry_initial_delay: float = INITIAL_RETRY_DELAY,
+        retry_max_delay: float = MAX_RETRY_DELAY,
+        sleep: Callable[[float], Any] | None = None,
+    ):
+        super().__init__(
+            config,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_initial_delay=retry_initial_delay,
+            retry_max_delay=retry_max_delay,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ImbraceConfigurationError("http_client must be an httpx.AsyncClient for the async client.")
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self.timeout,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=min(20, max_connections)),
+            transport=transport,
+        )
+        self._sleep = sleep or asyncio.sleep
+
+    async def _request(self, call: _Call[T]) -> T:
+        request = self._build_request(self._http, call)
+        retrying = AsyncRetrying(sleep=self._sleep, **self._tenacity_kwargs(call.method))
+        try:
+            response = await retrying(self._send_once, request, call=call)
+        except httpx.TransportError as exc:
+            raise self._transport_error(call, exc, retrying.statistics.get("attempt_number", 1)) from exc
+        return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
+
+    async def _send_once(self, request: httpx.Request, *, call: _Call[Any]) -> httpx.Response:
+        return await self._http.send(request)
+
+    async def close(self) -> None:
+        """Close the connection pool (only when this object created it)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._http.is_closed
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    """Decoded JSON body, or None for 204 / an empty body (DELETE answers, SIMULATION test-trigger)."""
+    if response.status_code == 204 or not response.content:
+        return None
+    return jsonlib.loads(response.content)

@@ -1,0 +1,179 @@
+"""Flow runs (imbrace-api.md §7): raw status text plus a stable `RunCategory` on top.
+
+The engine's status set changes between eras (STOPPED before 2025, QUEUED/CANCELED now,
+LOG_SIZE_EXCEEDED later), so `FlowRun.status` stays a plain string and code that needs to
+decide something reads `category` / `is_terminal`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import datetime, timedelta
+from typing import Any, Optional
+
+from pydantic import Field, field_validator
+
+from ._base import ImbraceModel
+
+
+class RunCategory(str, enum.Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"
+
+
+STATUS_CATEGORY: dict[str, RunCategory] = {
+    "QUEUED": RunCategory.QUEUED,
+    "RUNNING": RunCategory.RUNNING,
+    "PAUSED": RunCategory.PAUSED,
+    "SUCCEEDED": RunCategory.SUCCEEDED,
+    "STOPPED": RunCategory.SUCCEEDED,  # pre-2025 engines: ended by a Stop step
+    "FAILED": RunCategory.FAILED,
+    "TIMEOUT": RunCategory.FAILED,
+    "INTERNAL_ERROR": RunCategory.FAILED,
+    "QUOTA_EXCEEDED": RunCategory.FAILED,
+    "MEMORY_LIMIT_EXCEEDED": RunCategory.FAILED,
+    "LOG_SIZE_EXCEEDED": RunCategory.FAILED,  # 2026+ engines
+    "CANCELED": RunCategory.CANCELLED,
+    "CANCELLED": RunCategory.CANCELLED,
+}
+
+TERMINAL_CATEGORIES = frozenset({RunCategory.SUCCEEDED, RunCategory.FAILED, RunCategory.CANCELLED})
+
+
+def category_of(status: str | None) -> RunCategory:
+    """The category of a raw status string; unknown values give `RunCategory.UNKNOWN`."""
+    return STATUS_CATEGORY.get((status or "").upper(), RunCategory.UNKNOWN)
+
+
+def error_text(value: Any) -> str | None:
+    """A step's `errorMessage` (string, `{message: ...}` or any JSON) as one line of text."""
+    if value is None or value == "" or value == {}:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("message"), str):
+        return value["message"]
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class StepResult(ImbraceModel):
+    """One entry of `FlowRun.steps`: what a step received and produced."""
+
+    type: Optional[str] = None
+    status: Optional[str] = None
+    """`SUCCEEDED`, `FAILED`, `PAUSED`, `RUNNING`, `STOPPED`."""
+    input: Any = None
+    output: Any = None
+    duration: Optional[float] = None
+    """Milliseconds."""
+    error_message: Any = None
+
+    @property
+    def error_text(self) -> str | None:
+        return error_text(self.error_message)
+
+
+class FailedStep(ImbraceModel):
+    name: str
+    display_name: Optional[str] = None
+
+
+class FlowRunVersion(ImbraceModel):
+    display_name: Optional[str] = None
+
+
+class FlowRun(ImbraceModel):
+    id: str
+    created: Optional[datetime] = None
+    updated: Optional[datetime] = None
+    project_id: Optional[str] = None
+    flow_id: Optional[str] = None
+    flow_version_id: Optional[str] = None
+    flow_version: Optional[FlowRunVersion] = None
+    status: str = "UNKNOWN"
+    """Raw engine status (unknown values kept); see `category`."""
+    environment: Optional[str] = None
+    start_time: Optional[datetime] = None
+    finish_time: Optional[datetime] = None
+    logs_file_id: Optional[str] = None
+    steps: dict[str, StepResult] = Field(default_factory=dict)
+    """Step name -> result; only `get_run` fills it (lists leave it empty)."""
+    failed_step: Optional[FailedStep] = None
+    tags: list[str] = Field(default_factory=list)
+    parent_run_id: Optional[str] = None
+    fail_parent_on_failure: Optional[bool] = None
+    step_name_to_test: Optional[str] = None
+    archived_at: Optional[datetime] = None
+
+    @field_validator("failed_step", mode="before")
+    @classmethod
+    def _empty_failed_step(cls, value: Any) -> Any:
+        # The engine sends `failedStep: {}` for runs that did not fail.
+        if isinstance(value, dict) and not value.get("name"):
+            return None
+        return value
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _null_steps(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _null_tags(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @property
+    def category(self) -> RunCategory:
+        return category_of(self.status)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Ended for good. An unknown status counts as ended once the run has a `finishTime`."""
+        category = self.category
+        if category is RunCategory.UNKNOWN:
+            return self.finish_time is not None
+        return category in TERMINAL_CATEGORIES
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.start_time is None or self.finish_time is None:
+            return None
+        return self.finish_time - self.start_time
+
+    @property
+    def trigger_headers(self) -> dict[str, str]:
+        """Request headers the trigger step saw (lower-cased); {} when unknown."""
+        trigger = self.steps.get("trigger")
+        output = trigger.output if trigger else None
+        headers = output.get("headers") if isinstance(output, dict) else None
+        if not isinstance(headers, dict):
+            return {}
+        return {str(k).lower(): v if isinstance(v, str) else str(v) for k, v in headers.items()}
+
+    @property
+    def failed_step_name(self) -> str | None:
+        if self.failed_step is not None:
+            return self.failed_step.name
+        for name, step in self.steps.items():
+            if step.status == "FAILED":
+                return name
+        return None
+
+    @property
+    def error_message(self) -> str | None:
+        """The failed step's `errorMessage` as text, or None."""
+        name = self.failed_step_name
+        step = self.steps.get(name) if name else None
+        return step.error_text if step else None
+
+    @property
+    def step_outputs(self) -> dict[str, Any]:
+        """Step name -> output."""
+        return {name: step.output for name, step in self.steps.items()}
