@@ -1,0 +1,190 @@
+"""The `ImbraceCredentials` block: where a Prefect flow gets its Imbrace clients from.
+
+The block only stores configuration; every `get_client()` call builds a new client so that
+no connection pool is shared between threads, event loops or pickled copies of the block.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from prefect.blocks.abstract import CredentialsBlock
+from pydantic import Field, SecretStr, field_validator
+
+from prefect_imbrace.settings import setting
+
+if TYPE_CHECKING:
+    from prefect_imbrace.client import AsyncImbraceClient, ImbraceClient
+
+__all__ = ["ImbraceCredentials"]
+
+DOCUMENTATION_URL = "https://github.com/imbrace-co/prefect-imbrace/blob/main/docs/prefect.md"
+LOGO_URL = "https://github.com/imbrace-co.png"
+
+_SDK_HINT = (
+    "The official Imbrace SDK is not installed; install it with "
+    "`pip install 'prefect-imbrace[sdk]'` (package `imbrace`)."
+)
+
+
+class ImbraceCredentials(CredentialsBlock):
+    """Credentials and endpoint of an Imbrace workflow engine.
+
+    Authenticate with an API key, or with an access token plus an organisation id. The
+    endpoint is an environment preset (`stable`, `develop`, `sandbox`), a gateway URL, or the
+    engine URL itself. Values left empty fall back to `PREFECT_INTEGRATIONS_IMBRACE_*` and then
+    `IMBRACE_*` environment variables.
+
+    Examples:
+        Load stored credentials and list flows:
+        ```python
+        from prefect_imbrace import ImbraceCredentials
+
+        imbrace_credentials = ImbraceCredentials.load("BLOCK_NAME")
+        with imbrace_credentials.get_client() as client:
+            page = client.workflows.list_flows(limit=10)
+        ```
+    """
+
+    _block_type_name = "Imbrace Credentials"
+    _block_type_slug = "imbrace-credentials"
+    _logo_url = LOGO_URL
+    _documentation_url = DOCUMENTATION_URL
+    _description = (
+        "Credentials (API key or access token) and endpoint of an Imbrace workflow engine."
+    )
+
+    api_key: SecretStr | None = Field(
+        default=None,
+        title="API key",
+        description="A full-access Imbrace API key; takes precedence over an access token.",
+    )
+    access_token: SecretStr | None = Field(
+        default=None,
+        title="Access token",
+        description="An Imbrace access token (or JWT), used when no API key is set.",
+    )
+    organization_id: str | None = Field(
+        default=None,
+        title="Organization ID",
+        description="The organisation (org_...) to act for when using an access token.",
+    )
+    env: Literal["stable", "prodv2", "develop", "sandbox"] | None = Field(
+        default=None,
+        title="Environment",
+        description="Gateway preset used when no gateway or engine URL is given.",
+    )
+    gateway: str | None = Field(
+        default=None,
+        title="Gateway URL",
+        description="Imbrace gateway URL, e.g. https://app-gatewayv2.imbrace.co.",
+    )
+    engine_url: str | None = Field(
+        default=None,
+        title="Engine URL",
+        description="Full workflow engine URL ({gateway}/activepieces); overrides the gateway.",
+    )
+    ui_url: str | None = Field(
+        default=None,
+        title="UI URL",
+        description="Base URL of the Imbrace web app used for links to runs in artifacts.",
+    )
+    timeout: float = Field(
+        default=30.0,
+        gt=0,
+        title="Timeout",
+        description="HTTP timeout in seconds for each request.",
+    )
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        title="Max retries",
+        description="How many times a safe request is retried on transient errors.",
+    )
+
+    @field_validator("gateway", "engine_url", "ui_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value.rstrip("/") if value else value
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `ImbraceClient`, with settings applied (no secrets logged)."""
+        api_key = self.api_key
+        access_token = self.access_token
+        organization_id = self.organization_id or setting("organization_id")
+        if api_key is None and access_token is None:
+            api_key = _secret(setting("api_key"))
+            if api_key is None:
+                access_token = _secret(setting("access_token"))
+        endpoint = {
+            "env": self.env,
+            "gateway": self.gateway,
+            "engine_url": self.engine_url,
+        }
+        if not any(endpoint.values()):
+            endpoint = {name: setting(name) for name in endpoint}
+        return {
+            "api_key": api_key.get_secret_value() if api_key else None,
+            "access_token": access_token.get_secret_value() if access_token else None,
+            "organization_id": organization_id,
+            **endpoint,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+        }
+
+    def get_client(self) -> ImbraceClient:
+        """A new synchronous client; use it in a `with` block to close its connections."""
+        from prefect_imbrace.client import ImbraceClient
+
+        return ImbraceClient(**self.client_kwargs())
+
+    def get_async_client(self) -> AsyncImbraceClient:
+        """A new asynchronous client; use it in an `async with` block."""
+        from prefect_imbrace.client import AsyncImbraceClient
+
+        return AsyncImbraceClient(**self.client_kwargs())
+
+    def get_sdk_client(self, asynchronous: bool = False) -> Any:
+        """The official `imbrace` SDK client configured like `get_client()`.
+
+        Raises:
+            ImportError: the `imbrace` package is not installed.
+        """
+        try:
+            import imbrace
+        except ImportError as exc:
+            raise ImportError(_SDK_HINT) from exc
+        kwargs = self.client_kwargs()
+        sdk_kwargs: dict[str, Any] = {
+            "api_key": kwargs["api_key"],
+            "access_token": kwargs["access_token"],
+            "organization_id": kwargs["organization_id"],
+            "timeout": kwargs["timeout"],
+        }
+        if kwargs["env"]:
+            sdk_kwargs["env"] = kwargs["env"]
+        if kwargs["gateway"]:
+            sdk_kwargs["gateway"] = kwargs["gateway"]
+        if kwargs["engine_url"]:
+            sdk_kwargs["services"] = {"workflow_engine": kwargs["engine_url"]}
+        cls = imbrace.AsyncImbraceClient if asynchronous else imbrace.ImbraceClient
+        return cls(**sdk_kwargs)
+
+    def test_connection(self) -> None:
+        """Make one cheap authenticated call; raises the client's typed error on failure."""
+        with self.get_client() as client:
+            client.workflows.list_flows(limit=1)
+        self.logger.info("Connected to the Imbrace engine.")
+
+    def link_base(self) -> str | None:
+        """Where links to runs point: `ui_url`, else the gateway, else the engine URL."""
+        kwargs = self.client_kwargs()
+        return self.ui_url or setting("ui_url") or kwargs["gateway"] or kwargs["engine_url"]
+
+
+def _secret(value: Any) -> SecretStr | None:
+    if value is None or isinstance(value, SecretStr):
+        return value
+    return SecretStr(str(value))

@@ -1,0 +1,158 @@
+"""Tasks that trigger Imbrace flows and wait for their runs, exactly once per logical call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from prefect import get_run_logger
+
+from prefect_imbrace import observability
+from prefect_imbrace.exceptions import ImbraceRunFailed
+from prefect_imbrace.runs import WaitOptions, atrigger_and_wait, guard_interrupts, run_sync
+from prefect_imbrace.tasks._dispatch import make_task
+from prefect_imbrace.waiting.outcome import ImbraceRunResult
+
+if TYPE_CHECKING:
+    from prefect_imbrace.credentials import ImbraceCredentials
+
+
+def _trigger_flow_and_wait(
+    imbrace_credentials: ImbraceCredentials,
+    flow_id: str,
+    payload: Any = None,
+    idempotency_key: str | None = None,
+    timeout: float | None = None,
+    paused_timeout: float | None = None,
+    max_poll_errors: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    retry_failed_from_step: bool = False,
+    concurrency_limit: str | None = None,
+) -> ImbraceRunResult:
+    """Run an Imbrace flow once and return its result; raise if it did not succeed.
+
+    The trigger carries an idempotency key (default: derived from this task run, so task
+    retries and re-runs of the flow run adopt the run already started instead of starting
+    another). Raises `ImbraceRunFailed` (naming the failed step), `ImbraceRunCancelled`, or
+    `ImbraceRunWaitTimeout` when `timeout` (overall) or `paused_timeout` (time spent PAUSED)
+    run out. `retry_failed_from_step=True` retries an adopted failed run from its failed step
+    (so it only acts on a re-run). `concurrency_limit` names a Prefect global concurrency limit.
+    """
+    raise NotImplementedError  # signature and docs only; see the two bodies below
+
+
+async def _atrigger(
+    imbrace_credentials: ImbraceCredentials,
+    flow_id: str,
+    payload: Any = None,
+    idempotency_key: str | None = None,
+    timeout: float | None = None,
+    paused_timeout: float | None = None,
+    max_poll_errors: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    retry_failed_from_step: bool = False,
+    concurrency_limit: str | None = None,
+    *,
+    discriminator: str | None = None,
+    max_concurrent: int | None = None,
+) -> ImbraceRunResult:
+    return await atrigger_and_wait(
+        imbrace_credentials, flow_id, payload, idempotency_key=idempotency_key, headers=headers,
+        options=WaitOptions(timeout, paused_timeout, max_poll_errors),
+        retry_failed_from_step=retry_failed_from_step, concurrency_limit=concurrency_limit,
+        max_concurrent=max_concurrent, discriminator=discriminator,
+    )
+
+
+def _sync_trigger(*args: Any, **kwargs: Any) -> ImbraceRunResult:
+    with guard_interrupts():
+        return run_sync(_atrigger(*args, **kwargs))
+
+
+trigger_flow_and_wait = make_task(
+    _sync_trigger, _atrigger, name="Trigger Imbrace flow and wait", like=_trigger_flow_and_wait
+)
+trigger_flow_and_wait.__doc__ = _trigger_flow_and_wait.__doc__
+
+
+def _trigger_many_and_wait(
+    imbrace_credentials: ImbraceCredentials,
+    flow_id: str,
+    payloads: Sequence[Any],
+    max_concurrent: int | None = None,
+    concurrency_limit: str | None = None,
+    timeout: float | None = None,
+    paused_timeout: float | None = None,
+    return_exceptions: bool = False,
+) -> list[Any]:
+    """Run `flow_id` once per payload, concurrently, and return the results in order.
+
+    One task drives all runs on one event loop, so hundreds of runs cost one list call per
+    poll tick (shared poller), not hundreds of GETs. `max_concurrent` bounds the runs in
+    flight (default `PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY`); `concurrency_limit`
+    also takes a slot of that Prefect global concurrency limit per run. A progress artifact
+    follows the fan-out. Each payload gets its own stable idempotency key, so a retry of this
+    task adopts the runs already started. With `return_exceptions=False` the first failure is
+    raised after all runs ended; with True, failures are returned in place of results.
+    """
+    raise NotImplementedError
+
+
+async def _atrigger_many(
+    imbrace_credentials: ImbraceCredentials,
+    flow_id: str,
+    payloads: Sequence[Any],
+    max_concurrent: int | None = None,
+    concurrency_limit: str | None = None,
+    timeout: float | None = None,
+    paused_timeout: float | None = None,
+    return_exceptions: bool = False,
+) -> list[Any]:
+    log = get_run_logger()
+    payloads = list(payloads)
+    total = len(payloads)
+    log.info("Triggering Imbrace flow %s %s times.", flow_id, total)
+    progress = await observability.acreate_progress(f"Imbrace flow {flow_id}: {total} runs")
+    done = 0
+
+    async def one(index: int, payload: Any) -> Any:
+        nonlocal done
+        try:
+            return await _atrigger(
+                imbrace_credentials, flow_id, payload, timeout=timeout,
+                paused_timeout=paused_timeout, concurrency_limit=concurrency_limit,
+                discriminator=f"fan-out:{index}", max_concurrent=max_concurrent,
+            )
+        finally:
+            done += 1
+            if done == total or done % max(1, total // 20) == 0:
+                await observability.aupdate_progress(progress, done, total)
+
+    results = await asyncio.gather(
+        *(one(i, p) for i, p in enumerate(payloads)), return_exceptions=True
+    )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    log.info(
+        "Imbrace flow %s: %s of %s runs succeeded.", flow_id, total - len(failures), total
+    )
+    if failures and not return_exceptions:
+        first = failures[0]
+        if len(failures) == 1:
+            raise first
+        raise ImbraceRunFailed(
+            f"{len(failures)} of {total} runs of Imbrace flow {flow_id} did not succeed; "
+            f"first: {first}", flow_id=flow_id,
+        ) from first
+    return results
+
+
+def _sync_many(*args: Any, **kwargs: Any) -> list[Any]:
+    with guard_interrupts():
+        return run_sync(_atrigger_many(*args, **kwargs))
+
+
+trigger_many_and_wait = make_task(
+    _sync_many, _atrigger_many, name="Trigger Imbrace flow many times and wait",
+    like=_trigger_many_and_wait,
+)

@@ -1,0 +1,308 @@
+"""One process-wide poller shared by every wait, from sync tasks in threads and async tasks.
+
+Why: hundreds of concurrent waits must not cost hundreds of GETs per tick. The poller keeps
+one *lane* per (credentials, Imbrace flow) and, per tick, makes ONE paginated list call
+(`flowId` + `createdAfter`) for the lane. A run is fetched by id only when it is needed:
+once to read its trigger headers (correlation; the answer is cached, a run's trigger headers
+never change) and once when it finishes (for its steps).
+
+The poller only observes. It hands `Update`s to each `Watch` through a thread-safe callback;
+timeouts, logging, events and error budgets are decided by the waiter in its own run context.
+It runs in a daemon thread with its own synchronous clients and stops itself when idle.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from prefect_imbrace.exceptions import (
+    APIConnectionError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+)
+from prefect_imbrace.waiting.keys import KEY_HEADER
+from prefect_imbrace.waiting.outcome import is_finished
+
+__all__ = ["Update", "Watch", "get_poller", "shutdown_poller"]
+
+_PAGE = 100
+_MAX_PAGES = 50
+_KEY_CACHE = 20_000
+_IDLE_EXIT = 3.0
+
+
+@dataclass
+class Update:
+    """What the poller saw: kind is "found", "status", "final" or "error"."""
+
+    kind: str
+    run: Any = None
+    error: BaseException | None = None
+    errors: int = 0
+    transient: bool = True
+
+
+@dataclass(eq=False)
+class Watch:
+    """One waiter's interest: find the run carrying `key`, then follow it to the end."""
+
+    client_kwargs: dict[str, Any]
+    flow_id: str
+    key: str
+    created_after: datetime
+    deliver: Callable[[Update], None]
+    run_id: str | None = None
+    status: str | None = None
+    run_created: datetime | None = None
+    errors: int = 0
+    closed: bool = False
+
+
+@dataclass(eq=False)
+class _Lane:
+    client_kwargs: dict[str, Any]
+    flow_id: str
+    watches: list[Watch] = field(default_factory=list)
+    interval: float = 0.5
+    next_at: float = 0.0
+
+
+def _creds_key(kwargs: dict[str, Any]) -> tuple:
+    return tuple(sorted((k, str(v)) for k, v in kwargs.items()))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth another poll: connection trouble, 5xx, 429."""
+    return isinstance(exc, APIConnectionError | ServerError | RateLimitError)
+
+
+class RunPoller:
+    """The shared poller. Use `get_poller()`; `watch()` / `unwatch()` from any thread."""
+
+    def __init__(self, poll_interval: float = 0.5, max_interval: float = 10.0):
+        self.poll_interval = poll_interval
+        self.max_interval = max_interval
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._lanes: dict[tuple, _Lane] = {}
+        self._keys: OrderedDict[str, str | None] = OrderedDict()
+        self._thread: threading.Thread | None = None
+        self._stop = False
+        self.stats = {"list_calls": 0, "get_calls": 0}
+
+    # -- registration -------------------------------------------------------------------
+    def watch(self, watch: Watch) -> Watch:
+        lane_key = (_creds_key(watch.client_kwargs), watch.flow_id)
+        with self._lock:
+            lane = self._lanes.get(lane_key)
+            if lane is None:
+                lane = self._lanes[lane_key] = _Lane(watch.client_kwargs, watch.flow_id)
+            lane.watches.append(watch)
+            lane.interval = self.poll_interval
+            lane.next_at = 0.0
+            self._ensure_thread()
+        self._wake.set()
+        return watch
+
+    def unwatch(self, watch: Watch) -> None:
+        watch.closed = True
+        lane_key = (_creds_key(watch.client_kwargs), watch.flow_id)
+        with self._lock:
+            lane = self._lanes.get(lane_key)
+            if lane is not None and watch in lane.watches:
+                lane.watches.remove(watch)
+                if not lane.watches:
+                    del self._lanes[lane_key]
+
+    def remember_key(self, run_id: str, key: str | None) -> None:
+        with self._lock:
+            self._keys[run_id] = key
+            while len(self._keys) > _KEY_CACHE:
+                self._keys.popitem(last=False)
+
+    def known_key(self, run_id: str) -> tuple[bool, str | None]:
+        with self._lock:
+            if run_id in self._keys:
+                return True, self._keys[run_id]
+        return False, None
+
+    def shutdown(self) -> None:
+        """Stop the thread (tests; the thread also stops by itself when idle)."""
+        thread = self._thread
+        self._stop = True
+        self._wake.set()
+        if thread is not None:
+            thread.join(timeout=10)
+        self._stop = False
+
+    # -- thread -----------------------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="prefect-imbrace-poller", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        clients: dict[tuple, Any] = {}
+        idle_since: float | None = None
+        try:
+            while not self._stop:
+                with self._lock:
+                    lanes = list(self._lanes.values())
+                now = time.monotonic()
+                if not lanes:
+                    idle_since = idle_since or now
+                    if now - idle_since > _IDLE_EXIT:
+                        with self._lock:
+                            if not self._lanes:
+                                self._thread = None
+                                return
+                    self._wake.wait(0.2)
+                    self._wake.clear()
+                    continue
+                idle_since = None
+                for lane in lanes:
+                    if lane.next_at <= now and not self._stop:
+                        self._tick(lane, clients)
+                next_at = min((lane.next_at for lane in lanes), default=now + 0.2)
+                self._wake.wait(max(0.0, min(next_at - time.monotonic(), 1.0)))
+                self._wake.clear()
+        finally:
+            for client in clients.values():
+                try:
+                    client.close()
+                except Exception:
+                    pass
+
+    def _client(self, lane: _Lane, clients: dict[tuple, Any]) -> Any:
+        key = _creds_key(lane.client_kwargs)
+        if key not in clients:
+            from prefect_imbrace.client import ImbraceClient
+
+            clients[key] = ImbraceClient(**lane.client_kwargs)
+        return clients[key]
+
+    # -- one tick of one lane ----------------------------------------------------------------
+    def _tick(self, lane: _Lane, clients: dict[tuple, Any]) -> None:
+        watches = [w for w in list(lane.watches) if not w.closed]
+        if not watches:
+            lane.next_at = time.monotonic() + lane.interval
+            return
+        changed = False
+        try:
+            client = self._client(lane, clients)
+            since = min(w.run_created or w.created_after for w in watches)
+            runs = self._list(client, lane.flow_id, since - timedelta(seconds=1))
+            changed = self._apply(client, watches, runs)
+            for w in watches:
+                w.errors = 0
+        except Exception as exc:  # delivered to each waiter, which owns the error budget
+            for w in watches:
+                w.errors += 1
+                w.deliver(Update("error", error=exc, errors=w.errors, transient=is_transient(exc)))
+        if changed:
+            lane.interval = self.poll_interval
+        else:
+            lane.interval = min(lane.interval * 1.5, self.max_interval)
+        lane.next_at = time.monotonic() + lane.interval
+
+    def _list(self, client: Any, flow_id: str, since: datetime) -> list[Any]:
+        runs: list[Any] = []
+        cursor = None
+        for _ in range(_MAX_PAGES):
+            self.stats["list_calls"] += 1
+            page = client.workflows.list_runs(
+                flow_id=flow_id, created_after=since, limit=_PAGE, cursor=cursor
+            )
+            runs.extend(page.data)
+            cursor = page.next
+            if not cursor:
+                break
+        return runs
+
+    def _read_key(self, client: Any, run_id: str) -> tuple[str | None, Any]:
+        known, key = self.known_key(run_id)
+        if known:
+            return key, None
+        self.stats["get_calls"] += 1
+        full = client.workflows.get_run(run_id)
+        key = (full.trigger_headers or {}).get(KEY_HEADER)
+        self.remember_key(run_id, key)
+        return key, full
+
+    def _apply(self, client: Any, watches: list[Watch], runs: list[Any]) -> bool:
+        changed = False
+        by_id = {run.id: run for run in runs}
+        seeking = [w for w in watches if w.run_id is None]
+        if seeking:
+            wanted: dict[str, list[Watch]] = {}
+            for w in seeking:
+                wanted.setdefault(w.key, []).append(w)
+            earliest = min(w.created_after for w in seeking)
+            for run in sorted(runs, key=lambda r: r.created):
+                if not wanted:
+                    break
+                if run.created is not None and run.created < earliest:
+                    continue
+                key, _ = self._read_key(client, run.id)
+                for watch in wanted.pop(key, []) if key else []:
+                    watch.run_id, watch.run_created = run.id, run.created
+                    watch.deliver(Update("found", run=run))
+                    changed = True
+        for watch in watches:
+            if watch.run_id is None or watch.closed:
+                continue
+            run = by_id.get(watch.run_id)
+            if run is None:  # not in the listing (archived, paging quirk): ask directly
+                self.stats["get_calls"] += 1
+                try:
+                    run = client.workflows.get_run(watch.run_id)
+                except NotFoundError:
+                    continue
+            if is_finished(run):
+                self.stats["get_calls"] += 1
+                full = client.workflows.get_run(run.id)
+                watch.status = full.status
+                watch.deliver(Update("final", run=full))
+                watch.closed = True
+                changed = True
+            elif run.status != watch.status:
+                watch.status = run.status
+                watch.deliver(Update("status", run=run))
+                changed = True
+        return changed
+
+
+_poller: RunPoller | None = None
+_poller_lock = threading.Lock()
+
+
+def get_poller() -> RunPoller:
+    """The process-wide poller (created on first use with the current settings)."""
+    global _poller
+    with _poller_lock:
+        if _poller is None:
+            from prefect_imbrace.settings import get_settings
+
+            s = get_settings()
+            _poller = RunPoller(s.poll_interval, s.max_poll_interval)
+        return _poller
+
+
+def shutdown_poller() -> None:
+    """Stop the shared poller's thread, if any."""
+    with _poller_lock:
+        poller = _poller
+    if poller is not None:
+        poller.shutdown()
+
+
+__all__ += ["RunPoller", "is_transient"]
