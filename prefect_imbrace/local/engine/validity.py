@@ -9,6 +9,7 @@ client's flag; LOOP_ON_ITEMS needs a non-empty `items`; ROUTER/MULTIPLE_CHOICE n
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 
@@ -70,8 +71,6 @@ _RANGE = re.compile(r"^[~^]")
 
 def pin_piece_versions(trigger: dict) -> dict:
     """A copy with `~X.Y.Z` / `^X.Y.Z` piece versions pinned to the exact `X.Y.Z` (LOCK)."""
-    import copy
-
     pinned = copy.deepcopy(trigger)
     for step in iter_steps(pinned):
         settings = step.get("settings")
