@@ -114,3 +114,15 @@ def entity_not_found(entity_type: str | None = None, entity_id: str | None = Non
     if entity_id is not None:
         params["entityId"] = entity_id
     return EngineError("ENTITY_NOT_FOUND", params)
+
+
+class GatewayError(LocalError):
+    """An answer of the Imbrace gateway in front of the engine (its own ad-hoc bodies, §1.2)."""
+
+    def __init__(self, status_code: int, body: dict[str, Any]):
+        super().__init__(f"{status_code}: {body}")
+        self.status_code = status_code
+        self._body = body
+
+    def body(self) -> dict[str, Any]:
+        return self._body

@@ -1,0 +1,253 @@
+"""Runs really execute: the asyncio side of Imbrace Local (no HTTP, no FastAPI).
+
+Everything here runs on the server's event loop. A run goes QUEUED -> RUNNING -> terminal via
+the engine's `execute_run`; a PAUSED run with `resume_at` is re-entered by a loop timer; sync
+webhooks wait on a future that the Return Response step (or the run's end) resolves; schedule
+triggers of ENABLED flows fire from a one-second tick.
+
+Restart with `--db` (documented in docs/imbrace-local.md): runs found QUEUED or RUNNING are
+re-queued and executed again from their last stored steps (at-least-once); PAUSED runs get
+their resume timer back (due ones resume at once); flows left DELETING finish deleting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from ..store import Store
+from .common import iso, new_id, now_ms
+from .runs import TERMINAL, new_run, touch
+
+logger = logging.getLogger("prefect_imbrace.local")
+TICK_S = 1.0
+
+
+def _engine():
+    from .. import engine
+
+    return engine
+
+
+class Runner:
+    def __init__(self, store: Store, connections: Any, finish_delete: Callable[[str], None], *,
+                 run_timeout: float, allow_http_hosts: frozenset[str]):
+        self.store = store
+        self.finish_delete = finish_delete
+        self.connections = connections
+        self.run_timeout = run_timeout
+        self.allow_http_hosts = allow_http_hosts
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.next_fire: dict[str, tuple[str, str, datetime]] = {}
+        self.runs_per_flow: dict[str, int] = {}
+        self._ticker: asyncio.Task[Any] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Called once the server loop runs: recover stored runs, start the schedule tick."""
+        self.loop = loop
+        for flow in self.store.all("flow"):
+            if flow["operationStatus"] == "DELETING":
+                loop.call_soon(self.finish_delete, flow["id"])
+        for run in self.store.all("run"):
+            if run["status"] in ("QUEUED", "RUNNING"):
+                touch(run, status="QUEUED")
+                self.store.put("run", run)
+                self.start(run)
+            elif run["status"] == "PAUSED" and run.get("_resumeAtMs"):
+                self._arm_resume(run)
+        self._ticker = loop.create_task(self._tick_forever())
+
+    async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for timer in self.timers.values():
+            timer.cancel()
+        self.timers.clear()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def reset(self) -> None:
+        for timer in self.timers.values():
+            timer.cancel()
+        self.timers.clear()
+        self.next_fire.clear()
+        self.runs_per_flow.clear()
+
+    # -- creating and executing runs --------------------------------------------------------------------
+    def create(self, flow: dict[str, Any], version: dict[str, Any], environment: str,
+               trigger_output: dict[str, Any], *, parent_run_id: str = "",
+               fail_parent_on_failure: bool = False) -> dict[str, Any]:
+        run = self.store.put("run", new_run(flow, version, environment, trigger_output, parent_run_id, fail_parent_on_failure))
+        self.runs_per_flow[flow["id"]] = self.runs_per_flow.get(flow["id"], 0) + 1
+        return run
+
+    def start(self, run: dict[str, Any], previous_steps: dict[str, Any] | None = None) -> None:
+        task = asyncio.get_running_loop().create_task(self._execute(run["id"], previous_steps or {}))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def wait_for_reply(self, run_id: str) -> asyncio.Future[dict[str, Any]]:
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.waiters[run_id] = fut
+        return fut
+
+    def _resolve(self, run_id: str, answer: dict[str, Any]) -> None:
+        fut = self.waiters.pop(run_id, None)
+        if fut is not None and not fut.done():
+            fut.set_result(answer)
+
+    async def _execute(self, run_id: str, previous_steps: dict[str, Any], resuming: bool = False) -> None:
+        run = self.store.get("run", run_id)
+        if run is None or run["status"] != ("PAUSED" if resuming else "QUEUED"):
+            return
+        version = self.store.get("version", run["flowVersionId"])
+        ms = now_ms()
+        changes: dict[str, Any] = {"status": "RUNNING"}
+        if "startTime" not in run:
+            changes["startTime"] = iso(ms)
+        self.store.put("run", touch(run, **changes))
+        engine = _engine()
+
+        async def on_response(reply: dict[str, Any]) -> None:
+            self._resolve(run_id, {"kind": "reply", **reply})
+
+        if version is None:
+            outcome = engine.ExecutionOutcome("INTERNAL_ERROR", previous_steps)
+        else:
+            ctx = engine.RunContext(
+                run_id=run_id, flow_id=run["flowId"], flow_version_id=version["id"], project_id=run["projectId"],
+                trigger=version["trigger"], trigger_output=run["_triggerOutput"], previous_steps=previous_steps,
+                connections=self.connections.values_for(run["projectId"]),
+                http_allow_hosts=self.allow_http_hosts, deadline=time.monotonic() + self.run_timeout,
+                on_response=on_response,
+            )
+            try:
+                outcome = await asyncio.wait_for(engine.execute_run(ctx), timeout=self.run_timeout + 1)
+            except asyncio.TimeoutError:
+                outcome = engine.ExecutionOutcome("TIMEOUT", previous_steps)
+            except Exception:  # the engine promises never to raise; stay safe anyway
+                logger.exception("run %s: engine raised", run_id)
+                outcome = engine.ExecutionOutcome("INTERNAL_ERROR", previous_steps)
+        self._finish(run_id, outcome)
+
+    def _finish(self, run_id: str, outcome: Any) -> None:
+        run = self.store.get("run", run_id)
+        if run is None:
+            self._resolve(run_id, {"kind": "end", "status": outcome.status})
+            return
+        if run["status"] != "RUNNING":  # forced by the control plane meanwhile: keep that
+            self._resolve(run_id, {"kind": "end", "status": run["status"]})
+            return
+        changes: dict[str, Any] = {
+            "status": outcome.status, "_steps": outcome.steps, "failedStep": outcome.failed_step or {},
+            "logsFileId": run.get("logsFileId") or new_id(),
+        }
+        if outcome.status in TERMINAL:
+            changes["finishTime"] = iso(now_ms())
+        resume_at = getattr(outcome, "resume_at", None)
+        if outcome.status == "PAUSED" and resume_at is not None:
+            if resume_at.tzinfo is None:
+                resume_at = resume_at.replace(tzinfo=timezone.utc)
+            changes["_resumeAtMs"] = int(resume_at.timestamp() * 1000)
+        self.store.put("run", touch(run, **changes))
+        if outcome.status == "PAUSED" and run.get("_resumeAtMs"):
+            self._arm_resume(run)
+        self._resolve(run_id, {"kind": "end", "status": outcome.status})
+
+    def _arm_resume(self, run: dict[str, Any]) -> None:
+        assert self.loop is not None
+        delay = max(0.0, run["_resumeAtMs"] / 1000 - time.time())
+        run_id = run["id"]
+        self.timers[run_id] = self.loop.call_later(delay, self._resume, run_id)
+
+    def _resume(self, run_id: str) -> None:
+        self.timers.pop(run_id, None)
+        run = self.store.get("run", run_id)
+        if run is None or run["status"] != "PAUSED":
+            return
+        task = asyncio.get_running_loop().create_task(self._execute(run_id, run["_steps"], resuming=True))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def cancelled(self, runs: list[dict[str, Any]]) -> None:
+        for run in runs:
+            timer = self.timers.pop(run["id"], None)
+            if timer is not None:
+                timer.cancel()
+            self._resolve(run["id"], {"kind": "end", "status": "CANCELED"})
+
+    def retried(self, run: dict[str, Any], previous_steps: dict[str, Any]) -> None:
+        self.runs_per_flow[run["flowId"]] = self.runs_per_flow.get(run["flowId"], 0) + 1
+        self.start(run, previous_steps)
+
+    # -- schedules -------------------------------------------------------------------------------------
+    async def _tick_forever(self) -> None:
+        while True:
+            try:
+                self.fire_due(datetime.now(timezone.utc))
+            except Exception:  # a bad schedule must not stop the others
+                logger.exception("schedule tick failed")
+            await asyncio.sleep(TICK_S)
+
+    def fire_due(self, now: datetime) -> list[dict[str, Any]]:
+        """Start a PRODUCTION run for every ENABLED schedule flow whose next fire time passed."""
+        from zoneinfo import ZoneInfo
+
+        from croniter import croniter
+
+        engine = _engine()
+        fired = []
+        live = set()
+        for flow in self.store.all("flow"):
+            if flow["status"] != "ENABLED" or flow["operationStatus"] != "NONE" or not flow.get("publishedVersionId"):
+                continue
+            version = self.store.get("version", flow["publishedVersionId"])
+            schedule = engine.schedule_of(version["trigger"]) if version else None
+            if not schedule:
+                continue
+            live.add(flow["id"])
+            cron, tz = schedule["cronExpression"], schedule.get("timezone") or "UTC"
+            known = self.next_fire.get(flow["id"])
+            if known is None or known[:2] != (cron, tz):
+                try:
+                    base = now.astimezone(ZoneInfo(tz))
+                    nxt = croniter(cron, base).get_next(datetime)
+                except Exception:
+                    logger.warning("flow %s: unusable schedule %r (%s)", flow["id"], cron, tz)
+                    continue
+                self.next_fire[flow["id"]] = (cron, tz, nxt)
+                continue
+            if now >= known[2]:
+                run = self.create(flow, version, "PRODUCTION", engine.schedule_output(known[2]))
+                self.start(run)
+                record_trigger(self.store, version["trigger"], success=True)
+                fired.append(run)
+                self.next_fire[flow["id"]] = (cron, tz, croniter(cron, known[2]).get_next(datetime))
+        for flow_id in set(self.next_fire) - live:
+            del self.next_fire[flow_id]
+        return fired
+
+
+def record_trigger(store: Store, trigger: dict[str, Any], success: bool) -> None:
+    """Count a trigger execution for `GET /v1/trigger-runs/status` (platform-wide, per day)."""
+    piece = (trigger.get("settings") or {}).get("pieceName")
+    if not piece:
+        return
+    stats = store.get("meta", "triggerStats") or {"id": "triggerStats", "pieces": {}}
+    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    entry = stats["pieces"].setdefault(piece, {"dailyStats": {}, "totalRuns": 0})
+    daily = entry["dailyStats"].setdefault(day, {"success": 0, "failure": 0})
+    daily["success" if success else "failure"] += 1
+    entry["totalRuns"] += 1
+    store.put("meta", stats)
+

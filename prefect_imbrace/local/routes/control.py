@@ -1,0 +1,74 @@
+"""The control plane under `/_local` (architecture.md §1), guarded by `x-control-token`."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ..backend.runs import touch
+from ..errors import EngineError, FrameworkError, GatewayError
+from ._common import backend, body_of, endpoint, ok
+
+router = APIRouter()
+FAULT_BODY = {"type": "object", "required": ["path"], "properties": {
+    "path": {"type": "string"}, "method": {"type": ["string", "null"]}, "status": {"type": ["integer", "null"]},
+    "headers": {"type": "object", "additionalProperties": True}, "body": {}, "times": {"type": "integer", "minimum": 1},
+    "latency_ms": {"type": "integer", "minimum": 0}, "lost_response": {"type": "boolean"}}}
+STATUS_BODY = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+
+
+def _guard(request: Request) -> None:
+    token = request.app.state.control_token
+    sent = request.headers.get("x-control-token", "")
+    if not token or not hmac.compare_digest(sent.encode(), token.encode()):
+        raise GatewayError(401, {"message": "Unauthorized - control token required"})
+
+
+@endpoint(router, ["POST"], "/_local/reset", "Reset state", spec=False)
+async def reset(request: Request) -> Response:
+    _guard(request)
+    backend(request).reset()
+    request.app.state.control.reset()
+    return ok({})
+
+
+@endpoint(router, ["POST"], "/_local/faults", "Add a fault", spec=False)
+async def add_fault(request: Request) -> Response:
+    _guard(request)
+    spec = await body_of(request, FAULT_BODY)
+    try:
+        fault_id = request.app.state.control.add_fault(spec)
+    except Exception as exc:  # a bad regex
+        raise FrameworkError(400, f"invalid fault: {exc}", code="FST_ERR_VALIDATION") from None
+    return ok({"id": fault_id})
+
+
+@endpoint(router, ["DELETE"], "/_local/faults", "Clear faults", spec=False)
+async def clear_faults(request: Request) -> Response:
+    _guard(request)
+    request.app.state.control.clear_faults()
+    return ok({})
+
+
+@endpoint(router, ["GET"], "/_local/counters", "Counters", spec=False)
+async def counters(request: Request) -> Response:
+    _guard(request)
+    control = request.app.state.control
+    return ok({
+        "requests": dict(control.requests), "runs_per_flow": dict(backend(request).runner.runs_per_flow),
+        "faults_fired": control.faults_fired, "unhandled_errors": control.unhandled_errors,
+    })
+
+
+@endpoint(router, ["POST"], "/_local/runs/{id}/status", "Force a run status", spec=False)
+async def set_run_status(request: Request) -> Response:
+    _guard(request)
+    body = await body_of(request, STATUS_BODY)
+    b = backend(request)
+    run = b.store.get("run", request.path_params["id"])
+    if run is None:
+        raise EngineError("FLOW_RUN_NOT_FOUND", {"id": request.path_params["id"]})
+    b.store.put("run", touch(run, status=body["status"]))
+    return ok({"id": run["id"], "status": run["status"]})
