@@ -8,7 +8,13 @@ from .executor import execute_run
 from .model import ExecutionOutcome, RunContext
 from .pieces import get_piece, list_pieces
 from .tree import apply_tree_operation
-from .triggers import schedule_of, schedule_output, webhook_auth_passes, webhook_output
+from .triggers import (
+    schedule_of,
+    schedule_output,
+    validate_schedule,
+    webhook_auth_passes,
+    webhook_output,
+)
 from .validity import pin_piece_versions, version_is_valid
 
 __all__ = [
@@ -21,6 +27,7 @@ __all__ = [
     "pin_piece_versions",
     "schedule_of",
     "schedule_output",
+    "validate_schedule",
     "version_is_valid",
     "webhook_auth_passes",
     "webhook_output",

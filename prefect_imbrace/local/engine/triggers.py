@@ -76,7 +76,19 @@ def _int(inputs: dict, key: str, low: int, high: int, default: int | None = None
 
 
 def schedule_of(trigger: dict) -> dict | None:
-    """The `triggerSource.schedule` of a schedule-piece trigger; None for any other trigger."""
+    """The `triggerSource.schedule` of a schedule-piece trigger.
+
+    None for any other trigger and for a schedule trigger whose inputs are unusable: this is
+    called on read paths and by the scheduler loop, so it never raises (see validate_schedule).
+    """
+    try:
+        return validate_schedule(trigger)
+    except EngineError:
+        return None
+
+
+def validate_schedule(trigger: dict) -> dict | None:
+    """Like schedule_of, but an unusable schedule raises EngineError (400) saying what to fix."""
     settings = trigger.get("settings") or {}
     if trigger.get("type") != "PIECE_TRIGGER" or settings.get("pieceName") != SCHEDULE_PIECE:
         return None

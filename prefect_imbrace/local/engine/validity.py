@@ -2,7 +2,8 @@
 
 Rules (simpler than the engine's full property validation, see docs/local-engine.md):
 EMPTY trigger invalid; PIECE trigger/action valid when Imbrace Local knows the piece and the
-trigger/action and every required property without a default has a value; CODE keeps the
+trigger/action and every required property without a default has a value (a schedule trigger
+must also give a usable schedule); CODE keeps the
 client's flag; LOOP_ON_ITEMS needs a non-empty `items`; ROUTER/MULTIPLE_CHOICE needs a valid
 `executionType` and at least one branch, each CONDITION branch with a `conditions` list.
 """
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 
 from . import pieces
 from .pieces.base import required_missing
+from .triggers import SCHEDULE_PIECE, schedule_of
 
 _EXECUTION_TYPES = ("EXECUTE_FIRST_MATCH", "EXECUTE_ALL_MATCH")
 
@@ -35,7 +37,9 @@ def step_is_valid(step: dict) -> bool:
         return False
     if kind == "PIECE_TRIGGER":
         trigger = pieces.find_trigger(settings.get("pieceName"), settings.get("triggerName"))
-        return trigger is not None and not required_missing(trigger.props, settings.get("input"))
+        if trigger is None or required_missing(trigger.props, settings.get("input")):
+            return False
+        return settings.get("pieceName") != SCHEDULE_PIECE or schedule_of(step) is not None
     if kind == "PIECE":
         action = pieces.find_action(settings.get("pieceName"), settings.get("actionName"))
         return action is not None and not required_missing(action.props, settings.get("input"))

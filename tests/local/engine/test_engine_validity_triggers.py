@@ -10,6 +10,7 @@ from prefect_imbrace.local.engine import (
     pin_piece_versions,
     schedule_of,
     schedule_output,
+    validate_schedule,
     version_is_valid,
     webhook_auth_passes,
     webhook_output,
@@ -112,9 +113,12 @@ def test_non_schedule_triggers_have_no_schedule():
      _schedule("every_x_minutes", minutes=0), _schedule("every_day", hour_of_the_day=24),
      _schedule("every_fortnight")],
 )
-def test_bad_schedules_are_engine_errors(trigger):
-    with pytest.raises(EngineError):
-        schedule_of(trigger)
+def test_bad_schedules_are_engine_errors_but_schedule_of_stays_quiet(trigger):
+    with pytest.raises(EngineError) as info:
+        validate_schedule(trigger)
+    assert info.value.code in ("TRIGGER_FAILED", "PIECE_TRIGGER_NOT_FOUND")
+    assert schedule_of(trigger) is None
+    assert not step_is_valid(trigger)
 
 
 def test_schedule_output():
