@@ -1,0 +1,73 @@
+"""One Imbrace Local for the client tests (real HTTP on a free loopback port)."""
+
+from __future__ import annotations
+
+import pytest
+
+from prefect_imbrace.client import AsyncImbraceClient, ImbraceClient
+from prefect_imbrace.client import operations as ops
+from prefect_imbrace.local import ImbraceLocal
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsb2NhbCJ9.c2lnbmF0dXJl"
+
+
+@pytest.fixture(scope="session")
+def engine():
+    with ImbraceLocal(
+        access_tokens={"acc_local_token": "org_local"},
+        bearer_tokens={JWT: ["org_local"]},
+        sync_timeout=2,
+    ) as local:
+        yield local
+
+
+@pytest.fixture
+def fresh(engine):
+    """The shared engine with empty state, no faults and zeroed counters."""
+    engine.control.reset()
+    yield engine
+    engine.control.clear_faults()
+
+
+@pytest.fixture
+def client(engine):
+    # Small backoff so retry tests stay fast; Retry-After hints are still honoured exactly.
+    with ImbraceClient(api_key=engine.api_key, gateway=engine.url, retry_initial_delay=0.01, retry_max_delay=0.05) as c:
+        yield c
+
+
+@pytest.fixture
+async def aclient(engine):
+    async with AsyncImbraceClient(
+        api_key=engine.api_key, gateway=engine.url, retry_initial_delay=0.01, retry_max_delay=0.05
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def echo_flow():
+    return make_echo_flow
+
+
+@pytest.fixture
+def requests_for():
+    return count_requests
+
+
+def make_echo_flow(client: ImbraceClient, name: str = "echo", status: int = 201) -> str:
+    """A published, enabled catch-webhook -> return-response flow; returns its id."""
+    flow = client.workflows.create_flow(name)
+    client.workflows.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
+    client.workflows.apply_flow_operation(
+        flow.id,
+        ops.add_action("trigger", ops.return_response("step_1", status=status, headers={"x-demo": "yes"},
+                                                      body={"n": "{{trigger.body.n}}", "echo": "{{trigger.body}}"})),
+    )
+    client.workflows.apply_flow_operation(flow.id, ops.lock_and_publish())
+    return flow.id
+
+
+def count_requests(engine, method: str, fragment: str) -> int:
+    """How many requests Local saw for `METHOD <path containing fragment>`."""
+    counts = engine.control.counters()["requests"]
+    return sum(n for key, n in counts.items() if key.startswith(method + " ") and fragment in key)
