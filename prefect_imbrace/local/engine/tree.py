@@ -25,7 +25,7 @@ from .tree_nav import (
     insert,
     invalid,
     link,
-    names,
+    requested_names,
     require,
     schema_error,
     unlink,
@@ -88,7 +88,7 @@ def _update_action(root: dict, request: dict) -> dict:
 
 
 def _delete_action(root: dict, request: dict) -> dict:
-    for name in names(request):
+    for name in requested_names(request):
         if name != root.get("name"):
             unlink(root, name)
     return root
@@ -125,7 +125,7 @@ def _move_action(root: dict, request: dict) -> dict:
 
 def _set_skip(root: dict, request: dict) -> dict:
     skip = require(request, "skip", bool)
-    for name in names(request):
+    for name in requested_names(request):
         step = find(root, name)
         if step is not None and step is not root:
             step["skip"] = skip

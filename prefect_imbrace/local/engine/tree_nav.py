@@ -36,11 +36,11 @@ def require(request: dict, key: str, kind: type | tuple[type, ...]) -> Any:
     return value
 
 
-def names(request: dict) -> list[str]:
-    names = require(request, "names", list)
-    if not all(isinstance(n, str) for n in names):
+def requested_names(request: dict) -> list[str]:
+    value = require(request, "names", list)
+    if not all(isinstance(n, str) for n in value):
         raise schema_error()
-    return names
+    return value
 
 
 def find(root: dict, name: Any) -> dict | None:
