@@ -1,1 +1,35 @@
-"""Pytest fixtures that give a test suite a fresh Imbrace Local engine (filled in with Imbrace Local)."""
+"""Pytest fixtures that give a test suite a real Imbrace Local engine on a loopback port.
+
+Registered as a pytest11 plugin, so any project with prefect-imbrace installed can write::
+
+    def test_my_flow(imbrace_local):
+        client = ImbraceClient(gateway=imbrace_local.url, api_key=imbrace_local.api_key)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from prefect_imbrace.local import ImbraceLocal
+
+
+@pytest.fixture
+def imbrace_local() -> Iterator[ImbraceLocal]:
+    """A fresh Imbrace Local for one test (in-memory state, free port, control plane on)."""
+    from prefect_imbrace.local import ImbraceLocal
+
+    with ImbraceLocal() as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session")
+def imbrace_local_session() -> Iterator[ImbraceLocal]:
+    """One Imbrace Local shared by the whole session; call `engine.control.reset()` to isolate."""
+    from prefect_imbrace.local import ImbraceLocal
+
+    with ImbraceLocal() as engine:
+        yield engine
