@@ -61,6 +61,25 @@ def _error(message: str) -> dict:
     return {"message": message}
 
 
+def _secret_texts(connections: Any) -> list[str]:
+    """Every string inside the connection values (longest first), to keep them out of errors."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and len(value) >= 4:
+            found.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key != "type":
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(list(connections.values()))
+    return sorted(set(found), key=len, reverse=True)
+
+
 def _flag(settings: dict, option: str) -> bool:
     value = ((settings.get("errorHandlingOptions") or {}).get(option) or {}).get("value")
     return value is True
@@ -72,6 +91,7 @@ class _Execution:
         self.steps: dict[str, dict] = {}
         self.failed_step: dict | None = None
         self.response: dict | None = None
+        self.secrets = _secret_texts(ctx.connections or {})
         trigger_settings = ctx.trigger.get("settings") or {}
         self.webhook_triggered = trigger_settings.get("pieceName") == WEBHOOK_PIECE
 
@@ -106,6 +126,12 @@ class _Execution:
     def _fail(self, step: dict) -> None:
         self.failed_step = {"name": step.get("name"), "displayName": step.get("displayName")}
         raise _Halt("FAILED")
+
+    def _scrub(self, message: str) -> str:
+        """A secret never appears in an error message (e.g. an HTTP error naming a URL)."""
+        for secret in self.secrets:
+            message = message.replace(secret, "**REDACTED**")
+        return message
 
     def _remaining(self) -> float | None:
         if self.ctx.deadline is None:
@@ -186,7 +212,8 @@ class _Execution:
             frame.results[name] = result
             raise _Halt("PAUSED", pause.resume_at) from None
         except StepFailed as failure:
-            result.update(status="FAILED", duration=_ms(start), errorMessage=_error(failure.message))
+            result.update(status="FAILED", duration=_ms(start),
+                          errorMessage=_error(self._scrub(failure.message)))
             if failure.output is not None:
                 result["output"] = failure.output
             frame.results[name] = result
@@ -237,7 +264,7 @@ class _Execution:
         else:
             message = "The items you have selected must be a list."
         if not isinstance(items, list):
-            result.update(status="FAILED", duration=_ms(start), errorMessage=_error(message))
+            result.update(status="FAILED", duration=_ms(start), errorMessage=_error(self._scrub(message)))
             self._fail(step)
         previous = frame.previous.get(name) or {}
         earlier = ((previous.get("output") or {}).get("iterations") or []) if isinstance(
@@ -282,7 +309,7 @@ class _Execution:
             ]
         except (StepFailed, ValueError) as failure:
             message = failure.message if isinstance(failure, StepFailed) else str(failure)
-            result.update(status="FAILED", duration=_ms(start), errorMessage=_error(message))
+            result.update(status="FAILED", duration=_ms(start), errorMessage=_error(self._scrub(message)))
             self._fail(step)
         result["output"] = {"branches": [
             {"branchName": b.get("branchName"), "branchIndex": i + 1, "evaluation": evaluations[i]}

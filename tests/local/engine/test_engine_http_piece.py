@@ -152,3 +152,22 @@ async def test_connection_refused_is_a_step_failure():
     outcome = await execute_run(ctx(request_step(url=f"http://127.0.0.1:{port}/")))
     assert outcome.status == "FAILED"
     assert "ConnectError" in outcome.steps["step_1"]["errorMessage"]["message"]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/x", "http://127.0.0.1:1/\x00x",
+                                 "ftp://127.0.0.1/x", "not a url"])
+async def test_unusable_urls_fail_the_step_not_the_engine(url):
+    outcome = await execute_run(ctx(request_step(url=url)))
+    assert outcome.status == "FAILED" and outcome.failed_step["name"] == "step_1"
+
+
+async def test_secrets_never_appear_in_error_messages():
+    secret = "tok-very-secret"
+    step = request_step(url="http://{{connections['api']}}.example/")  # the host is refused
+    outcome = await execute_run(ctx(step, connections={
+        "api": {"type": "SECRET_TEXT", "secret_text": secret}}))
+    result = outcome.steps["step_1"]
+    assert outcome.status == "FAILED"
+    assert secret not in str(result)
+    assert "**REDACTED**" in result["input"]["url"]
+    assert "**REDACTED**.example" in result["errorMessage"]["message"]

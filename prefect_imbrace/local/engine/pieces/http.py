@@ -72,8 +72,13 @@ async def send_request(call: StepCall) -> dict:
         raise StepFailed(f"Send HTTP request: method must be one of {', '.join(_METHODS)}")
     url = call.input.get("url")
     parts = urlsplit(str(url or ""))
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise StepFailed(f"Send HTTP request: {url!r} is not an http(s) URL")
+    try:
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (
+            parts.port is None or parts.port > 0)
+    except ValueError:  # a port out of range
+        valid = False
+    if not valid:
+        raise StepFailed(f"Send HTTP request: {url!r} is not a usable http(s) URL")
     if not host_allowed(parts.hostname, call.ctx.http_allow_hosts):
         raise StepFailed(
             f"Send HTTP request: Imbrace Local only calls loopback hosts and hosts allowed with "
@@ -89,7 +94,7 @@ async def send_request(call: StepCall) -> dict:
                 method, str(url), headers=headers,
                 params=_as_str_map(call.input.get("queryParams"), "queryParams"), **kwargs,
             )
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # any transport problem fails the step, as in the real piece
         raise StepFailed(f"Send HTTP request: {type(exc).__name__}: {exc}") from exc
     body = _parse_body(response)
     if response.is_success:
