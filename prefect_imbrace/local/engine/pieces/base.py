@@ -45,10 +45,14 @@ class Action:
     props: dict[str, dict]
     handler: Handler
     aliases: tuple[str, ...] = ()
+    retry_default: bool = False
 
     def metadata(self) -> dict:
         return {"name": self.name, "displayName": self.display_name,
-                "description": self.description, "props": self.props}
+                "description": self.description, "props": self.props, "requireAuth": True,
+                "errorHandlingOptions": {
+                    "continueOnFailure": {"defaultValue": False},
+                    "retryOnFailure": {"defaultValue": self.retry_default}}}
 
 
 @dataclass
@@ -57,10 +61,12 @@ class Trigger:
     display_name: str
     description: str
     props: dict[str, dict]
+    strategy: str = "WEBHOOK"  # or POLLING (schedule triggers)
 
     def metadata(self) -> dict:
         return {"name": self.name, "displayName": self.display_name,
-                "description": self.description, "props": self.props}
+                "description": self.description, "props": self.props, "requireAuth": True,
+                "type": self.strategy, "sampleData": {}}
 
 
 @dataclass

@@ -129,6 +129,7 @@ PIECE = Piece(
                 "failsafe": prop("No Error on Failure", "CHECKBOX", False),
             },
             send_request,
+            retry_default=True,
         ),
     ],
 )
