@@ -117,3 +117,7 @@ class LocalControl:
     def set_run_status(self, run_id: str, status: str) -> dict[str, Any]:
         """Force any status string onto a run (tests of rare or unknown statuses)."""
         return self._call("POST", f"/runs/{run_id}/status", {"status": status})
+
+    def resume_run(self, run_id: str) -> dict[str, Any]:
+        """Resume a PAUSED run now instead of at its `resume_at` (beyond architecture.md §1)."""
+        return self._call("POST", f"/runs/{run_id}/resume")

@@ -170,6 +170,13 @@ class Runner:
         run_id = run["id"]
         self.timers[run_id] = self.loop.call_later(delay, self._resume, run_id)
 
+    def resume_now(self, run_id: str) -> None:
+        """Fire a PAUSED run's resume timer at once (control plane; avoids waiting in tests)."""
+        timer = self.timers.pop(run_id, None)
+        if timer is not None:
+            timer.cancel()
+        self._resume(run_id)
+
     def _resume(self, run_id: str) -> None:
         self.timers.pop(run_id, None)
         run = self.store.get("run", run_id)

@@ -72,3 +72,14 @@ async def set_run_status(request: Request) -> Response:
         raise EngineError("FLOW_RUN_NOT_FOUND", {"id": request.path_params["id"]})
     b.store.put("run", touch(run, status=body["status"]))
     return ok({"id": run["id"], "status": run["status"]})
+
+
+@endpoint(router, ["POST"], "/_local/runs/{id}/resume", "Resume a PAUSED run now", spec=False)
+async def resume_run(request: Request) -> Response:
+    _guard(request)
+    b = backend(request)
+    run = b.store.get("run", request.path_params["id"])
+    if run is None or run["status"] != "PAUSED":
+        raise EngineError("VALIDATION", {"message": "Flow run is not paused"})
+    b.runner.resume_now(run["id"])
+    return ok({"id": run["id"], "status": run["status"]})

@@ -1,0 +1,58 @@
+"""The control plane: token guard, faults (status, latency, lost response), counters, reset."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from prefect_imbrace.local import ImbraceLocal
+
+from .conftest import Api
+
+
+def test_control_plane_needs_the_token(engine: ImbraceLocal) -> None:
+    assert httpx.get(engine.url + "/_local/counters").status_code == 401
+    assert httpx.get(engine.url + "/_local/counters", headers={"x-control-token": "wrong"}).status_code == 401
+    assert "requests" in engine.control.counters()
+
+
+def test_status_fault_answers_before_processing(engine: ImbraceLocal, api: Api) -> None:
+    engine.control.add_fault(r"/v1/flows$", method="POST", status=503, headers={"Retry-After": "2"},
+                             body={"message": "busy"}, times=2)
+    for _ in range(2):
+        r = api.post("/flows", json={"displayName": "x"})
+        assert (r.status_code, r.json(), r.headers["retry-after"]) == (503, {"message": "busy"}, "2")
+    assert api.get("/flows").json()["data"] == []  # nothing was processed
+    assert api.post("/flows", json={"displayName": "x"}).status_code == 201
+    assert engine.control.counters()["faults_fired"] == 2
+
+
+def test_lost_response_processes_then_drops(engine: ImbraceLocal, api: Api) -> None:
+    engine.control.add_fault(r"/v1/flows$", method="POST", lost_response=True)
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.post("/flows", json={"displayName": "processed"})
+    names = [f["version"]["displayName"] for f in api.get("/flows").json()["data"]]
+    assert names == ["processed"]
+
+
+def test_latency_and_clear(engine: ImbraceLocal, api: Api) -> None:
+    engine.control.add_fault("/v1/folders", latency_ms=50, times=5)
+    assert api.get("/folders").status_code == 200
+    engine.control.clear_faults()
+    engine.control.add_fault("/v1/folders", status=500)
+    engine.control.clear_faults()
+    assert api.get("/folders").status_code == 200
+
+
+def test_counters_and_reset(engine: ImbraceLocal, api: Api) -> None:
+    flow_id = api.flow(actions=[])
+    api.post(f"/webhooks/{flow_id}/", json={})  # trailing slash is ignored
+    api.runs_of(flow_id)
+    counters = engine.control.counters()
+    assert counters["requests"][f"POST /activepieces/v1/webhooks/{flow_id}"] == 1
+    assert counters["runs_per_flow"] == {flow_id: 1}
+    project_id = engine.project_id
+    engine.control.reset()
+    assert api.get("/flows").json()["data"] == []
+    assert engine.control.counters()["runs_per_flow"] == {}
+    assert api.get("/users/projects/current").json()["id"] == project_id  # organisations survive
