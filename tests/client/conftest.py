@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+
 import pytest
 
 from prefect_imbrace.client import AsyncImbraceClient, ImbraceClient
@@ -29,14 +32,14 @@ def fresh(engine):
     engine.control.clear_faults()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def client(engine):
     # Small backoff so retry tests stay fast; Retry-After hints are still honoured exactly.
     with ImbraceClient(api_key=engine.api_key, gateway=engine.url, retry_initial_delay=0.01, retry_max_delay=0.05) as c:
         yield c
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def aclient(engine):
     async with AsyncImbraceClient(
         api_key=engine.api_key, gateway=engine.url, retry_initial_delay=0.01, retry_max_delay=0.05
@@ -71,3 +74,53 @@ def count_requests(engine, method: str, fragment: str) -> int:
     """How many requests Local saw for `METHOD <path containing fragment>`."""
     counts = engine.control.counters()["requests"]
     return sum(n for key, n in counts.items() if key.startswith(method + " ") and fragment in key)
+
+
+class Driver:
+    """Runs one test body against `Workflows` or `AsyncWorkflows`: `await wf.method(...)` either way."""
+
+    def __init__(self, resource, kind: str):
+        self.resource = resource
+        self.kind = kind
+
+    def __getattr__(self, name):
+        method = getattr(self.resource, name)
+
+        async def call(*args, **kwargs):
+            result = method(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        return call
+
+    async def collect(self, name, **kwargs):
+        """All items of an `iter_*` helper (sync iterator or async iterator)."""
+        iterator = getattr(self.resource, name)(**kwargs)
+        if hasattr(iterator, "__aiter__"):
+            return [item async for item in iterator]
+        return list(iterator)
+
+
+@pytest.fixture(params=["sync", "async"])
+def wf(request, client, aclient):
+    """`Workflows` (sync) or `AsyncWorkflows`, behind one awaitable interface."""
+    resource = client.workflows if request.param == "sync" else aclient.workflows
+    return Driver(resource, request.param)
+
+
+async def wait_for(check, *, attempts: int = 100, delay: float = 0.05):
+    """Poll `check()` (sync or async) until it returns something truthy; bounded."""
+    for _ in range(attempts):
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(delay)
+    raise AssertionError("condition not reached")
+
+
+@pytest.fixture
+def eventually():
+    return wait_for
