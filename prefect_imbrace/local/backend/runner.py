@@ -60,10 +60,15 @@ class Runner:
             if run["status"] in ("QUEUED", "RUNNING"):
                 touch(run, status="QUEUED")
                 self.store.put("run", run)
-                self.start(run)
+                loop.call_soon(self._start_stored, run["id"])
             elif run["status"] == "PAUSED" and run.get("_resumeAtMs"):
                 self._arm_resume(run)
         self._ticker = loop.create_task(self._tick_forever())
+
+    def _start_stored(self, run_id: str) -> None:
+        run = self.store.get("run", run_id)
+        if run is not None:
+            self.start(run, run["_steps"])
 
     async def close(self) -> None:
         if self._ticker is not None:
