@@ -109,6 +109,8 @@ def test_run_pagination_never_skips(api: Api) -> None:
     for _ in range(12):
         api.post(f"/webhooks/{flow_id}", json={})
     all_ids = [r["id"] for r in api.runs_of(flow_id, count=12)]
+    default = api.get("/flow-runs").json()
+    assert len(default["data"]) == 10 and default["next"] and default["previous"] is None
     page = api.get("/flow-runs", params={"limit": 5}).json()
     seen = [r["id"] for r in page["data"]]
     while page["next"]:

@@ -95,10 +95,9 @@ def paginate(
 ) -> dict[str, Any]:
     """One SeekPage over already-filtered items (imbrace-api.md §2.3 cursor rules)."""
     rows = sorted(items, key=key, reverse=descending)
-    if limit == -1:
+    limit = page_size(limit)
+    if limit is None:
         return {"data": [shape(r) for r in rows], "next": None, "previous": None}
-    if not limit:
-        limit = 100
     direction = None
     if cursor:
         direction, ms, cid = decode_cursor(cursor)
@@ -132,6 +131,14 @@ def paginate(
         ms, cid = key(page[0])
         prev = encode_cursor("prev", ms, cid)
     return {"data": [shape(r) for r in page], "next": nxt, "previous": prev}
+
+
+def page_size(limit: float | None) -> int | None:
+    """`limit` as the paginator reads it: -1 means all (None), 0 or absent means 100."""
+    if limit == -1:
+        return None
+    size = int(limit or 0)
+    return size if size > 0 else 100
 
 
 def created_key(row: dict[str, Any]) -> tuple[int, str]:

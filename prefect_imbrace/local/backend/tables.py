@@ -6,7 +6,7 @@ from typing import Any
 
 from ..errors import EngineError, entity_not_found
 from ..store import Store
-from .common import created_key, iso, new_id, now_ms, paginate, public
+from .common import created_key, iso, new_id, now_ms, page_size, paginate, public
 from .tenancy import Principal
 
 MAX_RECORDS_PER_TABLE = 1500
@@ -148,9 +148,9 @@ class Tables:
         if table is None or table["projectId"] != principal.project_id:
             return {"data": [], "next": None, "previous": None}
         rows = [r for r in self._records(q["tableId"]) if _passes(r, q.get("filters") or [])]
-        limit = q.get("limit")
-        if limit not in (None, -1):
-            rows = rows[: limit or 100]
+        size = page_size(q.get("limit"))
+        if size is not None:
+            rows = rows[:size]
         return {"data": [public(r) for r in rows], "next": None, "previous": None}
 
     def get_record(self, principal: Principal, record_id: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from ..validation import validate
 JSON_TYPE = "application/json; charset=utf-8"
 PREFIX = "/activepieces/v1"
 ID = {"type": "string", "pattern": ID_PATTERN}
-LIMIT = {"type": "number"}
+LIMIT = {"type": "number", "default": 10}
 CURSOR = {"type": "string"}
 PAGE = {"limit": LIMIT, "cursor": CURSOR}
 
