@@ -1,0 +1,198 @@
+"""`ImbraceFlow` / `ImbraceFlowRun`: Prefect's JobBlock / JobRun pair for an Imbrace flow.
+
+`ImbraceFlow` is a saved block (credentials + flow id + defaults); `trigger()` starts (or, on a
+retry or re-run, adopts) one run and returns an `ImbraceFlowRun` once the run id is known;
+`wait_for_completion()` and `fetch_result()` follow it. Each method works in sync code (it
+blocks) and in async code (it returns an awaitable), like Prefect's own dispatching APIs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from prefect.blocks.abstract import JobBlock, JobRun
+from pydantic import Field
+
+from prefect_imbrace.credentials import DOCUMENTATION_URL, LOGO_URL, ImbraceCredentials
+from prefect_imbrace.exceptions import ImbraceRunError
+from prefect_imbrace.runs import ImbraceRunHandle, WaitOptions, guard_interrupts, run_sync
+from prefect_imbrace.tasks._dispatch import in_async_context
+from prefect_imbrace.waiting.outcome import ImbraceRunResult
+
+__all__ = ["ImbraceFlow", "ImbraceFlowRun"]
+
+
+def _dispatch(coro_fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Return the coroutine to async callers; run it to completion for sync callers."""
+    if in_async_context():
+        return coro_fn(*args, **kwargs)
+    with guard_interrupts():
+        return run_sync(coro_fn(*args, **kwargs))
+
+
+class ImbraceFlowRun(JobRun[ImbraceRunResult]):
+    """One run of an Imbrace flow started (or adopted) by `ImbraceFlow.trigger()`."""
+
+    def __init__(self, handle: ImbraceRunHandle):
+        self._handle = handle
+        self._result: ImbraceRunResult | None = None
+        self._error: ImbraceRunError | None = None
+
+    @property
+    def run_id(self) -> str | None:
+        return self._handle.run_id
+
+    @property
+    def flow_id(self) -> str:
+        return self._handle.flow_id
+
+    @property
+    def status(self) -> str | None:
+        return self._handle.status
+
+    @property
+    def idempotency_key(self) -> str:
+        return self._handle.key
+
+    @property
+    def adopted(self) -> bool:
+        """True when the run was started by an earlier attempt and adopted, not re-sent."""
+        return self._handle.adopted
+
+    def __repr__(self) -> str:
+        return f"ImbraceFlowRun(flow_id={self.flow_id!r}, run_id={self.run_id!r}, status={self.status!r})"
+
+    async def await_for_completion(self) -> None:
+        if self._result is not None:
+            return
+        if self._error is not None:
+            raise self._error
+        try:
+            self._result = await self._handle.wait()
+        except ImbraceRunError as exc:
+            self._error = exc
+            raise
+
+    def wait_for_completion(self) -> Any:  # type: ignore[override]
+        """Wait until the run ends; raise `ImbraceRunFailed`/`...Cancelled`/`...WaitTimeout`."""
+        return _dispatch(self.await_for_completion)
+
+    async def afetch_result(self) -> ImbraceRunResult:
+        await self.await_for_completion()
+        assert self._result is not None
+        return self._result
+
+    def fetch_result(self) -> ImbraceRunResult | Awaitable[ImbraceRunResult]:  # type: ignore[override]
+        """The typed result of the SUCCEEDED run (waits first if needed)."""
+        return _dispatch(self.afetch_result)
+
+    async def acancel(self) -> bool:
+        return await self._handle.acancel("cancelled by the caller")
+
+    def cancel(self) -> Any:
+        """Cancel the run if the engine allows it (QUEUED or PAUSED); True if it was cancelled."""
+        return _dispatch(self.acancel)
+
+
+class ImbraceFlow(JobBlock[ImbraceRunResult]):
+    """An Imbrace flow that Prefect can run exactly once per logical trigger and wait for.
+
+    Examples:
+        Trigger a saved Imbrace flow and wait for its result:
+        ```python
+        from prefect import flow
+        from prefect_imbrace import ImbraceFlow
+
+        @flow
+        def my_flow():
+            imbrace_flow = ImbraceFlow.load("BLOCK_NAME")
+            run = imbrace_flow.trigger(payload={"order": 42})
+            run.wait_for_completion()
+            return run.fetch_result().payload
+        ```
+    """
+
+    _block_type_name = "Imbrace Flow"
+    _block_type_slug = "imbrace-flow"
+    _logo_url = LOGO_URL
+    _documentation_url = DOCUMENTATION_URL
+    _description = "An Imbrace flow to trigger exactly once per logical call and wait for."
+
+    imbrace_credentials: ImbraceCredentials = Field(
+        default=...,
+        title="Imbrace credentials",
+        description="The credentials block used to reach the Imbrace engine.",
+    )
+    flow_id: str = Field(
+        default=...,
+        title="Flow ID",
+        description="The id of the Imbrace flow (21 characters) whose webhook is triggered.",
+    )
+    payload: dict[str, Any] | None = Field(
+        default=None,
+        title="Default payload",
+        description="JSON body sent to the webhook when trigger() gets no payload.",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        title="Extra headers",
+        description="Extra HTTP headers sent with each trigger (not for secrets).",
+    )
+    timeout_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        title="Wait timeout",
+        description="Overall limit in seconds on waiting for a run (default from settings).",
+    )
+    paused_timeout_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        title="PAUSED timeout",
+        description="Limit in seconds on time a run may spend PAUSED while waited for.",
+    )
+    max_poll_errors: int | None = Field(
+        default=None,
+        ge=0,
+        title="Tolerated polling errors",
+        description="How many consecutive transient polling errors are tolerated.",
+    )
+    retry_failed_from_step: bool = Field(
+        default=False,
+        title="Retry failed step on re-run",
+        description="On a re-run, retry an adopted failed run from its failed step.",
+    )
+
+    def _handle(self, payload: Any, idempotency_key: str | None) -> ImbraceRunHandle:
+        return ImbraceRunHandle(
+            self.imbrace_credentials,
+            self.flow_id,
+            self.payload if payload is None else payload,
+            idempotency_key=idempotency_key,
+            headers=self.headers,
+            options=WaitOptions(
+                self.timeout_seconds, self.paused_timeout_seconds, self.max_poll_errors
+            ),
+            retry_failed_from_step=self.retry_failed_from_step,
+        )
+
+    async def atrigger(
+        self, payload: Any = None, idempotency_key: str | None = None
+    ) -> ImbraceFlowRun:
+        handle = self._handle(payload, idempotency_key)
+        try:
+            await handle.start()
+        except BaseException:
+            handle.close()
+            raise
+        return ImbraceFlowRun(handle)
+
+    def trigger(  # type: ignore[override]
+        self, payload: Any = None, idempotency_key: str | None = None
+    ) -> ImbraceFlowRun | Awaitable[ImbraceFlowRun]:
+        """Start (or adopt) one run and return it once its run id is known.
+
+        `idempotency_key` defaults to one derived from the Prefect run context (see
+        docs/concepts/trigger-and-wait.md).
+        """
+        return _dispatch(self.atrigger, payload, idempotency_key)

@@ -1,0 +1,52 @@
+"""Real Prefect (a temporary API server) and one real Imbrace Local for the whole session."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from prefect_imbrace.credentials import ImbraceCredentials
+from prefect_imbrace.local import ImbraceLocal
+from prefect_imbrace.waiting.poller import shutdown_poller
+
+from imbrace_prefect_helpers import SECRET_KEY, FlowFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_api() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+    shutdown_poller()
+
+
+@pytest.fixture(scope="session")
+def engine_session() -> Iterator[ImbraceLocal]:
+    with ImbraceLocal(api_keys={SECRET_KEY: "org_local"}) as engine:
+        yield engine
+
+
+@pytest.fixture
+def engine(engine_session: ImbraceLocal) -> ImbraceLocal:
+    engine_session.control.reset()
+    return engine_session
+
+
+@pytest.fixture
+def creds(engine: ImbraceLocal) -> ImbraceCredentials:
+    return ImbraceCredentials(api_key=SECRET_KEY, gateway=engine.url, timeout=10, max_retries=1)
+
+
+@pytest.fixture
+def flows(creds: ImbraceCredentials) -> Iterator[FlowFactory]:
+    with creds.get_client() as client:
+        yield FlowFactory(client)
+
+
+@pytest.fixture
+def captured_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Every log record of the test, at DEBUG, for the no-secret-anywhere checks."""
+    caplog.set_level(logging.DEBUG)
+    return caplog

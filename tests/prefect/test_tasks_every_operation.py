@@ -1,0 +1,170 @@
+"""Every task, called from a sync Prefect flow and from an async Prefect flow.
+
+The same scenario (a list of steps) runs in both; in the async flow each task call must
+return an awaitable (the async twin) and in the sync flow a plain value.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+from prefect import flow, unmapped
+from prefect.blocks.system import Secret
+
+import prefect_imbrace.tasks as t
+from prefect_imbrace.client import operations as ops
+from prefect_imbrace.tasks import ImbraceTask
+
+HTTP = "@activepieces/piece-http"
+
+
+def scenario(creds: Any, tag: str) -> list[tuple[str, Any, Any]]:
+    """(result name, task, args(ctx) -> (args, kwargs)) in execution order."""
+
+    def a(*args: Any, **kwargs: Any):
+        def build(ctx: dict) -> tuple[tuple, dict]:
+            values = tuple(x(ctx) if callable(x) else x for x in args)
+            named = {k: v(ctx) if callable(v) else v for k, v in kwargs.items()}
+            return (creds, *values), named
+
+        return build
+
+    fid = lambda ctx: ctx["flow"].id  # noqa: E731
+    return [
+        ("folder", t.create_folder, a(f"Folder {tag}")),
+        ("folders", t.list_folders, a()),
+        ("folder_read", t.get_folder, a(lambda c: c["folder"].id)),
+        ("folder_renamed", t.update_folder, a(lambda c: c["folder"].id, f"Renamed {tag}")),
+        ("flow", t.create_flow, a(f"Flow {tag}")),
+        ("flow_read", t.get_flow, a(fid)),
+        ("_", t.apply_flow_operation, a(fid, ops.update_trigger(ops.catch_webhook()))),
+        ("_", t.apply_flow_operation,
+         a(fid, ops.add_action("trigger", ops.return_response("step_1", body={"got": "{{trigger.body}}"})))),
+        ("published", t.apply_flow_operation, a(fid, ops.lock_and_publish())),
+        ("flows", t.list_flows, a()),
+        ("reply", t.trigger_flow_sync, a(fid, {"via": "sync"})),
+        ("receipt", t.trigger_flow, a(fid, {"via": "async"})),
+        ("result", t.trigger_flow_and_wait, a(fid, {"via": "wait"})),
+        ("many", t.trigger_many_and_wait, a(fid, [{"i": 1}, {"i": 2}])),
+        ("runs", t.list_runs, a(fid)),
+        ("run", t.get_run, a(lambda c: c["result"].run_id)),
+        ("retried", t.retry_run, a(lambda c: c["result"].run_id, "ON_LATEST_VERSION")),
+        ("cancelled", t.cancel_runs, a(flow_id=fid, status=["PAUSED"])),
+        ("conn", t.upsert_connection, a({
+            "externalId": f"conn-{tag}", "displayName": "Conn", "pieceName": HTTP,
+            "type": "SECRET_TEXT", "value": {"type": "SECRET_TEXT", "secret_text": "s3cr3t-conn-value"},
+        })),
+        ("conns", t.list_connections, a()),
+        ("conn_read", t.get_connection, a(lambda c: c["conn"].id)),
+        ("_", t.delete_connection, a(lambda c: c["conn"].id)),
+        ("mcp", t.create_mcp_server, a(f"mcp {tag}")),
+        ("mcps", t.list_mcp_servers, a()),
+        ("mcp_read", t.get_mcp_server, a(lambda c: c["mcp"].id)),
+        ("mcp_updated", t.update_mcp_server, a(lambda c: c["mcp"].id, name=f"mcp2 {tag}")),
+        ("mcp_rotated", t.rotate_mcp_token, a(lambda c: c["mcp"].id, secret_block_name=f"mcp-token-{tag}")),
+        ("_", t.delete_mcp_server, a(lambda c: c["mcp"].id)),
+        ("table", t.create_table, a(f"table {tag}")),
+        ("tables", t.list_tables, a()),
+        ("table_read", t.get_table, a(lambda c: c["table"].id)),
+        ("table_updated", t.update_table, a(lambda c: c["table"].id, name=f"table2 {tag}")),
+        ("field", t.create_field, a(lambda c: c["table"].id, "Email")),
+        ("fields", t.list_fields, a(lambda c: c["table"].id)),
+        ("records", t.create_records, a(lambda c: c["table"].id, [lambda c: {c["field"].id: "a@b.co"}])),
+        ("records_read", t.list_records, a(lambda c: c["table"].id)),
+        ("record_updated", t.update_record,
+         a(lambda c: c["records"][0].id, lambda c: c["table"].id, lambda c: {c["field"].id: "x@y.z"})),
+        ("_", t.delete_records, a(lambda c: [r.id for r in c["records"]])),
+        ("_", t.delete_table, a(lambda c: c["table"].id)),
+        ("pieces", t.list_pieces, a()),
+        ("trigger_status", t.get_trigger_run_status, a()),
+        ("invitations", t.list_invitations, a()),
+        ("_", t.delete_flow, a(fid)),
+        ("_", t.delete_folder, a(lambda c: c["folder"].id)),
+    ]
+
+
+def resolve(args: tuple, ctx: dict) -> tuple:
+    """Arguments may hold lambdas inside lists (record rows) too."""
+    out = []
+    for arg in args:
+        if isinstance(arg, list):
+            arg = [x(ctx) if callable(x) else x for x in arg]
+        out.append(arg)
+    return tuple(out)
+
+
+def check(ctx: dict, tag: str) -> None:
+    assert ctx["folder_renamed"].display_name == f"Renamed {tag}"
+    assert ctx["published"].status == "ENABLED"
+    assert ctx["reply"].body == {"got": {"via": "sync"}}
+    assert ctx["receipt"].webhook_id
+    assert ctx["result"].payload == {"got": {"via": "wait"}}
+    assert [r.payload for r in ctx["many"]] == [{"got": {"i": 1}}, {"got": {"i": 2}}]
+    assert ctx["run"].id == ctx["result"].run_id
+    assert ctx["conn_read"].value.get_secret_value()["secret_text"] == "s3cr3t-conn-value"
+    assert "s3cr3t" not in repr(ctx["conn_read"])
+    assert ctx["mcp_rotated"].token.get_secret_value() != ctx["mcp"].token.get_secret_value()
+    assert Secret.load(f"mcp-token-{tag}", _sync=True).get() == ctx["mcp_rotated"].token.get_secret_value()
+    assert ctx["records_read"].data[0].id == ctx["records"][0].id
+    assert ctx["record_updated"].id == ctx["records"][0].id
+    assert any(p.name == "@activepieces/piece-webhook" for p in ctx["pieces"])
+
+
+def test_every_public_task_is_in_the_scenario():
+    used = {task.name for _, task, _ in scenario(None, "x")}
+    public = {getattr(t, n).name for n in t.__all__ if isinstance(getattr(t, n), ImbraceTask)}
+    assert public == used
+
+
+def test_every_task_from_a_sync_flow(creds, engine):
+    @flow
+    def sync_parent() -> dict:
+        ctx: dict = {}
+        for name, task, build in scenario(creds, "sync"):
+            args, kwargs = build(ctx)
+            value = task(*resolve(args, ctx), **kwargs)
+            assert not inspect.isawaitable(value), task.name
+            ctx[name] = value
+        return ctx
+
+    check(sync_parent(), "sync")
+
+
+async def test_every_task_from_an_async_flow(creds, engine):
+    @flow
+    async def async_parent() -> dict:
+        ctx: dict = {}
+        for name, task, build in scenario(creds, "async"):
+            args, kwargs = build(ctx)
+            pending = task(*resolve(args, ctx), **kwargs)
+            assert inspect.isawaitable(pending), task.name
+            ctx[name] = await pending
+        return ctx
+
+    check(await async_parent(), "async")
+
+
+def test_submit_and_map_work_from_an_async_flow(creds, flows, engine):
+    fid = flows.echo()
+
+    @flow
+    async def parent():
+        future = t.get_flow.submit(creds, fid)
+        results = t.trigger_flow_and_wait.map(unmapped(creds), fid, [{"n": 1}, {"n": 2}, {"n": 3}])
+        return future.result(), [r.payload for r in results.result()]
+
+    import asyncio
+
+    got_flow, payloads = asyncio.run(parent())
+    assert got_flow.id == fid
+    assert payloads == [{"echo": {"n": 1}}, {"echo": {"n": 2}}, {"echo": {"n": 3}}]
+    assert engine.control.counters()["runs_per_flow"][fid] == 3
+
+
+def test_first_argument_must_be_credentials():
+    from prefect_imbrace.exceptions import ImbraceConfigurationError
+
+    with pytest.raises(ImbraceConfigurationError, match="ImbraceCredentials block"):
+        t.get_run.fn("not-credentials", "x" * 21)
