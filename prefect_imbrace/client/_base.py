@@ -404,7 +404,10 @@ class SyncAPIClient(_BaseAPIClient):
         )
         self._sleep = sleep or time.sleep
 
-    def _request(self, call: _Call[T]) -> T:
+    def _request(self, timeout: float | httpx.Timeout | None, call: _Call[T]) -> T:
+        """Perform one logical call; `timeout` (when given) overrides the call's own timeout."""
+        if timeout is not None:
+            call.timeout = timeout
         request = self._build_request(self._http, call)
         retrying = Retrying(sleep=self._sleep, **self._tenacity_kwargs(call.method))
         try:
@@ -459,7 +462,10 @@ class AsyncAPIClient(_BaseAPIClient):
         )
         self._sleep = sleep or asyncio.sleep
 
-    async def _request(self, call: _Call[T]) -> T:
+    async def _request(self, timeout: float | httpx.Timeout | None, call: _Call[T]) -> T:
+        """Perform one logical call; `timeout` (when given) overrides the call's own timeout."""
+        if timeout is not None:
+            call.timeout = timeout
         request = self._build_request(self._http, call)
         retrying = AsyncRetrying(sleep=self._sleep, **self._tenacity_kwargs(call.method))
         try:

@@ -84,9 +84,9 @@ class Workflows(_WorkflowsBase):
 
     # -- project -----------------------------------------------------------------------------
 
-    def get_project(self) -> Project:
+    def get_project(self, *, timeout: float | httpx.Timeout | None = None) -> Project:
         """The caller's workflow project (`GET /v1/users/projects/current`)."""
-        return self._client._request(self._calls.get_project())
+        return self._client._request(timeout, self._calls.get_project())
 
     def resolve_project_id(self) -> str:
         """The organisation's project id, looked up once and cached (SDK logic).
@@ -103,7 +103,7 @@ class Workflows(_WorkflowsBase):
         except _RESOLVE_FALLBACK_ERRORS:
             project_id = None
         if not project_id:
-            page = self._client._request(self._calls.list_flows_for_project())
+            page = self._client._request(None, self._calls.list_flows_for_project())
             project_id = page.data[0].project_id if page.data else None
         self._project_id = _resolved(project_id)
         return self._project_id
@@ -125,12 +125,14 @@ class Workflows(_WorkflowsBase):
         agent_external_ids: StrList = None,
         tags: StrList = None,
         operation_status: StrList = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Flow]:
         """One page of flows, most recently updated first (`GET /v1/flows`).
 
         `folder_id="NULL"` selects uncategorised flows; `tags` must all be present.
         """
         return self._client._request(
+            timeout,
             self._calls.list_flows(
                 limit, cursor, project_id, folder_id, status, name, version_state, external_ids,
                 connection_external_ids, agent_external_ids, tags, operation_status,
@@ -141,9 +143,9 @@ class Workflows(_WorkflowsBase):
         """Every flow matching the `list_flows` filters, following `next` cursors."""
         return iterate(lambda cursor: self.list_flows(limit=page_size, cursor=cursor, **filters), max_items=max_items)
 
-    def get_flow(self, flow_id: str, *, version_id: str | None = None) -> Flow:
+    def get_flow(self, flow_id: str, *, version_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> Flow:
         """One flow with its latest version (or `version_id`) (`GET /v1/flows/{id}`)."""
-        return self._client._request(self._calls.get_flow(flow_id, version_id))
+        return self._client._request(timeout, self._calls.get_flow(flow_id, version_id))
 
     def create_flow(
         self,
@@ -153,17 +155,18 @@ class Workflows(_WorkflowsBase):
         folder_id: str | None = None,
         folder_name: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> Flow:
         """A new DISABLED flow with an EMPTY trigger (`POST /v1/flows`, 201)."""
-        return self._client._request(self._calls.create_flow(display_name, project_id, folder_id, folder_name, metadata))
+        return self._client._request(timeout, self._calls.create_flow(display_name, project_id, folder_id, folder_name, metadata))
 
-    def delete_flow(self, flow_id: str) -> None:
+    def delete_flow(self, flow_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """Delete a flow (`DELETE /v1/flows/{id}`, 204); the engine removes it about a second later."""
-        return self._client._request(self._calls.delete_flow(flow_id))
+        return self._client._request(timeout, self._calls.delete_flow(flow_id))
 
-    def apply_flow_operation(self, flow_id: str, body: FlowOperation | Mapping[str, Any]) -> Flow:
+    def apply_flow_operation(self, flow_id: str, body: FlowOperation | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> Flow:
         """Apply one operation (`ops.lock_and_publish()`, `ops.add_action(...)`, ...) (`POST /v1/flows/{id}`)."""
-        return self._client._request(self._calls.apply_flow_operation(flow_id, body))
+        return self._client._request(timeout, self._calls.apply_flow_operation(flow_id, body))
 
     def trigger_flow(
         self,
@@ -179,7 +182,7 @@ class Workflows(_WorkflowsBase):
         Never re-sent once it may have arrived: a lost answer raises `RequestOutcomeUnknownError`.
         404 -> `FlowDisabledError`, 410 -> `FlowGoneError`.
         """
-        return self._client._request(self._calls.trigger_flow(flow_id, payload, headers, draft, timeout))
+        return self._client._request(timeout, self._calls.trigger_flow(flow_id, payload, headers, draft, timeout))
 
     def trigger_flow_sync(
         self,
@@ -194,7 +197,7 @@ class Workflows(_WorkflowsBase):
 
         The default read timeout (40 s) outlasts the engine's 30 s hold; see `SyncReply.outcome`.
         """
-        return self._client._request(self._calls.trigger_flow_sync(flow_id, payload, headers, draft, timeout))
+        return self._client._request(timeout, self._calls.trigger_flow_sync(flow_id, payload, headers, draft, timeout))
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -212,9 +215,11 @@ class Workflows(_WorkflowsBase):
         failed_step_name: str | None = None,
         flow_run_ids: StrList = None,
         archived: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[FlowRun]:
         """One page of PRODUCTION runs, newest first, without `steps` (`GET /v1/flow-runs`)."""
         return self._client._request(
+            timeout,
             self._calls.list_runs(
                 limit, cursor, flow_id, status, project_id, created_after, created_before, tags,
                 failed_step_name, flow_run_ids, archived,
@@ -225,16 +230,16 @@ class Workflows(_WorkflowsBase):
         """Every run matching the `list_runs` filters, following `next` cursors."""
         return iterate(lambda cursor: self.list_runs(limit=page_size, cursor=cursor, **filters), max_items=max_items)
 
-    def get_run(self, run_id: str) -> FlowRun:
+    def get_run(self, run_id: str, *, timeout: float | httpx.Timeout | None = None) -> FlowRun:
         """One run with its `steps` (`GET /v1/flow-runs/{id}`); unknown ids raise `NotFoundError`."""
-        return self._client._request(self._calls.get_run(run_id))
+        return self._client._request(timeout, self._calls.get_run(run_id))
 
-    def retry_run(self, run_id: str, strategy: RunStrategy = "FROM_FAILED_STEP") -> FlowRun:
+    def retry_run(self, run_id: str, strategy: RunStrategy = "FROM_FAILED_STEP", *, timeout: float | httpx.Timeout | None = None) -> FlowRun:
         """Retry one run (`POST /v1/flow-runs/{id}/retry`).
 
         FROM_FAILED_STEP resumes the same run; ON_LATEST_VERSION starts a new run (returned).
         """
-        return self._client._request(self._calls.retry_run(run_id, strategy))
+        return self._client._request(timeout, self._calls.retry_run(run_id, strategy))
 
     def retry_runs(
         self,
@@ -247,9 +252,11 @@ class Workflows(_WorkflowsBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
         failed_step_name: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> list[FlowRun | None]:
         """Retry the selected runs (`POST /v1/flow-runs/retry`)."""
         return self._client._request(
+            timeout,
             self._calls.retry_runs(
                 strategy, flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
                 flow_id=flow_id, created_after=created_after, created_before=created_before,
@@ -266,9 +273,11 @@ class Workflows(_WorkflowsBase):
         flow_id: StrList = None,
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> None:
         """Cancel the selected PAUSED/QUEUED runs (`POST /v1/flow-runs/cancel`)."""
         return self._client._request(
+            timeout,
             self._calls.cancel_runs(
                 flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
                 flow_id=flow_id, created_after=created_after, created_before=created_before,
@@ -285,9 +294,11 @@ class Workflows(_WorkflowsBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
         failed_step_name: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> None:
         """Archive the selected runs (`POST /v1/flow-runs/archive`)."""
         return self._client._request(
+            timeout,
             self._calls.archive_runs(
                 flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
                 flow_id=flow_id, created_after=created_after, created_before=created_before,
@@ -297,29 +308,29 @@ class Workflows(_WorkflowsBase):
 
     # -- folders -----------------------------------------------------------------------------
 
-    def list_folders(self, limit: int = 10, cursor: str | None = None, *, project_id: str | None = None) -> SeekPage[Folder]:
+    def list_folders(self, limit: int = 10, cursor: str | None = None, *, project_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> SeekPage[Folder]:
         """One page of folders, oldest first (`GET /v1/folders`)."""
-        return self._client._request(self._calls.list_folders(limit, cursor, project_id))
+        return self._client._request(timeout, self._calls.list_folders(limit, cursor, project_id))
 
     def iter_folders(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> Iterator[Folder]:
         """Every folder, following `next` cursors."""
         return iterate(lambda cursor: self.list_folders(limit=page_size, cursor=cursor, **filters), max_items=max_items)
 
-    def get_folder(self, folder_id: str) -> Folder:
+    def get_folder(self, folder_id: str, *, timeout: float | httpx.Timeout | None = None) -> Folder:
         """`GET /v1/folders/{id}`."""
-        return self._client._request(self._calls.get_folder(folder_id))
+        return self._client._request(timeout, self._calls.get_folder(folder_id))
 
-    def create_folder(self, display_name: str, project_id: str | None = None) -> Folder:
+    def create_folder(self, display_name: str, project_id: str | None = None, *, timeout: float | httpx.Timeout | None = None) -> Folder:
         """Create a folder, or return the one with that name (case-insensitive) (`POST /v1/folders`)."""
-        return self._client._request(self._calls.create_folder(display_name, project_id))
+        return self._client._request(timeout, self._calls.create_folder(display_name, project_id))
 
-    def update_folder(self, folder_id: str, display_name: str) -> Folder:
+    def update_folder(self, folder_id: str, display_name: str, *, timeout: float | httpx.Timeout | None = None) -> Folder:
         """Rename a folder (`POST /v1/folders/{id}`); a name in use raises `ConflictError`."""
-        return self._client._request(self._calls.update_folder(folder_id, display_name))
+        return self._client._request(timeout, self._calls.update_folder(folder_id, display_name))
 
-    def delete_folder(self, folder_id: str) -> None:
+    def delete_folder(self, folder_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """Delete a folder; its flows become uncategorised (`DELETE /v1/folders/{id}`)."""
-        return self._client._request(self._calls.delete_folder(folder_id))
+        return self._client._request(timeout, self._calls.delete_folder(folder_id))
 
     # -- connections -------------------------------------------------------------------------
 
@@ -334,9 +345,11 @@ class Workflows(_WorkflowsBase):
         status: StrList = None,
         scope: str | None = None,
         imbrace_user_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[AppConnection]:
         """One page of app connections, oldest first, without secrets (`GET /v1/app-connections`)."""
         return self._client._request(
+            timeout,
             self._calls.list_connections(limit, cursor, project_id, piece_name, display_name, status, scope, imbrace_user_id)
         )
 
@@ -348,26 +361,26 @@ class Workflows(_WorkflowsBase):
             lambda cursor: self.list_connections(limit=page_size, cursor=cursor, **filters), max_items=max_items
         )
 
-    def get_connection(self, connection_id: str) -> AppConnection:
+    def get_connection(self, connection_id: str, *, timeout: float | httpx.Timeout | None = None) -> AppConnection:
         """One connection **with** its secret `value` (`GET /v1/app-connections/{id}`, fork route)."""
-        return self._client._request(self._calls.get_connection(connection_id))
+        return self._client._request(timeout, self._calls.get_connection(connection_id))
 
-    def upsert_connection(self, body: UpsertConnectionRequest | Mapping[str, Any]) -> AppConnection:
+    def upsert_connection(self, body: UpsertConnectionRequest | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> AppConnection:
         """Create or overwrite the connection with this `externalId` (`POST /v1/app-connections`)."""
-        return self._client._request(self._calls.upsert_connection(body))
+        return self._client._request(timeout, self._calls.upsert_connection(body))
 
-    def delete_connection(self, connection_id: str) -> None:
+    def delete_connection(self, connection_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """`DELETE /v1/app-connections/{id}` (204)."""
-        return self._client._request(self._calls.delete_connection(connection_id))
+        return self._client._request(timeout, self._calls.delete_connection(connection_id))
 
     # -- MCP servers -------------------------------------------------------------------------
 
     def list_mcp_servers(
-        self, project_id: str | None = None, *, limit: int = 10, cursor: str | None = None, name: str | None = None
+        self, project_id: str | None = None, *, limit: int = 10, cursor: str | None = None, name: str | None = None, timeout: float | httpx.Timeout | None = None
     ) -> SeekPage[McpServer]:
         """One page of MCP servers (`GET /v1/mcp-servers`); `projectId` is filled in when omitted."""
         project_id = project_id or self.resolve_project_id()
-        return self._client._request(self._calls.list_mcp_servers(project_id, limit, cursor, name))
+        return self._client._request(timeout, self._calls.list_mcp_servers(project_id, limit, cursor, name))
 
     def iter_mcp_servers(
         self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
@@ -377,15 +390,15 @@ class Workflows(_WorkflowsBase):
             lambda cursor: self.list_mcp_servers(limit=page_size, cursor=cursor, **filters), max_items=max_items
         )
 
-    def get_mcp_server(self, mcp_server_id: str) -> McpServer:
+    def get_mcp_server(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> McpServer:
         """`GET /v1/mcp-servers/{id}`."""
-        return self._client._request(self._calls.get_mcp_server(mcp_server_id))
+        return self._client._request(timeout, self._calls.get_mcp_server(mcp_server_id))
 
-    def create_mcp_server(self, body: Mapping[str, Any] | None = None, *, name: str | None = None) -> McpServer:
+    def create_mcp_server(self, body: Mapping[str, Any] | None = None, *, name: str | None = None, timeout: float | httpx.Timeout | None = None) -> McpServer:
         """Create an MCP server (`POST /v1/mcp-servers`, 200); `projectId` is filled in when omitted."""
         data = _mcp_body(body, name)
         data["projectId"] = data.get("projectId") or self.resolve_project_id()
-        return self._client._request(self._calls.create_mcp_server(data))
+        return self._client._request(timeout, self._calls.create_mcp_server(data))
 
     def update_mcp_server(
         self,
@@ -394,17 +407,18 @@ class Workflows(_WorkflowsBase):
         *,
         name: str | None = None,
         tools: Iterable[McpToolInput | Mapping[str, Any]] | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> McpServer:
         """Rename and/or replace **all** tools (`POST /v1/mcp-servers/{id}`)."""
-        return self._client._request(self._calls.update_mcp_server(mcp_server_id, body, name, tools))
+        return self._client._request(timeout, self._calls.update_mcp_server(mcp_server_id, body, name, tools))
 
-    def delete_mcp_server(self, mcp_server_id: str) -> None:
+    def delete_mcp_server(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """`DELETE /v1/mcp-servers/{id}` (204)."""
-        return self._client._request(self._calls.delete_mcp_server(mcp_server_id))
+        return self._client._request(timeout, self._calls.delete_mcp_server(mcp_server_id))
 
-    def rotate_mcp_token(self, mcp_server_id: str) -> McpServer:
+    def rotate_mcp_token(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> McpServer:
         """A new token; the old one stops working (`POST /v1/mcp-servers/{id}/rotate`)."""
-        return self._client._request(self._calls.rotate_mcp_token(mcp_server_id))
+        return self._client._request(timeout, self._calls.rotate_mcp_token(mcp_server_id))
 
     # -- tables ------------------------------------------------------------------------------
 
@@ -415,21 +429,22 @@ class Workflows(_WorkflowsBase):
         *,
         name: str | None = None,
         external_ids: StrList = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Table]:
         """One page of tables, newest first (`GET /v1/tables`)."""
-        return self._client._request(self._calls.list_tables(limit, cursor, name, external_ids))
+        return self._client._request(timeout, self._calls.list_tables(limit, cursor, name, external_ids))
 
     def iter_tables(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> Iterator[Table]:
         """Every table matching the `list_tables` filters."""
         return iterate(lambda cursor: self.list_tables(limit=page_size, cursor=cursor, **filters), max_items=max_items)
 
-    def get_table(self, table_id: str) -> Table:
+    def get_table(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> Table:
         """`GET /v1/tables/{id}`."""
-        return self._client._request(self._calls.get_table(table_id))
+        return self._client._request(timeout, self._calls.get_table(table_id))
 
-    def create_table(self, name: str, *, external_id: str | None = None) -> Table:
+    def create_table(self, name: str, *, external_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> Table:
         """`POST /v1/tables`."""
-        return self._client._request(self._calls.create_table(name, external_id))
+        return self._client._request(timeout, self._calls.create_table(name, external_id))
 
     def update_table(
         self,
@@ -438,17 +453,18 @@ class Workflows(_WorkflowsBase):
         name: str | None = None,
         trigger: Literal["ON_NEW_RECORD", "ON_UPDATE_RECORD"] | None = None,
         status: Literal["ENABLED", "DISABLED"] | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> Table:
         """`POST /v1/tables/{id}`."""
-        return self._client._request(self._calls.update_table(table_id, name, trigger, status))
+        return self._client._request(timeout, self._calls.update_table(table_id, name, trigger, status))
 
-    def delete_table(self, table_id: str) -> None:
+    def delete_table(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """`DELETE /v1/tables/{id}` (204)."""
-        return self._client._request(self._calls.delete_table(table_id))
+        return self._client._request(timeout, self._calls.delete_table(table_id))
 
-    def list_fields(self, table_id: str) -> list[Field]:
+    def list_fields(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> list[Field]:
         """The columns of a table (`GET /v1/fields?tableId=`)."""
-        return self._client._request(self._calls.list_fields(table_id))
+        return self._client._request(timeout, self._calls.list_fields(table_id))
 
     def create_field(
         self,
@@ -459,9 +475,10 @@ class Workflows(_WorkflowsBase):
         options: Iterable[str] | None = None,
         data: Mapping[str, Any] | None = None,
         external_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> Field:
         """Add a column (`POST /v1/fields`); STATIC_DROPDOWN needs `options`."""
-        return self._client._request(self._calls.create_field(table_id, name, type, options, data, external_id))
+        return self._client._request(timeout, self._calls.create_field(table_id, name, type, options, data, external_id))
 
     def list_records(
         self,
@@ -470,48 +487,49 @@ class Workflows(_WorkflowsBase):
         cursor: str | None = None,
         *,
         filters: Iterable[Mapping[str, Any]] | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Record]:
         """The first `limit` matching records, oldest first (`GET /v1/records`; not cursor-paginated).
 
         `filters`: `[{"fieldId": ..., "value": ..., "operator": "eq" | "co" | "gt" | ...}]`.
         """
-        return self._client._request(self._calls.list_records(table_id, limit, cursor, filters))
+        return self._client._request(timeout, self._calls.list_records(table_id, limit, cursor, filters))
 
-    def get_record(self, record_id: str) -> Record:
+    def get_record(self, record_id: str, *, timeout: float | httpx.Timeout | None = None) -> Record:
         """`GET /v1/records/{id}`."""
-        return self._client._request(self._calls.get_record(record_id))
+        return self._client._request(timeout, self._calls.get_record(record_id))
 
     def create_records(
-        self, table_id: str, records: Iterable[Mapping[str, Any] | Iterable[Mapping[str, Any]]]
+        self, table_id: str, records: Iterable[Mapping[str, Any] | Iterable[Mapping[str, Any]]], *, timeout: float | httpx.Timeout | None = None
     ) -> list[Record]:
         """Insert rows, each `{field_id: value}` (`POST /v1/records`, 201); values are stored as text."""
-        return self._client._request(self._calls.create_records(table_id, records))
+        return self._client._request(timeout, self._calls.create_records(table_id, records))
 
     def update_record(
-        self, record_id: str, table_id: str, cells: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None
+        self, record_id: str, table_id: str, cells: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None, *, timeout: float | httpx.Timeout | None = None
     ) -> Record:
         """Change cells of one record (`POST /v1/records/{id}`)."""
-        return self._client._request(self._calls.update_record(record_id, table_id, cells))
+        return self._client._request(timeout, self._calls.update_record(record_id, table_id, cells))
 
-    def delete_records(self, ids: StrList) -> None:
+    def delete_records(self, ids: StrList, *, timeout: float | httpx.Timeout | None = None) -> None:
         """`DELETE /v1/records` with `{ids}` (204)."""
-        return self._client._request(self._calls.delete_records(ids))
+        return self._client._request(timeout, self._calls.delete_records(ids))
 
     # -- pieces, triggers, invitations -------------------------------------------------------
 
     def list_pieces(
-        self, limit: int = 10, *, search_query: str | None = None, include_hidden: bool | None = None
+        self, limit: int = 10, *, search_query: str | None = None, include_hidden: bool | None = None, timeout: float | httpx.Timeout | None = None
     ) -> list[Piece]:
         """The piece catalogue (`GET /v1/pieces`, a bare list; the engine ignores `limit`)."""
-        return self._client._request(self._calls.list_pieces(limit, search_query, include_hidden))
+        return self._client._request(timeout, self._calls.list_pieces(limit, search_query, include_hidden))
 
-    def get_trigger_run_status(self) -> TriggerRunStatus:
+    def get_trigger_run_status(self, *, timeout: float | httpx.Timeout | None = None) -> TriggerRunStatus:
         """Trigger execution counters per piece (`GET /v1/trigger-runs/status`)."""
-        return self._client._request(self._calls.get_trigger_run_status())
+        return self._client._request(timeout, self._calls.get_trigger_run_status())
 
-    def test_trigger(self, body: TestTriggerRequest | Mapping[str, Any]) -> SeekPage[TriggerEvent] | None:
+    def test_trigger(self, body: TestTriggerRequest | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> SeekPage[TriggerEvent] | None:
         """Toggle listening (SIMULATION, returns None) or run the trigger's test (TEST_FUNCTION)."""
-        return self._client._request(self._calls.test_trigger(body))
+        return self._client._request(timeout, self._calls.test_trigger(body))
 
     def list_invitations(
         self,
@@ -521,13 +539,14 @@ class Workflows(_WorkflowsBase):
         project_id: str | None = None,
         *,
         status: Literal["PENDING", "ACCEPTED"] | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Invitation]:
         """One page of user invitations (`GET /v1/user-invitations`)."""
-        return self._client._request(self._calls.list_invitations(type, limit, cursor, project_id, status))
+        return self._client._request(timeout, self._calls.list_invitations(type, limit, cursor, project_id, status))
 
-    def delete_invitation(self, invitation_id: str) -> None:
+    def delete_invitation(self, invitation_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """`DELETE /v1/user-invitations/{id}` (204)."""
-        return self._client._request(self._calls.delete_invitation(invitation_id))
+        return self._client._request(timeout, self._calls.delete_invitation(invitation_id))
 
 
 class AsyncWorkflows(_WorkflowsBase):
@@ -539,9 +558,9 @@ class AsyncWorkflows(_WorkflowsBase):
 
     # -- project -----------------------------------------------------------------------------
 
-    async def get_project(self) -> Project:
+    async def get_project(self, *, timeout: float | httpx.Timeout | None = None) -> Project:
         """The caller's workflow project (`GET /v1/users/projects/current`)."""
-        return await self._client._request(self._calls.get_project())
+        return await self._client._request(timeout, self._calls.get_project())
 
     async def resolve_project_id(self) -> str:
         """The organisation's project id, looked up once and cached (SDK logic).
@@ -558,7 +577,7 @@ class AsyncWorkflows(_WorkflowsBase):
         except _RESOLVE_FALLBACK_ERRORS:
             project_id = None
         if not project_id:
-            page = await self._client._request(self._calls.list_flows_for_project())
+            page = await self._client._request(None, self._calls.list_flows_for_project())
             project_id = page.data[0].project_id if page.data else None
         self._project_id = _resolved(project_id)
         return self._project_id
@@ -580,12 +599,14 @@ class AsyncWorkflows(_WorkflowsBase):
         agent_external_ids: StrList = None,
         tags: StrList = None,
         operation_status: StrList = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Flow]:
         """One page of flows, most recently updated first (`GET /v1/flows`).
 
         `folder_id="NULL"` selects uncategorised flows; `tags` must all be present.
         """
         return await self._client._request(
+            timeout,
             self._calls.list_flows(
                 limit, cursor, project_id, folder_id, status, name, version_state, external_ids,
                 connection_external_ids, agent_external_ids, tags, operation_status,
@@ -596,9 +617,9 @@ class AsyncWorkflows(_WorkflowsBase):
         """Every flow matching the `list_flows` filters, following `next` cursors."""
         return aiterate(lambda cursor: self.list_flows(limit=page_size, cursor=cursor, **filters), max_items=max_items)
 
-    async def get_flow(self, flow_id: str, *, version_id: str | None = None) -> Flow:
+    async def get_flow(self, flow_id: str, *, version_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> Flow:
         """One flow with its latest version (or `version_id`) (`GET /v1/flows/{id}`)."""
-        return await self._client._request(self._calls.get_flow(flow_id, version_id))
+        return await self._client._request(timeout, self._calls.get_flow(flow_id, version_id))
 
     async def create_flow(
         self,
@@ -608,17 +629,18 @@ class AsyncWorkflows(_WorkflowsBase):
         folder_id: str | None = None,
         folder_name: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> Flow:
         """A new DISABLED flow with an EMPTY trigger (`POST /v1/flows`, 201)."""
-        return await self._client._request(self._calls.create_flow(display_name, project_id, folder_id, folder_name, metadata))
+        return await self._client._request(timeout, self._calls.create_flow(display_name, project_id, folder_id, folder_name, metadata))
 
-    async def delete_flow(self, flow_id: str) -> None:
+    async def delete_flow(self, flow_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """Delete a flow (`DELETE /v1/flows/{id}`, 204); the engine removes it about a second later."""
-        return await self._client._request(self._calls.delete_flow(flow_id))
+        return await self._client._request(timeout, self._calls.delete_flow(flow_id))
 
-    async def apply_flow_operation(self, flow_id: str, body: FlowOperation | Mapping[str, Any]) -> Flow:
+    async def apply_flow_operation(self, flow_id: str, body: FlowOperation | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> Flow:
         """Apply one operation (`ops.lock_and_publish()`, `ops.add_action(...)`, ...) (`POST /v1/flows/{id}`)."""
-        return await self._client._request(self._calls.apply_flow_operation(flow_id, body))
+        return await self._client._request(timeout, self._calls.apply_flow_operation(flow_id, body))
 
     async def trigger_flow(
         self,
@@ -634,7 +656,7 @@ class AsyncWorkflows(_WorkflowsBase):
         Never re-sent once it may have arrived: a lost answer raises `RequestOutcomeUnknownError`.
         404 -> `FlowDisabledError`, 410 -> `FlowGoneError`.
         """
-        return await self._client._request(self._calls.trigger_flow(flow_id, payload, headers, draft, timeout))
+        return await self._client._request(timeout, self._calls.trigger_flow(flow_id, payload, headers, draft, timeout))
 
     async def trigger_flow_sync(
         self,
@@ -649,7 +671,7 @@ class AsyncWorkflows(_WorkflowsBase):
 
         The default read timeout (40 s) outlasts the engine's 30 s hold; see `SyncReply.outcome`.
         """
-        return await self._client._request(self._calls.trigger_flow_sync(flow_id, payload, headers, draft, timeout))
+        return await self._client._request(timeout, self._calls.trigger_flow_sync(flow_id, payload, headers, draft, timeout))
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -667,9 +689,11 @@ class AsyncWorkflows(_WorkflowsBase):
         failed_step_name: str | None = None,
         flow_run_ids: StrList = None,
         archived: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[FlowRun]:
         """One page of PRODUCTION runs, newest first, without `steps` (`GET /v1/flow-runs`)."""
         return await self._client._request(
+            timeout,
             self._calls.list_runs(
                 limit, cursor, flow_id, status, project_id, created_after, created_before, tags,
                 failed_step_name, flow_run_ids, archived,
@@ -680,16 +704,16 @@ class AsyncWorkflows(_WorkflowsBase):
         """Every run matching the `list_runs` filters, following `next` cursors."""
         return aiterate(lambda cursor: self.list_runs(limit=page_size, cursor=cursor, **filters), max_items=max_items)
 
-    async def get_run(self, run_id: str) -> FlowRun:
+    async def get_run(self, run_id: str, *, timeout: float | httpx.Timeout | None = None) -> FlowRun:
         """One run with its `steps` (`GET /v1/flow-runs/{id}`); unknown ids raise `NotFoundError`."""
-        return await self._client._request(self._calls.get_run(run_id))
+        return await self._client._request(timeout, self._calls.get_run(run_id))
 
-    async def retry_run(self, run_id: str, strategy: RunStrategy = "FROM_FAILED_STEP") -> FlowRun:
+    async def retry_run(self, run_id: str, strategy: RunStrategy = "FROM_FAILED_STEP", *, timeout: float | httpx.Timeout | None = None) -> FlowRun:
         """Retry one run (`POST /v1/flow-runs/{id}/retry`).
 
         FROM_FAILED_STEP resumes the same run; ON_LATEST_VERSION starts a new run (returned).
         """
-        return await self._client._request(self._calls.retry_run(run_id, strategy))
+        return await self._client._request(timeout, self._calls.retry_run(run_id, strategy))
 
     async def retry_runs(
         self,
@@ -702,9 +726,11 @@ class AsyncWorkflows(_WorkflowsBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
         failed_step_name: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> list[FlowRun | None]:
         """Retry the selected runs (`POST /v1/flow-runs/retry`)."""
         return await self._client._request(
+            timeout,
             self._calls.retry_runs(
                 strategy, flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
                 flow_id=flow_id, created_after=created_after, created_before=created_before,
@@ -721,9 +747,11 @@ class AsyncWorkflows(_WorkflowsBase):
         flow_id: StrList = None,
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> None:
         """Cancel the selected PAUSED/QUEUED runs (`POST /v1/flow-runs/cancel`)."""
         return await self._client._request(
+            timeout,
             self._calls.cancel_runs(
                 flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
                 flow_id=flow_id, created_after=created_after, created_before=created_before,
@@ -740,9 +768,11 @@ class AsyncWorkflows(_WorkflowsBase):
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
         failed_step_name: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> None:
         """Archive the selected runs (`POST /v1/flow-runs/archive`)."""
         return await self._client._request(
+            timeout,
             self._calls.archive_runs(
                 flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
                 flow_id=flow_id, created_after=created_after, created_before=created_before,
@@ -752,29 +782,29 @@ class AsyncWorkflows(_WorkflowsBase):
 
     # -- folders -----------------------------------------------------------------------------
 
-    async def list_folders(self, limit: int = 10, cursor: str | None = None, *, project_id: str | None = None) -> SeekPage[Folder]:
+    async def list_folders(self, limit: int = 10, cursor: str | None = None, *, project_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> SeekPage[Folder]:
         """One page of folders, oldest first (`GET /v1/folders`)."""
-        return await self._client._request(self._calls.list_folders(limit, cursor, project_id))
+        return await self._client._request(timeout, self._calls.list_folders(limit, cursor, project_id))
 
     def iter_folders(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> AsyncIterator[Folder]:
         """Every folder, following `next` cursors."""
         return aiterate(lambda cursor: self.list_folders(limit=page_size, cursor=cursor, **filters), max_items=max_items)
 
-    async def get_folder(self, folder_id: str) -> Folder:
+    async def get_folder(self, folder_id: str, *, timeout: float | httpx.Timeout | None = None) -> Folder:
         """`GET /v1/folders/{id}`."""
-        return await self._client._request(self._calls.get_folder(folder_id))
+        return await self._client._request(timeout, self._calls.get_folder(folder_id))
 
-    async def create_folder(self, display_name: str, project_id: str | None = None) -> Folder:
+    async def create_folder(self, display_name: str, project_id: str | None = None, *, timeout: float | httpx.Timeout | None = None) -> Folder:
         """Create a folder, or return the one with that name (case-insensitive) (`POST /v1/folders`)."""
-        return await self._client._request(self._calls.create_folder(display_name, project_id))
+        return await self._client._request(timeout, self._calls.create_folder(display_name, project_id))
 
-    async def update_folder(self, folder_id: str, display_name: str) -> Folder:
+    async def update_folder(self, folder_id: str, display_name: str, *, timeout: float | httpx.Timeout | None = None) -> Folder:
         """Rename a folder (`POST /v1/folders/{id}`); a name in use raises `ConflictError`."""
-        return await self._client._request(self._calls.update_folder(folder_id, display_name))
+        return await self._client._request(timeout, self._calls.update_folder(folder_id, display_name))
 
-    async def delete_folder(self, folder_id: str) -> None:
+    async def delete_folder(self, folder_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """Delete a folder; its flows become uncategorised (`DELETE /v1/folders/{id}`)."""
-        return await self._client._request(self._calls.delete_folder(folder_id))
+        return await self._client._request(timeout, self._calls.delete_folder(folder_id))
 
     # -- connections -------------------------------------------------------------------------
 
@@ -789,9 +819,11 @@ class AsyncWorkflows(_WorkflowsBase):
         status: StrList = None,
         scope: str | None = None,
         imbrace_user_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[AppConnection]:
         """One page of app connections, oldest first, without secrets (`GET /v1/app-connections`)."""
         return await self._client._request(
+            timeout,
             self._calls.list_connections(limit, cursor, project_id, piece_name, display_name, status, scope, imbrace_user_id)
         )
 
@@ -803,26 +835,26 @@ class AsyncWorkflows(_WorkflowsBase):
             lambda cursor: self.list_connections(limit=page_size, cursor=cursor, **filters), max_items=max_items
         )
 
-    async def get_connection(self, connection_id: str) -> AppConnection:
+    async def get_connection(self, connection_id: str, *, timeout: float | httpx.Timeout | None = None) -> AppConnection:
         """One connection **with** its secret `value` (`GET /v1/app-connections/{id}`, fork route)."""
-        return await self._client._request(self._calls.get_connection(connection_id))
+        return await self._client._request(timeout, self._calls.get_connection(connection_id))
 
-    async def upsert_connection(self, body: UpsertConnectionRequest | Mapping[str, Any]) -> AppConnection:
+    async def upsert_connection(self, body: UpsertConnectionRequest | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> AppConnection:
         """Create or overwrite the connection with this `externalId` (`POST /v1/app-connections`)."""
-        return await self._client._request(self._calls.upsert_connection(body))
+        return await self._client._request(timeout, self._calls.upsert_connection(body))
 
-    async def delete_connection(self, connection_id: str) -> None:
+    async def delete_connection(self, connection_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """`DELETE /v1/app-connections/{id}` (204)."""
-        return await self._client._request(self._calls.delete_connection(connection_id))
+        return await self._client._request(timeout, self._calls.delete_connection(connection_id))
 
     # -- MCP servers -------------------------------------------------------------------------
 
     async def list_mcp_servers(
-        self, project_id: str | None = None, *, limit: int = 10, cursor: str | None = None, name: str | None = None
+        self, project_id: str | None = None, *, limit: int = 10, cursor: str | None = None, name: str | None = None, timeout: float | httpx.Timeout | None = None
     ) -> SeekPage[McpServer]:
         """One page of MCP servers (`GET /v1/mcp-servers`); `projectId` is filled in when omitted."""
         project_id = project_id or await self.resolve_project_id()
-        return await self._client._request(self._calls.list_mcp_servers(project_id, limit, cursor, name))
+        return await self._client._request(timeout, self._calls.list_mcp_servers(project_id, limit, cursor, name))
 
     def iter_mcp_servers(
         self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
@@ -832,15 +864,15 @@ class AsyncWorkflows(_WorkflowsBase):
             lambda cursor: self.list_mcp_servers(limit=page_size, cursor=cursor, **filters), max_items=max_items
         )
 
-    async def get_mcp_server(self, mcp_server_id: str) -> McpServer:
+    async def get_mcp_server(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> McpServer:
         """`GET /v1/mcp-servers/{id}`."""
-        return await self._client._request(self._calls.get_mcp_server(mcp_server_id))
+        return await self._client._request(timeout, self._calls.get_mcp_server(mcp_server_id))
 
-    async def create_mcp_server(self, body: Mapping[str, Any] | None = None, *, name: str | None = None) -> McpServer:
+    async def create_mcp_server(self, body: Mapping[str, Any] | None = None, *, name: str | None = None, timeout: float | httpx.Timeout | None = None) -> McpServer:
         """Create an MCP server (`POST /v1/mcp-servers`, 200); `projectId` is filled in when omitted."""
         data = _mcp_body(body, name)
         data["projectId"] = data.get("projectId") or await self.resolve_project_id()
-        return await self._client._request(self._calls.create_mcp_server(data))
+        return await self._client._request(timeout, self._calls.create_mcp_server(data))
 
     async def update_mcp_server(
         self,
@@ -849,17 +881,18 @@ class AsyncWorkflows(_WorkflowsBase):
         *,
         name: str | None = None,
         tools: Iterable[McpToolInput | Mapping[str, Any]] | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> McpServer:
         """Rename and/or replace **all** tools (`POST /v1/mcp-servers/{id}`)."""
-        return await self._client._request(self._calls.update_mcp_server(mcp_server_id, body, name, tools))
+        return await self._client._request(timeout, self._calls.update_mcp_server(mcp_server_id, body, name, tools))
 
-    async def delete_mcp_server(self, mcp_server_id: str) -> None:
+    async def delete_mcp_server(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """`DELETE /v1/mcp-servers/{id}` (204)."""
-        return await self._client._request(self._calls.delete_mcp_server(mcp_server_id))
+        return await self._client._request(timeout, self._calls.delete_mcp_server(mcp_server_id))
 
-    async def rotate_mcp_token(self, mcp_server_id: str) -> McpServer:
+    async def rotate_mcp_token(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> McpServer:
         """A new token; the old one stops working (`POST /v1/mcp-servers/{id}/rotate`)."""
-        return await self._client._request(self._calls.rotate_mcp_token(mcp_server_id))
+        return await self._client._request(timeout, self._calls.rotate_mcp_token(mcp_server_id))
 
     # -- tables ------------------------------------------------------------------------------
 
@@ -870,21 +903,22 @@ class AsyncWorkflows(_WorkflowsBase):
         *,
         name: str | None = None,
         external_ids: StrList = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Table]:
         """One page of tables, newest first (`GET /v1/tables`)."""
-        return await self._client._request(self._calls.list_tables(limit, cursor, name, external_ids))
+        return await self._client._request(timeout, self._calls.list_tables(limit, cursor, name, external_ids))
 
     def iter_tables(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> AsyncIterator[Table]:
         """Every table matching the `list_tables` filters."""
         return aiterate(lambda cursor: self.list_tables(limit=page_size, cursor=cursor, **filters), max_items=max_items)
 
-    async def get_table(self, table_id: str) -> Table:
+    async def get_table(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> Table:
         """`GET /v1/tables/{id}`."""
-        return await self._client._request(self._calls.get_table(table_id))
+        return await self._client._request(timeout, self._calls.get_table(table_id))
 
-    async def create_table(self, name: str, *, external_id: str | None = None) -> Table:
+    async def create_table(self, name: str, *, external_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> Table:
         """`POST /v1/tables`."""
-        return await self._client._request(self._calls.create_table(name, external_id))
+        return await self._client._request(timeout, self._calls.create_table(name, external_id))
 
     async def update_table(
         self,
@@ -893,17 +927,18 @@ class AsyncWorkflows(_WorkflowsBase):
         name: str | None = None,
         trigger: Literal["ON_NEW_RECORD", "ON_UPDATE_RECORD"] | None = None,
         status: Literal["ENABLED", "DISABLED"] | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> Table:
         """`POST /v1/tables/{id}`."""
-        return await self._client._request(self._calls.update_table(table_id, name, trigger, status))
+        return await self._client._request(timeout, self._calls.update_table(table_id, name, trigger, status))
 
-    async def delete_table(self, table_id: str) -> None:
+    async def delete_table(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """`DELETE /v1/tables/{id}` (204)."""
-        return await self._client._request(self._calls.delete_table(table_id))
+        return await self._client._request(timeout, self._calls.delete_table(table_id))
 
-    async def list_fields(self, table_id: str) -> list[Field]:
+    async def list_fields(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> list[Field]:
         """The columns of a table (`GET /v1/fields?tableId=`)."""
-        return await self._client._request(self._calls.list_fields(table_id))
+        return await self._client._request(timeout, self._calls.list_fields(table_id))
 
     async def create_field(
         self,
@@ -914,9 +949,10 @@ class AsyncWorkflows(_WorkflowsBase):
         options: Iterable[str] | None = None,
         data: Mapping[str, Any] | None = None,
         external_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> Field:
         """Add a column (`POST /v1/fields`); STATIC_DROPDOWN needs `options`."""
-        return await self._client._request(self._calls.create_field(table_id, name, type, options, data, external_id))
+        return await self._client._request(timeout, self._calls.create_field(table_id, name, type, options, data, external_id))
 
     async def list_records(
         self,
@@ -925,48 +961,49 @@ class AsyncWorkflows(_WorkflowsBase):
         cursor: str | None = None,
         *,
         filters: Iterable[Mapping[str, Any]] | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Record]:
         """The first `limit` matching records, oldest first (`GET /v1/records`; not cursor-paginated).
 
         `filters`: `[{"fieldId": ..., "value": ..., "operator": "eq" | "co" | "gt" | ...}]`.
         """
-        return await self._client._request(self._calls.list_records(table_id, limit, cursor, filters))
+        return await self._client._request(timeout, self._calls.list_records(table_id, limit, cursor, filters))
 
-    async def get_record(self, record_id: str) -> Record:
+    async def get_record(self, record_id: str, *, timeout: float | httpx.Timeout | None = None) -> Record:
         """`GET /v1/records/{id}`."""
-        return await self._client._request(self._calls.get_record(record_id))
+        return await self._client._request(timeout, self._calls.get_record(record_id))
 
     async def create_records(
-        self, table_id: str, records: Iterable[Mapping[str, Any] | Iterable[Mapping[str, Any]]]
+        self, table_id: str, records: Iterable[Mapping[str, Any] | Iterable[Mapping[str, Any]]], *, timeout: float | httpx.Timeout | None = None
     ) -> list[Record]:
         """Insert rows, each `{field_id: value}` (`POST /v1/records`, 201); values are stored as text."""
-        return await self._client._request(self._calls.create_records(table_id, records))
+        return await self._client._request(timeout, self._calls.create_records(table_id, records))
 
     async def update_record(
-        self, record_id: str, table_id: str, cells: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None
+        self, record_id: str, table_id: str, cells: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None, *, timeout: float | httpx.Timeout | None = None
     ) -> Record:
         """Change cells of one record (`POST /v1/records/{id}`)."""
-        return await self._client._request(self._calls.update_record(record_id, table_id, cells))
+        return await self._client._request(timeout, self._calls.update_record(record_id, table_id, cells))
 
-    async def delete_records(self, ids: StrList) -> None:
+    async def delete_records(self, ids: StrList, *, timeout: float | httpx.Timeout | None = None) -> None:
         """`DELETE /v1/records` with `{ids}` (204)."""
-        return await self._client._request(self._calls.delete_records(ids))
+        return await self._client._request(timeout, self._calls.delete_records(ids))
 
     # -- pieces, triggers, invitations -------------------------------------------------------
 
     async def list_pieces(
-        self, limit: int = 10, *, search_query: str | None = None, include_hidden: bool | None = None
+        self, limit: int = 10, *, search_query: str | None = None, include_hidden: bool | None = None, timeout: float | httpx.Timeout | None = None
     ) -> list[Piece]:
         """The piece catalogue (`GET /v1/pieces`, a bare list; the engine ignores `limit`)."""
-        return await self._client._request(self._calls.list_pieces(limit, search_query, include_hidden))
+        return await self._client._request(timeout, self._calls.list_pieces(limit, search_query, include_hidden))
 
-    async def get_trigger_run_status(self) -> TriggerRunStatus:
+    async def get_trigger_run_status(self, *, timeout: float | httpx.Timeout | None = None) -> TriggerRunStatus:
         """Trigger execution counters per piece (`GET /v1/trigger-runs/status`)."""
-        return await self._client._request(self._calls.get_trigger_run_status())
+        return await self._client._request(timeout, self._calls.get_trigger_run_status())
 
-    async def test_trigger(self, body: TestTriggerRequest | Mapping[str, Any]) -> SeekPage[TriggerEvent] | None:
+    async def test_trigger(self, body: TestTriggerRequest | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> SeekPage[TriggerEvent] | None:
         """Toggle listening (SIMULATION, returns None) or run the trigger's test (TEST_FUNCTION)."""
-        return await self._client._request(self._calls.test_trigger(body))
+        return await self._client._request(timeout, self._calls.test_trigger(body))
 
     async def list_invitations(
         self,
@@ -976,10 +1013,11 @@ class AsyncWorkflows(_WorkflowsBase):
         project_id: str | None = None,
         *,
         status: Literal["PENDING", "ACCEPTED"] | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Invitation]:
         """One page of user invitations (`GET /v1/user-invitations`)."""
-        return await self._client._request(self._calls.list_invitations(type, limit, cursor, project_id, status))
+        return await self._client._request(timeout, self._calls.list_invitations(type, limit, cursor, project_id, status))
 
-    async def delete_invitation(self, invitation_id: str) -> None:
+    async def delete_invitation(self, invitation_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """`DELETE /v1/user-invitations/{id}` (204)."""
-        return await self._client._request(self._calls.delete_invitation(invitation_id))
+        return await self._client._request(timeout, self._calls.delete_invitation(invitation_id))
