@@ -1,0 +1,48 @@
+"""`iter_*` follow `next` cursors across 1,000+ items, in order, without gaps or repeats."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from prefect_imbrace.exceptions import ImbraceConfigurationError
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+TOTAL = 1050
+
+
+async def test_iterate_1050_folders_sync_and_async(fresh, client, aclient):
+    with ThreadPoolExecutor(max_workers=8) as pool:  # one pooled client, shared by threads
+        folders = list(pool.map(lambda i: client.workflows.create_folder(f"folder-{i:04d}"), range(TOTAL)))
+    created = [f.id for f in sorted(folders, key=lambda f: (f.created, f.id))]
+    assert len(set(created)) == TOTAL
+    before = fresh.control.counters()["requests"].get("GET /activepieces/v1/folders", 0)
+
+    sync_ids = [f.id for f in client.workflows.iter_folders(page_size=100)]
+    async_ids = [f.id async for f in aclient.workflows.iter_folders(page_size=100)]
+    assert sync_ids == created  # created ASC, every folder exactly once
+    assert async_ids == created
+    pages = fresh.control.counters()["requests"]["GET /activepieces/v1/folders"] - before
+    assert pages == 2 * 11  # 100 per page -> 11 pages each
+
+    first_250 = [f.id for f in client.workflows.iter_folders(page_size=100, max_items=250)]
+    assert first_250 == created[:250]
+    assert [f.id async for f in aclient.workflows.iter_folders(page_size=7, max_items=15)] == created[:15]
+
+    page = client.workflows.list_folders(limit=1000)
+    assert len(page.data) == 1000 and page.next
+    rest = client.workflows.list_folders(limit=1000, cursor=page.next)
+    assert [f.id for f in page.data + rest.data] == created and rest.next is None and rest.previous
+
+
+async def test_iterate_flows_newest_update_first(fresh, wf):
+    ids = [(await wf.create_flow(f"f{i}")).id for i in range(25)]
+    listed = await wf.collect("iter_flows", page_size=10)
+    assert [f.id for f in listed] == list(reversed(ids))
+    assert await wf.collect("iter_flows", max_items=0) == []
+
+
+async def test_bad_max_items(fresh, client):
+    with pytest.raises(ImbraceConfigurationError, match="max_items"):
+        list(client.workflows.iter_flows(max_items=-1))
