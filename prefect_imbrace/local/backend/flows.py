@@ -282,6 +282,9 @@ class Flows:
             if published is None:
                 raise FrameworkError(500, "publishedFlowVersionId is required is null or undefined")
             self._assert_trigger_known(published["trigger"])
+            from ..engine.triggers import validate_schedule
+
+            validate_schedule(published["trigger"])  # an unusable schedule: 400 TRIGGER_FAILED
         flow["status"] = status
 
     def _assert_trigger_known(self, trigger: dict[str, Any]) -> None:
