@@ -26,7 +26,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -170,7 +170,6 @@ class _Call(Generic[T]):
     """Set for `/v1/webhooks/...`: 404/410 then mean "disabled"/"gone"."""
     accept_error: Callable[[httpx.Response], bool] | None = None
     """Error statuses this call decodes itself (sync webhook replies), instead of raising."""
-    extensions: dict[str, Any] = field(default_factory=dict)
 
 
 class _RetryPolicy(retry_base):

@@ -21,6 +21,7 @@ from ..exceptions import (
 )
 from ._base import AsyncAPIClient, SyncAPIClient, _BaseAPIClient
 from ._calls import Calls, RunStrategy, StrList
+from ._params import body_of
 from .models import (
     AppConnection,
     Field,
@@ -60,8 +61,8 @@ def _resolved(project_id: str | None) -> str:
     return project_id
 
 
-def _mcp_body(body: Mapping[str, Any] | None, name: str | None) -> dict[str, Any]:
-    data = dict(body or {})
+def _mcp_body(body: Any, name: str | None) -> dict[str, Any]:
+    data = body_of("body", body)
     if name is not None:
         data["name"] = name
     return data
