@@ -99,11 +99,13 @@ def test_env_vars_reach_the_client(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"max_retries": -1}, {"timeout": 0}, {"retry_initial_delay": -1}, {"http_client": httpx.AsyncClient()}]
+    "make_kwargs",
+    [lambda: {"max_retries": -1}, lambda: {"max_retries": 1.5}, lambda: {"timeout": 0},
+     lambda: {"retry_initial_delay": -1}, lambda: {"http_client": httpx.AsyncClient()}],
 )
-def test_bad_client_arguments(kwargs):
+def test_bad_client_arguments(make_kwargs):
     with pytest.raises(ImbraceConfigurationError):
-        ImbraceClient(api_key="k", gateway="http://127.0.0.1:9", **kwargs)
+        ImbraceClient(api_key="k", gateway="http://127.0.0.1:9", **make_kwargs())
 
 
 def test_async_client_rejects_a_sync_http_client():

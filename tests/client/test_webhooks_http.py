@@ -115,3 +115,13 @@ async def test_sync_timeout_override_is_used(fresh, wf, echo_flow, client):
     flow_id = echo_flow(client)
     reply = await wf.trigger_flow_sync(flow_id, {"n": 1}, timeout=10.0)
     assert reply.ok
+
+
+async def test_a_flow_replying_503_is_not_resent(fresh, wf, requests_for):
+    flow_id = await _flow(wf, ops.return_response("step_1", status=503, body={"busy": True}))
+    reply = await wf.trigger_flow_sync(flow_id)
+    assert (reply.outcome, reply.status_code, reply.body) == (SyncOutcome.REPLIED, 503, {"busy": True})
+    assert not reply.ok
+    counters = fresh.control.counters()
+    assert counters["requests"][f"POST /activepieces/v1/webhooks/{flow_id}/sync"] == 1
+    assert counters["runs_per_flow"][flow_id] == 1
