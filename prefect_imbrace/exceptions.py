@@ -280,10 +280,20 @@ def _make_status_error(
     "gone". `retries` is how many times the request was already repeated.
     """
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
-    code = body.get("code") if isinstance(body, Mapping) and isinstance(body.get("code"), str) else None
-    params = body.get("params") if isinstance(body, Mapping) and isinstance(body.get("params"), Mapping) else {}
+    code = (
+        body.get("code")
+        if isinstance(body, Mapping) and isinstance(body.get("code"), str)
+        else None
+    )
+    params = (
+        body.get("params")
+        if isinstance(body, Mapping) and isinstance(body.get("params"), Mapping)
+        else {}
+    )
     request_id = lowered.get("x-request-id") or (
-        body.get("request_id") if isinstance(body, Mapping) and isinstance(body.get("request_id"), str) else None
+        body.get("request_id")
+        if isinstance(body, Mapping) and isinstance(body.get("request_id"), str)
+        else None
     )
     text = _engine_text(body)
     where = f"{method} {url}" if method and url else (url or "request")
@@ -317,7 +327,9 @@ def _make_status_error(
             **kwargs,
         )
     if status_code == 401:
-        return AuthenticationError(f"Authentication failed (401) for {where}{detail}. Fix: {_AUTH_HINT}.", **kwargs)
+        return AuthenticationError(
+            f"Authentication failed (401) for {where}{detail}. Fix: {_AUTH_HINT}.", **kwargs
+        )
     if status_code == 403:
         return PermissionDeniedError(
             f"Permission denied ({tag}) for {where}{detail}. Workflow routes need a full-access API key, "
@@ -346,7 +358,8 @@ def _make_status_error(
         return ConflictError(f"Conflict ({tag}) for {where}{detail}.", **kwargs)
     if status_code == 429:
         error = RateLimitError(
-            f"Rate limited (429) for {where}{retried}{detail}. Slow down, or raise max_retries.", **kwargs
+            f"Rate limited (429) for {where}{retried}{detail}. Slow down, or raise max_retries.",
+            **kwargs,
         )
         error.retry_after = _retry_after_seconds(lowered)
         return error

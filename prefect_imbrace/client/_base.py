@@ -96,7 +96,9 @@ def _should_retry(
     return status in POST_SAFE_STATUSES
 
 
-def _parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
+def _parse_retry_after(
+    headers: Mapping[str, str] | None, *, now: float | None = None
+) -> float | None:
     """The server's wait hint in seconds: `retry-after-ms`, then `retry-after` (seconds or HTTP date)."""
     if not headers:
         return None
@@ -206,7 +208,9 @@ def _as_timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> 
     if isinstance(value, httpx.Timeout):
         return value
     if value <= 0:
-        raise ImbraceConfigurationError(f"timeout must be a positive number of seconds (got {value!r}).")
+        raise ImbraceConfigurationError(
+            f"timeout must be a positive number of seconds (got {value!r})."
+        )
     return httpx.Timeout(value)
 
 
@@ -223,7 +227,9 @@ class _BaseAPIClient:
         retry_max_delay: float,
     ):
         if not isinstance(max_retries, int) or max_retries < 0:
-            raise ImbraceConfigurationError(f"max_retries must be an integer >= 0 (got {max_retries!r}).")
+            raise ImbraceConfigurationError(
+                f"max_retries must be an integer >= 0 (got {max_retries!r})."
+            )
         if retry_initial_delay < 0 or retry_max_delay < 0:
             raise ImbraceConfigurationError("retry delays must be >= 0 seconds.")
         self._config = config
@@ -247,9 +253,13 @@ class _BaseAPIClient:
         return self._config.organization_id
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(engine_url={self.engine_url!r}, auth_mode={self.auth_mode!r})"
+        return (
+            f"{type(self).__name__}(engine_url={self.engine_url!r}, auth_mode={self.auth_mode!r})"
+        )
 
-    def _build_request(self, http: httpx.Client | httpx.AsyncClient, call: _Call[Any]) -> httpx.Request:
+    def _build_request(
+        self, http: httpx.Client | httpx.AsyncClient, call: _Call[Any]
+    ) -> httpx.Request:
         headers = {"accept": "application/json", "x-request-id": f"req_{uuid.uuid4().hex[:21]}"}
         headers.update(self._config.auth_headers())
         if call.headers:
@@ -279,7 +289,9 @@ class _BaseAPIClient:
         if outcome is None:  # pragma: no cover - tenacity always sets it before sleeping
             return
         reason = (
-            type(outcome.exception()).__name__ if outcome.failed else str(outcome.result().status_code)
+            type(outcome.exception()).__name__
+            if outcome.failed
+            else str(outcome.result().status_code)
         )
         wait = retry_state.upcoming_sleep
         logger.debug(
@@ -309,7 +321,9 @@ class _BaseAPIClient:
             "reraise": True,
         }
 
-    def _transport_error(self, call: _Call[Any], exc: httpx.TransportError, attempts: int) -> APIError:
+    def _transport_error(
+        self, call: _Call[Any], exc: httpx.TransportError, attempts: int
+    ) -> APIError:
         url = self.engine_url + call.path
         if _outcome_unknown(call.method, exc):
             return RequestOutcomeUnknownError(
@@ -394,11 +408,15 @@ class SyncAPIClient(_BaseAPIClient):
             retry_max_delay=retry_max_delay,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise ImbraceConfigurationError("http_client must be an httpx.Client for the sync client.")
+            raise ImbraceConfigurationError(
+                "http_client must be an httpx.Client for the sync client."
+            )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             timeout=self.timeout,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=min(20, max_connections)),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=min(20, max_connections)
+            ),
             transport=transport,
         )
         self._sleep = sleep or time.sleep
@@ -412,7 +430,9 @@ class SyncAPIClient(_BaseAPIClient):
         try:
             response = retrying(self._send_once, request, call=call)
         except httpx.TransportError as exc:
-            raise self._transport_error(call, exc, retrying.statistics.get("attempt_number", 1)) from exc
+            raise self._transport_error(
+                call, exc, retrying.statistics.get("attempt_number", 1)
+            ) from exc
         return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
 
     def _send_once(self, request: httpx.Request, *, call: _Call[Any]) -> httpx.Response:
@@ -452,11 +472,15 @@ class AsyncAPIClient(_BaseAPIClient):
             retry_max_delay=retry_max_delay,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ImbraceConfigurationError("http_client must be an httpx.AsyncClient for the async client.")
+            raise ImbraceConfigurationError(
+                "http_client must be an httpx.AsyncClient for the async client."
+            )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
             timeout=self.timeout,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=min(20, max_connections)),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=min(20, max_connections)
+            ),
             transport=transport,
         )
         self._sleep = sleep or asyncio.sleep
@@ -470,7 +494,9 @@ class AsyncAPIClient(_BaseAPIClient):
         try:
             response = await retrying(self._send_once, request, call=call)
         except httpx.TransportError as exc:
-            raise self._transport_error(call, exc, retrying.statistics.get("attempt_number", 1)) from exc
+            raise self._transport_error(
+                call, exc, retrying.statistics.get("attempt_number", 1)
+            ) from exc
         return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
 
     async def _send_once(self, request: httpx.Request, *, call: _Call[Any]) -> httpx.Response:

@@ -151,7 +151,12 @@ class Calls:
         return _Call("GET", "/v1/flows", _page(Flow), params=params)
 
     def get_flow(self, flow_id: str, version_id: str | None) -> _Call[Flow]:
-        return _Call("GET", f"/v1/flows/{p.guard_id('flow_id', flow_id)}", _one(Flow), params={"versionId": version_id})
+        return _Call(
+            "GET",
+            f"/v1/flows/{p.guard_id('flow_id', flow_id)}",
+            _one(Flow),
+            params={"versionId": version_id},
+        )
 
     def create_flow(
         self,
@@ -163,7 +168,11 @@ class Calls:
     ) -> _Call[Flow]:
         p.guard("display_name", display_name)
         body: dict[str, Any] = {"displayName": display_name}
-        for key, value in (("projectId", project_id), ("folderId", folder_id), ("folderName", folder_name)):
+        for key, value in (
+            ("projectId", project_id),
+            ("folderId", folder_id),
+            ("folderName", folder_name),
+        ):
             if value is not None:
                 body[key] = value
         if metadata is not None:
@@ -174,7 +183,12 @@ class Calls:
         return _Call("DELETE", f"/v1/flows/{p.guard_id('flow_id', flow_id)}", _none)
 
     def apply_flow_operation(self, flow_id: str, body: Any) -> _Call[Flow]:
-        return _Call("POST", f"/v1/flows/{p.guard_id('flow_id', flow_id)}", _one(Flow), json=as_operation(body))
+        return _Call(
+            "POST",
+            f"/v1/flows/{p.guard_id('flow_id', flow_id)}",
+            _one(Flow),
+            json=as_operation(body),
+        )
 
     # -- webhooks ----------------------------------------------------------------------------
 
@@ -202,7 +216,15 @@ class Calls:
                 sent_at=sent_at,
             )
 
-        return _Call("POST", path, parse, json=body, headers=headers, timeout=timeout, webhook_flow_id=flow_id)
+        return _Call(
+            "POST",
+            path,
+            parse,
+            json=body,
+            headers=headers,
+            timeout=timeout,
+            webhook_flow_id=flow_id,
+        )
 
     def trigger_flow_sync(
         self,
@@ -333,7 +355,9 @@ class Calls:
 
     # -- folders -----------------------------------------------------------------------------
 
-    def list_folders(self, limit: int, cursor: str | None, project_id: str | None) -> _Call[SeekPage[Folder]]:
+    def list_folders(
+        self, limit: int, cursor: str | None, project_id: str | None
+    ) -> _Call[SeekPage[Folder]]:
         params = {"limit": p.limit_of(limit), "cursor": cursor, "projectId": project_id}
         return _Call("GET", "/v1/folders", _page(Folder), params=params)
 
@@ -403,15 +427,24 @@ class Calls:
     def list_mcp_servers(
         self, project_id: str, limit: int, cursor: str | None, name: str | None
     ) -> _Call[SeekPage[McpServer]]:
-        params = {"projectId": project_id, "limit": p.limit_of(limit), "cursor": cursor, "name": name}
+        params = {
+            "projectId": project_id,
+            "limit": p.limit_of(limit),
+            "cursor": cursor,
+            "name": name,
+        }
         return _Call("GET", "/v1/mcp-servers", _page(McpServer), params=params)
 
     def get_mcp_server(self, mcp_server_id: str) -> _Call[McpServer]:
-        return _Call("GET", f"/v1/mcp-servers/{p.guard('mcp_server_id', mcp_server_id)}", _one(McpServer))
+        return _Call(
+            "GET", f"/v1/mcp-servers/{p.guard('mcp_server_id', mcp_server_id)}", _one(McpServer)
+        )
 
     def create_mcp_server(self, body: dict[str, Any]) -> _Call[McpServer]:
         if not body.get("name"):
-            raise ImbraceConfigurationError("create_mcp_server needs a name (body {'name': ...} or name=).")
+            raise ImbraceConfigurationError(
+                "create_mcp_server needs a name (body {'name': ...} or name=)."
+            )
         return _Call("POST", "/v1/mcp-servers", _one(McpServer), json=body)
 
     def update_mcp_server(
@@ -421,8 +454,10 @@ class Calls:
         if name is not None:
             data["name"] = name
         if tools is not None:
-            data["tools"] = [p.body_of("tools", McpToolInput.model_validate(t) if isinstance(t, Mapping) else t)
-                             for t in tools]
+            data["tools"] = [
+                p.body_of("tools", McpToolInput.model_validate(t) if isinstance(t, Mapping) else t)
+                for t in tools
+            ]
         path = f"/v1/mcp-servers/{p.guard('mcp_server_id', mcp_server_id)}"
         return _Call("POST", path, _one(McpServer), json=data)
 
@@ -459,8 +494,14 @@ class Calls:
     def update_table(
         self, table_id: str, name: str | None, trigger: str | None, status: str | None
     ) -> _Call[Table]:
-        body = {k: v for k, v in (("name", name), ("trigger", trigger), ("status", status)) if v is not None}
-        return _Call("POST", f"/v1/tables/{p.guard_id('table_id', table_id)}", _one(Table), json=body)
+        body = {
+            k: v
+            for k, v in (("name", name), ("trigger", trigger), ("status", status))
+            if v is not None
+        }
+        return _Call(
+            "POST", f"/v1/tables/{p.guard_id('table_id', table_id)}", _one(Table), json=body
+        )
 
     def delete_table(self, table_id: str) -> _Call[None]:
         return _Call("DELETE", f"/v1/tables/{p.guard_id('table_id', table_id)}", _none)
@@ -493,19 +534,27 @@ class Calls:
         elif data is not None:
             body["data"] = dict(data)
         elif type == "STATIC_DROPDOWN":
-            raise ImbraceConfigurationError("A STATIC_DROPDOWN field needs options=['a', 'b', ...].")
+            raise ImbraceConfigurationError(
+                "A STATIC_DROPDOWN field needs options=['a', 'b', ...]."
+            )
         if external_id is not None:
             body["externalId"] = external_id
         return _Call("POST", "/v1/fields", _one(Field), json=body)
 
     def list_records(
-        self, table_id: str, limit: int, cursor: str | None, filters: Iterable[Mapping[str, Any]] | None
+        self,
+        table_id: str,
+        limit: int,
+        cursor: str | None,
+        filters: Iterable[Mapping[str, Any]] | None,
     ) -> _Call[SeekPage[Record]]:
         p.guard("table_id", table_id)
         params: dict[str, Any] = {"tableId": table_id, "limit": p.limit_of(limit), "cursor": cursor}
         for i, item in enumerate(filters or ()):
             if "fieldId" not in item:
-                raise ImbraceConfigurationError("A record filter is {'fieldId', 'value', 'operator'?}.")
+                raise ImbraceConfigurationError(
+                    "A record filter is {'fieldId', 'value', 'operator'?}."
+                )
             for key in ("fieldId", "value", "operator"):
                 if item.get(key) is not None:
                     params[f"filters[{i}][{key}]"] = item[key]
@@ -520,13 +569,18 @@ class Calls:
         return _Call("POST", "/v1/records", _list(Record), json=body)
 
     def update_record(
-        self, record_id: str, table_id: str, cells: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None
+        self,
+        record_id: str,
+        table_id: str,
+        cells: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None,
     ) -> _Call[Record]:
         p.guard_id("table_id", table_id)
         body: dict[str, Any] = {"tableId": table_id}
         if cells is not None:
             body["cells"] = p.records_body([cells])[0]
-        return _Call("POST", f"/v1/records/{p.guard('record_id', record_id)}", _one(Record), json=body)
+        return _Call(
+            "POST", f"/v1/records/{p.guard('record_id', record_id)}", _one(Record), json=body
+        )
 
     def delete_records(self, ids: StrList) -> _Call[None]:
         id_list = p.str_list("ids", ids) or []
@@ -536,7 +590,9 @@ class Calls:
 
     # -- pieces, triggers, invitations -------------------------------------------------------
 
-    def list_pieces(self, limit: int, search_query: str | None, include_hidden: bool | None) -> _Call[list[Piece]]:
+    def list_pieces(
+        self, limit: int, search_query: str | None, include_hidden: bool | None
+    ) -> _Call[list[Piece]]:
         params = {"limit": limit, "searchQuery": search_query, "includeHidden": include_hidden}
         return _Call("GET", "/v1/pieces", _list(Piece), params=params)
 
@@ -562,12 +618,22 @@ class Calls:
         self, type: str, limit: int, cursor: str | None, project_id: str | None, status: str | None
     ) -> _Call[SeekPage[Invitation]]:
         if type not in ("PLATFORM", "PROJECT"):
-            raise ImbraceConfigurationError(f"list_invitations type must be 'PLATFORM' or 'PROJECT' (got {type!r}).")
-        params = {"type": type, "limit": p.limit_of(limit), "cursor": cursor, "projectId": project_id, "status": status}
+            raise ImbraceConfigurationError(
+                f"list_invitations type must be 'PLATFORM' or 'PROJECT' (got {type!r})."
+            )
+        params = {
+            "type": type,
+            "limit": p.limit_of(limit),
+            "cursor": cursor,
+            "projectId": project_id,
+            "status": status,
+        }
         return _Call("GET", "/v1/user-invitations", _page(Invitation), params=params)
 
     def delete_invitation(self, invitation_id: str) -> _Call[None]:
-        return _Call("DELETE", f"/v1/user-invitations/{p.guard('invitation_id', invitation_id)}", _none)
+        return _Call(
+            "DELETE", f"/v1/user-invitations/{p.guard('invitation_id', invitation_id)}", _none
+        )
 
 
 def _check_strategy(strategy: str) -> None:

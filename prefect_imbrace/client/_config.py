@@ -137,7 +137,10 @@ def _resolve_engine_url(
     if _clean(env):
         return _preset(_clean(env) or "", "env=") + ENGINE_PREFIX
     if _clean(environ.get("IMBRACE_GATEWAY_URL")):
-        return _check_url(_clean(environ.get("IMBRACE_GATEWAY_URL")) or "", "IMBRACE_GATEWAY_URL") + ENGINE_PREFIX
+        return (
+            _check_url(_clean(environ.get("IMBRACE_GATEWAY_URL")) or "", "IMBRACE_GATEWAY_URL")
+            + ENGINE_PREFIX
+        )
     if _clean(environ.get("IMBRACE_ENV")):
         return _preset(_clean(environ.get("IMBRACE_ENV")) or "", "IMBRACE_ENV") + ENGINE_PREFIX
     return ENVIRONMENTS[DEFAULT_ENV] + ENGINE_PREFIX

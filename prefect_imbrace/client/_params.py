@@ -19,7 +19,9 @@ ID_PATTERN = re.compile(r"^[0-9a-zA-Z]{21}$")
 def guard(name: str, value: Any) -> str:
     """A path parameter must be a non-empty string (checked before anything is sent)."""
     if not isinstance(value, str) or not value.strip():
-        raise ImbraceConfigurationError(f"Expected a non-empty value for `{name}` but received {value!r}")
+        raise ImbraceConfigurationError(
+            f"Expected a non-empty value for `{name}` but received {value!r}"
+        )
     return quote(value, safe="")
 
 
@@ -34,14 +36,18 @@ def guard_id(name: str, value: Any) -> str:
     return value
 
 
-def str_list(name: str, value: str | Iterable[str] | None, *, ids: bool = False) -> list[str] | None:
+def str_list(
+    name: str, value: str | Iterable[str] | None, *, ids: bool = False
+) -> list[str] | None:
     """Accept one string or many; the engine takes repeated query keys (`status=A&status=B`)."""
     if value is None:
         return None
     items = [value] if isinstance(value, str) else list(value)
     for item in items:
         if not isinstance(item, str) or not item:
-            raise ImbraceConfigurationError(f"`{name}` must hold non-empty strings (received {item!r})")
+            raise ImbraceConfigurationError(
+                f"`{name}` must hold non-empty strings (received {item!r})"
+            )
         if ids:
             guard_id(name, item)
     return items
@@ -52,7 +58,9 @@ def iso(name: str, value: datetime | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if not isinstance(value, datetime):
-        raise ImbraceConfigurationError(f"`{name}` must be a datetime or an ISO-8601 string (received {value!r})")
+        raise ImbraceConfigurationError(
+            f"`{name}` must be a datetime or an ISO-8601 string (received {value!r})"
+        )
     if value.tzinfo is None or value.utcoffset() is None:
         raise ImbraceConfigurationError(
             f"`{name}` must be timezone-aware (e.g. datetime.now(timezone.utc)); received the naive {value!r}"
@@ -78,7 +86,9 @@ def body_of(name: str, body: Any) -> dict[str, Any]:
         return body.model_dump(by_alias=True, exclude_none=True, mode="json")
     if isinstance(body, Mapping):
         return dict(body)
-    raise ImbraceConfigurationError(f"`{name}` must be a model or a dict (received {type(body).__name__})")
+    raise ImbraceConfigurationError(
+        f"`{name}` must be a model or a dict (received {type(body).__name__})"
+    )
 
 
 def json_payload(payload: Any) -> Any:
@@ -115,5 +125,7 @@ def records_body(records: Iterable[Any]) -> list[list[dict[str, str]]]:
                 cells.append({"fieldId": cell["fieldId"], "value": cell_value(cell.get("value"))})
             rows.append(cells)
         else:
-            raise ImbraceConfigurationError("A record is a dict {field_id: value} or a list of cells.")
+            raise ImbraceConfigurationError(
+                "A record is a dict {field_id: value} or a list of cells."
+            )
     return rows

@@ -150,11 +150,17 @@ def update_metadata(metadata: Optional[Mapping[str, Any]]) -> FlowOperation:
     return _op("UPDATE_METADATA", {"metadata": dict(metadata) if metadata is not None else None})
 
 
-def import_flow(display_name: str, trigger: StepLike, schema_version: Optional[str] = "8") -> FlowOperation:
+def import_flow(
+    display_name: str, trigger: StepLike, schema_version: Optional[str] = "8"
+) -> FlowOperation:
     """Replace the draft's whole step tree (`trigger` with its `nextAction` chain)."""
     return _op(
         "IMPORT_FLOW",
-        {"displayName": display_name, "trigger": _step(trigger, strip_links=False), "schemaVersion": schema_version},
+        {
+            "displayName": display_name,
+            "trigger": _step(trigger, strip_links=False),
+            "schemaVersion": schema_version,
+        },
     )
 
 
@@ -219,7 +225,11 @@ def add_branch(
     branch_name: str,
     conditions: Optional[list[list[RouterCondition | Mapping[str, Any]]]] = None,
 ) -> FlowOperation:
-    request: dict[str, Any] = {"stepName": step_name, "branchIndex": branch_index, "branchName": branch_name}
+    request: dict[str, Any] = {
+        "stepName": step_name,
+        "branchIndex": branch_index,
+        "branchName": branch_name,
+    }
     if conditions is not None:
         request["conditions"] = [[_condition(c) for c in group] for group in conditions]
     return _op("ADD_BRANCH", request)
@@ -233,10 +243,16 @@ def duplicate_branch(step_name: str, branch_index: int) -> FlowOperation:
     return _op("DUPLICATE_BRANCH", {"stepName": step_name, "branchIndex": branch_index})
 
 
-def move_branch(step_name: str, source_branch_index: int, target_branch_index: int) -> FlowOperation:
+def move_branch(
+    step_name: str, source_branch_index: int, target_branch_index: int
+) -> FlowOperation:
     return _op(
         "MOVE_BRANCH",
-        {"stepName": step_name, "sourceBranchIndex": source_branch_index, "targetBranchIndex": target_branch_index},
+        {
+            "stepName": step_name,
+            "sourceBranchIndex": source_branch_index,
+            "targetBranchIndex": target_branch_index,
+        },
     )
 
 
@@ -247,7 +263,10 @@ def save_sample_data(
     type: Literal["INPUT", "OUTPUT"] = "OUTPUT",
     data_type: Literal["JSON", "STRING"] = "JSON",
 ) -> FlowOperation:
-    return _op("SAVE_SAMPLE_DATA", {"stepName": step_name, "payload": payload, "type": type, "dataType": data_type})
+    return _op(
+        "SAVE_SAMPLE_DATA",
+        {"stepName": step_name, "payload": payload, "type": type, "dataType": data_type},
+    )
 
 
 def as_operation(body: FlowOperation | Mapping[str, Any]) -> dict[str, Any]:
@@ -287,13 +306,19 @@ def catch_webhook(
         valid=True,
         display_name=display_name,
         settings=PieceTriggerSettings(
-            piece_name=WEBHOOK_PIECE, piece_version=piece_version, trigger_name="catch_webhook", input=inputs
+            piece_name=WEBHOOK_PIECE,
+            piece_version=piece_version,
+            trigger_name="catch_webhook",
+            input=inputs,
         ),
     )
 
 
 def _error_handling(continue_on_failure: bool, retry_on_failure: bool) -> dict[str, Any]:
-    return {"continueOnFailure": {"value": continue_on_failure}, "retryOnFailure": {"value": retry_on_failure}}
+    return {
+        "continueOnFailure": {"value": continue_on_failure},
+        "retryOnFailure": {"value": retry_on_failure},
+    }
 
 
 def piece_action(
@@ -333,7 +358,11 @@ def return_response(
     display_name: str = "Return Response",
 ) -> PieceAction:
     """Answer the webhook caller (sync webhooks); `respond="stop"` also ends the run."""
-    fields = {"status": status, "headers": dict(headers or {}), "body": {} if body is None else body}
+    fields = {
+        "status": status,
+        "headers": dict(headers or {}),
+        "body": {} if body is None else body,
+    }
     return piece_action(
         name,
         WEBHOOK_PIECE,
@@ -353,7 +382,12 @@ def delay(
 ) -> PieceAction:
     """Wait before the next step (longer than a minute pauses the run: status PAUSED)."""
     return piece_action(
-        name, DELAY_PIECE, DELAY_PIECE_VERSION, "delayFor", {"unit": unit, "delayFor": amount}, display_name=display_name
+        name,
+        DELAY_PIECE,
+        DELAY_PIECE_VERSION,
+        "delayFor",
+        {"unit": unit, "delayFor": amount},
+        display_name=display_name,
     )
 
 
@@ -382,7 +416,9 @@ def http_request(
         inputs["body"] = {"data": json_body}
     if timeout is not None:
         inputs["timeout"] = timeout
-    return piece_action(name, HTTP_PIECE, HTTP_PIECE_VERSION, "send_request", inputs, display_name=display_name)
+    return piece_action(
+        name, HTTP_PIECE, HTTP_PIECE_VERSION, "send_request", inputs, display_name=display_name
+    )
 
 
 def code(
@@ -398,21 +434,32 @@ def code(
         name=name,
         valid=True,
         display_name=display_name,
-        settings=CodeActionSettings(source_code=SourceCode(code=source, package_json=package_json), input=dict(input or {})),
+        settings=CodeActionSettings(
+            source_code=SourceCode(code=source, package_json=package_json), input=dict(input or {})
+        ),
     )
 
 
 def loop(name: str, items: str, *, display_name: str = "Loop on Items") -> LoopOnItemsAction:
     """Loop over `items` (a template, e.g. `{{trigger.body.items}}`); add its body with `location="INSIDE_LOOP"`."""
-    return LoopOnItemsAction(name=name, valid=True, display_name=display_name, settings=LoopOnItemsSettings(items=items))
+    return LoopOnItemsAction(
+        name=name, valid=True, display_name=display_name, settings=LoopOnItemsSettings(items=items)
+    )
 
 
 def condition(
-    first_value: Any, operator: str, second_value: Any = None, *, case_sensitive: Optional[bool] = None
+    first_value: Any,
+    operator: str,
+    second_value: Any = None,
+    *,
+    case_sensitive: Optional[bool] = None,
 ) -> RouterCondition:
     """One router condition, e.g. `condition("{{trigger.body.n}}", "NUMBER_IS_GREATER_THAN", 5)`."""
     return RouterCondition(
-        first_value=first_value, second_value=second_value, operator=operator, case_sensitive=case_sensitive
+        first_value=first_value,
+        second_value=second_value,
+        operator=operator,
+        case_sensitive=case_sensitive,
     )
 
 

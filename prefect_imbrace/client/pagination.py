@@ -35,7 +35,9 @@ def _check_max_items(max_items: int | None) -> None:
         raise ImbraceConfigurationError(f"max_items must be >= 0 or None (got {max_items}).")
 
 
-def iterate(fetch: Callable[[str | None], SeekPage[T]], *, max_items: int | None = None) -> Iterator[T]:
+def iterate(
+    fetch: Callable[[str | None], SeekPage[T]], *, max_items: int | None = None
+) -> Iterator[T]:
     """Yield items page after page, calling `fetch(cursor)` (cursor None = first page)."""
     _check_max_items(max_items)
     count = 0

@@ -135,16 +135,37 @@ class Workflows(_WorkflowsBase):
         return self._client._request(
             timeout,
             self._calls.list_flows(
-                limit, cursor, project_id, folder_id, status, name, version_state, external_ids,
-                connection_external_ids, agent_external_ids, tags, operation_status,
-            )
+                limit,
+                cursor,
+                project_id,
+                folder_id,
+                status,
+                name,
+                version_state,
+                external_ids,
+                connection_external_ids,
+                agent_external_ids,
+                tags,
+                operation_status,
+            ),
         )
 
-    def iter_flows(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> Iterator[Flow]:
+    def iter_flows(
+        self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
+    ) -> Iterator[Flow]:
         """Every flow matching the `list_flows` filters, following `next` cursors."""
-        return iterate(lambda cursor: self.list_flows(limit=page_size, cursor=cursor, **filters), max_items=max_items)
+        return iterate(
+            lambda cursor: self.list_flows(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
+        )
 
-    def get_flow(self, flow_id: str, *, version_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> Flow:
+    def get_flow(
+        self,
+        flow_id: str,
+        *,
+        version_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Flow:
         """One flow with its latest version (or `version_id`) (`GET /v1/flows/{id}`)."""
         return self._client._request(timeout, self._calls.get_flow(flow_id, version_id))
 
@@ -159,13 +180,22 @@ class Workflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> Flow:
         """A new DISABLED flow with an EMPTY trigger (`POST /v1/flows`, 201)."""
-        return self._client._request(timeout, self._calls.create_flow(display_name, project_id, folder_id, folder_name, metadata))
+        return self._client._request(
+            timeout,
+            self._calls.create_flow(display_name, project_id, folder_id, folder_name, metadata),
+        )
 
     def delete_flow(self, flow_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """Delete a flow (`DELETE /v1/flows/{id}`, 204); the engine removes it about a second later."""
         return self._client._request(timeout, self._calls.delete_flow(flow_id))
 
-    def apply_flow_operation(self, flow_id: str, body: FlowOperation | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> Flow:
+    def apply_flow_operation(
+        self,
+        flow_id: str,
+        body: FlowOperation | Mapping[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Flow:
         """Apply one operation (`ops.lock_and_publish()`, `ops.add_action(...)`, ...) (`POST /v1/flows/{id}`)."""
         return self._client._request(timeout, self._calls.apply_flow_operation(flow_id, body))
 
@@ -183,7 +213,9 @@ class Workflows(_WorkflowsBase):
         Never re-sent once it may have arrived: a lost answer raises `RequestOutcomeUnknownError`.
         404 -> `FlowDisabledError`, 410 -> `FlowGoneError`.
         """
-        return self._client._request(timeout, self._calls.trigger_flow(flow_id, payload, headers, draft, timeout))
+        return self._client._request(
+            timeout, self._calls.trigger_flow(flow_id, payload, headers, draft, timeout)
+        )
 
     def trigger_flow_sync(
         self,
@@ -198,7 +230,9 @@ class Workflows(_WorkflowsBase):
 
         The default read timeout (40 s) outlasts the engine's 30 s hold; see `SyncReply.outcome`.
         """
-        return self._client._request(timeout, self._calls.trigger_flow_sync(flow_id, payload, headers, draft, timeout))
+        return self._client._request(
+            timeout, self._calls.trigger_flow_sync(flow_id, payload, headers, draft, timeout)
+        )
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -222,20 +256,40 @@ class Workflows(_WorkflowsBase):
         return self._client._request(
             timeout,
             self._calls.list_runs(
-                limit, cursor, flow_id, status, project_id, created_after, created_before, tags,
-                failed_step_name, flow_run_ids, archived,
-            )
+                limit,
+                cursor,
+                flow_id,
+                status,
+                project_id,
+                created_after,
+                created_before,
+                tags,
+                failed_step_name,
+                flow_run_ids,
+                archived,
+            ),
         )
 
-    def iter_runs(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> Iterator[FlowRun]:
+    def iter_runs(
+        self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
+    ) -> Iterator[FlowRun]:
         """Every run matching the `list_runs` filters, following `next` cursors."""
-        return iterate(lambda cursor: self.list_runs(limit=page_size, cursor=cursor, **filters), max_items=max_items)
+        return iterate(
+            lambda cursor: self.list_runs(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
+        )
 
     def get_run(self, run_id: str, *, timeout: float | httpx.Timeout | None = None) -> FlowRun:
         """One run with its `steps` (`GET /v1/flow-runs/{id}`); unknown ids raise `NotFoundError`."""
         return self._client._request(timeout, self._calls.get_run(run_id))
 
-    def retry_run(self, run_id: str, strategy: RunStrategy = "FROM_FAILED_STEP", *, timeout: float | httpx.Timeout | None = None) -> FlowRun:
+    def retry_run(
+        self,
+        run_id: str,
+        strategy: RunStrategy = "FROM_FAILED_STEP",
+        *,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> FlowRun:
         """Retry one run (`POST /v1/flow-runs/{id}/retry`).
 
         FROM_FAILED_STEP resumes the same run; ON_LATEST_VERSION starts a new run (returned).
@@ -259,10 +313,15 @@ class Workflows(_WorkflowsBase):
         return self._client._request(
             timeout,
             self._calls.retry_runs(
-                strategy, flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
-                flow_id=flow_id, created_after=created_after, created_before=created_before,
+                strategy,
+                flow_run_ids=flow_run_ids,
+                exclude_flow_run_ids=exclude_flow_run_ids,
+                status=status,
+                flow_id=flow_id,
+                created_after=created_after,
+                created_before=created_before,
                 failed_step_name=failed_step_name,
-            )
+            ),
         )
 
     def cancel_runs(
@@ -280,9 +339,13 @@ class Workflows(_WorkflowsBase):
         return self._client._request(
             timeout,
             self._calls.cancel_runs(
-                flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
-                flow_id=flow_id, created_after=created_after, created_before=created_before,
-            )
+                flow_run_ids=flow_run_ids,
+                exclude_flow_run_ids=exclude_flow_run_ids,
+                status=status,
+                flow_id=flow_id,
+                created_after=created_after,
+                created_before=created_before,
+            ),
         )
 
     def archive_runs(
@@ -301,35 +364,61 @@ class Workflows(_WorkflowsBase):
         return self._client._request(
             timeout,
             self._calls.archive_runs(
-                flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
-                flow_id=flow_id, created_after=created_after, created_before=created_before,
+                flow_run_ids=flow_run_ids,
+                exclude_flow_run_ids=exclude_flow_run_ids,
+                status=status,
+                flow_id=flow_id,
+                created_after=created_after,
+                created_before=created_before,
                 failed_step_name=failed_step_name,
-            )
+            ),
         )
 
     # -- folders -----------------------------------------------------------------------------
 
-    def list_folders(self, limit: int = 10, cursor: str | None = None, *, project_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> SeekPage[Folder]:
+    def list_folders(
+        self,
+        limit: int = 10,
+        cursor: str | None = None,
+        *,
+        project_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> SeekPage[Folder]:
         """One page of folders, oldest first (`GET /v1/folders`)."""
         return self._client._request(timeout, self._calls.list_folders(limit, cursor, project_id))
 
-    def iter_folders(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> Iterator[Folder]:
+    def iter_folders(
+        self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
+    ) -> Iterator[Folder]:
         """Every folder, following `next` cursors."""
-        return iterate(lambda cursor: self.list_folders(limit=page_size, cursor=cursor, **filters), max_items=max_items)
+        return iterate(
+            lambda cursor: self.list_folders(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
+        )
 
     def get_folder(self, folder_id: str, *, timeout: float | httpx.Timeout | None = None) -> Folder:
         """`GET /v1/folders/{id}`."""
         return self._client._request(timeout, self._calls.get_folder(folder_id))
 
-    def create_folder(self, display_name: str, project_id: str | None = None, *, timeout: float | httpx.Timeout | None = None) -> Folder:
+    def create_folder(
+        self,
+        display_name: str,
+        project_id: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Folder:
         """Create a folder, or return the one with that name (case-insensitive) (`POST /v1/folders`)."""
         return self._client._request(timeout, self._calls.create_folder(display_name, project_id))
 
-    def update_folder(self, folder_id: str, display_name: str, *, timeout: float | httpx.Timeout | None = None) -> Folder:
+    def update_folder(
+        self, folder_id: str, display_name: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> Folder:
         """Rename a folder (`POST /v1/folders/{id}`); a name in use raises `ConflictError`."""
         return self._client._request(timeout, self._calls.update_folder(folder_id, display_name))
 
-    def delete_folder(self, folder_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
+    def delete_folder(
+        self, folder_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> None:
         """Delete a folder; its flows become uncategorised (`DELETE /v1/folders/{id}`)."""
         return self._client._request(timeout, self._calls.delete_folder(folder_id))
 
@@ -351,7 +440,9 @@ class Workflows(_WorkflowsBase):
         """One page of app connections, oldest first, without secrets (`GET /v1/app-connections`)."""
         return self._client._request(
             timeout,
-            self._calls.list_connections(limit, cursor, project_id, piece_name, display_name, status, scope, imbrace_user_id)
+            self._calls.list_connections(
+                limit, cursor, project_id, piece_name, display_name, status, scope, imbrace_user_id
+            ),
         )
 
     def iter_connections(
@@ -359,43 +450,70 @@ class Workflows(_WorkflowsBase):
     ) -> Iterator[AppConnection]:
         """Every connection matching the `list_connections` filters."""
         return iterate(
-            lambda cursor: self.list_connections(limit=page_size, cursor=cursor, **filters), max_items=max_items
+            lambda cursor: self.list_connections(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
         )
 
-    def get_connection(self, connection_id: str, *, timeout: float | httpx.Timeout | None = None) -> AppConnection:
+    def get_connection(
+        self, connection_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> AppConnection:
         """One connection **with** its secret `value` (`GET /v1/app-connections/{id}`, fork route)."""
         return self._client._request(timeout, self._calls.get_connection(connection_id))
 
-    def upsert_connection(self, body: UpsertConnectionRequest | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> AppConnection:
+    def upsert_connection(
+        self,
+        body: UpsertConnectionRequest | Mapping[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AppConnection:
         """Create or overwrite the connection with this `externalId` (`POST /v1/app-connections`)."""
         return self._client._request(timeout, self._calls.upsert_connection(body))
 
-    def delete_connection(self, connection_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
+    def delete_connection(
+        self, connection_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> None:
         """`DELETE /v1/app-connections/{id}` (204)."""
         return self._client._request(timeout, self._calls.delete_connection(connection_id))
 
     # -- MCP servers -------------------------------------------------------------------------
 
     def list_mcp_servers(
-        self, project_id: str | None = None, *, limit: int = 10, cursor: str | None = None, name: str | None = None, timeout: float | httpx.Timeout | None = None
+        self,
+        project_id: str | None = None,
+        *,
+        limit: int = 10,
+        cursor: str | None = None,
+        name: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[McpServer]:
         """One page of MCP servers (`GET /v1/mcp-servers`); `projectId` is filled in when omitted."""
         project_id = project_id or self.resolve_project_id()
-        return self._client._request(timeout, self._calls.list_mcp_servers(project_id, limit, cursor, name))
+        return self._client._request(
+            timeout, self._calls.list_mcp_servers(project_id, limit, cursor, name)
+        )
 
     def iter_mcp_servers(
         self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
     ) -> Iterator[McpServer]:
         """Every MCP server of the project."""
         return iterate(
-            lambda cursor: self.list_mcp_servers(limit=page_size, cursor=cursor, **filters), max_items=max_items
+            lambda cursor: self.list_mcp_servers(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
         )
 
-    def get_mcp_server(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> McpServer:
+    def get_mcp_server(
+        self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> McpServer:
         """`GET /v1/mcp-servers/{id}`."""
         return self._client._request(timeout, self._calls.get_mcp_server(mcp_server_id))
 
-    def create_mcp_server(self, body: Mapping[str, Any] | None = None, *, name: str | None = None, timeout: float | httpx.Timeout | None = None) -> McpServer:
+    def create_mcp_server(
+        self,
+        body: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> McpServer:
         """Create an MCP server (`POST /v1/mcp-servers`, 200); `projectId` is filled in when omitted."""
         data = _mcp_body(body, name)
         data["projectId"] = data.get("projectId") or self.resolve_project_id()
@@ -411,13 +529,19 @@ class Workflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> McpServer:
         """Rename and/or replace **all** tools (`POST /v1/mcp-servers/{id}`)."""
-        return self._client._request(timeout, self._calls.update_mcp_server(mcp_server_id, body, name, tools))
+        return self._client._request(
+            timeout, self._calls.update_mcp_server(mcp_server_id, body, name, tools)
+        )
 
-    def delete_mcp_server(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
+    def delete_mcp_server(
+        self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> None:
         """`DELETE /v1/mcp-servers/{id}` (204)."""
         return self._client._request(timeout, self._calls.delete_mcp_server(mcp_server_id))
 
-    def rotate_mcp_token(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> McpServer:
+    def rotate_mcp_token(
+        self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> McpServer:
         """A new token; the old one stops working (`POST /v1/mcp-servers/{id}/rotate`)."""
         return self._client._request(timeout, self._calls.rotate_mcp_token(mcp_server_id))
 
@@ -433,17 +557,30 @@ class Workflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Table]:
         """One page of tables, newest first (`GET /v1/tables`)."""
-        return self._client._request(timeout, self._calls.list_tables(limit, cursor, name, external_ids))
+        return self._client._request(
+            timeout, self._calls.list_tables(limit, cursor, name, external_ids)
+        )
 
-    def iter_tables(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> Iterator[Table]:
+    def iter_tables(
+        self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
+    ) -> Iterator[Table]:
         """Every table matching the `list_tables` filters."""
-        return iterate(lambda cursor: self.list_tables(limit=page_size, cursor=cursor, **filters), max_items=max_items)
+        return iterate(
+            lambda cursor: self.list_tables(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
+        )
 
     def get_table(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> Table:
         """`GET /v1/tables/{id}`."""
         return self._client._request(timeout, self._calls.get_table(table_id))
 
-    def create_table(self, name: str, *, external_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> Table:
+    def create_table(
+        self,
+        name: str,
+        *,
+        external_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Table:
         """`POST /v1/tables`."""
         return self._client._request(timeout, self._calls.create_table(name, external_id))
 
@@ -457,13 +594,17 @@ class Workflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> Table:
         """`POST /v1/tables/{id}`."""
-        return self._client._request(timeout, self._calls.update_table(table_id, name, trigger, status))
+        return self._client._request(
+            timeout, self._calls.update_table(table_id, name, trigger, status)
+        )
 
     def delete_table(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
         """`DELETE /v1/tables/{id}` (204)."""
         return self._client._request(timeout, self._calls.delete_table(table_id))
 
-    def list_fields(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> list[Field]:
+    def list_fields(
+        self, table_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> list[Field]:
         """The columns of a table (`GET /v1/fields?tableId=`)."""
         return self._client._request(timeout, self._calls.list_fields(table_id))
 
@@ -479,7 +620,9 @@ class Workflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> Field:
         """Add a column (`POST /v1/fields`); STATIC_DROPDOWN needs `options`."""
-        return self._client._request(timeout, self._calls.create_field(table_id, name, type, options, data, external_id))
+        return self._client._request(
+            timeout, self._calls.create_field(table_id, name, type, options, data, external_id)
+        )
 
     def list_records(
         self,
@@ -494,20 +637,31 @@ class Workflows(_WorkflowsBase):
 
         `filters`: `[{"fieldId": ..., "value": ..., "operator": "eq" | "co" | "gt" | ...}]`.
         """
-        return self._client._request(timeout, self._calls.list_records(table_id, limit, cursor, filters))
+        return self._client._request(
+            timeout, self._calls.list_records(table_id, limit, cursor, filters)
+        )
 
     def get_record(self, record_id: str, *, timeout: float | httpx.Timeout | None = None) -> Record:
         """`GET /v1/records/{id}`."""
         return self._client._request(timeout, self._calls.get_record(record_id))
 
     def create_records(
-        self, table_id: str, records: Iterable[Mapping[str, Any] | Iterable[Mapping[str, Any]]], *, timeout: float | httpx.Timeout | None = None
+        self,
+        table_id: str,
+        records: Iterable[Mapping[str, Any] | Iterable[Mapping[str, Any]]],
+        *,
+        timeout: float | httpx.Timeout | None = None,
     ) -> list[Record]:
         """Insert rows, each `{field_id: value}` (`POST /v1/records`, 201); values are stored as text."""
         return self._client._request(timeout, self._calls.create_records(table_id, records))
 
     def update_record(
-        self, record_id: str, table_id: str, cells: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None, *, timeout: float | httpx.Timeout | None = None
+        self,
+        record_id: str,
+        table_id: str,
+        cells: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
     ) -> Record:
         """Change cells of one record (`POST /v1/records/{id}`)."""
         return self._client._request(timeout, self._calls.update_record(record_id, table_id, cells))
@@ -519,16 +673,30 @@ class Workflows(_WorkflowsBase):
     # -- pieces, triggers, invitations -------------------------------------------------------
 
     def list_pieces(
-        self, limit: int = 10, *, search_query: str | None = None, include_hidden: bool | None = None, timeout: float | httpx.Timeout | None = None
+        self,
+        limit: int = 10,
+        *,
+        search_query: str | None = None,
+        include_hidden: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> list[Piece]:
         """The piece catalogue (`GET /v1/pieces`, a bare list; the engine ignores `limit`)."""
-        return self._client._request(timeout, self._calls.list_pieces(limit, search_query, include_hidden))
+        return self._client._request(
+            timeout, self._calls.list_pieces(limit, search_query, include_hidden)
+        )
 
-    def get_trigger_run_status(self, *, timeout: float | httpx.Timeout | None = None) -> TriggerRunStatus:
+    def get_trigger_run_status(
+        self, *, timeout: float | httpx.Timeout | None = None
+    ) -> TriggerRunStatus:
         """Trigger execution counters per piece (`GET /v1/trigger-runs/status`)."""
         return self._client._request(timeout, self._calls.get_trigger_run_status())
 
-    def test_trigger(self, body: TestTriggerRequest | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> SeekPage[TriggerEvent] | None:
+    def test_trigger(
+        self,
+        body: TestTriggerRequest | Mapping[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> SeekPage[TriggerEvent] | None:
         """Toggle listening (SIMULATION, returns None) or run the trigger's test (TEST_FUNCTION)."""
         return self._client._request(timeout, self._calls.test_trigger(body))
 
@@ -543,9 +711,13 @@ class Workflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Invitation]:
         """One page of user invitations (`GET /v1/user-invitations`)."""
-        return self._client._request(timeout, self._calls.list_invitations(type, limit, cursor, project_id, status))
+        return self._client._request(
+            timeout, self._calls.list_invitations(type, limit, cursor, project_id, status)
+        )
 
-    def delete_invitation(self, invitation_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
+    def delete_invitation(
+        self, invitation_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> None:
         """`DELETE /v1/user-invitations/{id}` (204)."""
         return self._client._request(timeout, self._calls.delete_invitation(invitation_id))
 
@@ -609,16 +781,37 @@ class AsyncWorkflows(_WorkflowsBase):
         return await self._client._request(
             timeout,
             self._calls.list_flows(
-                limit, cursor, project_id, folder_id, status, name, version_state, external_ids,
-                connection_external_ids, agent_external_ids, tags, operation_status,
-            )
+                limit,
+                cursor,
+                project_id,
+                folder_id,
+                status,
+                name,
+                version_state,
+                external_ids,
+                connection_external_ids,
+                agent_external_ids,
+                tags,
+                operation_status,
+            ),
         )
 
-    def iter_flows(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> AsyncIterator[Flow]:
+    def iter_flows(
+        self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
+    ) -> AsyncIterator[Flow]:
         """Every flow matching the `list_flows` filters, following `next` cursors."""
-        return aiterate(lambda cursor: self.list_flows(limit=page_size, cursor=cursor, **filters), max_items=max_items)
+        return aiterate(
+            lambda cursor: self.list_flows(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
+        )
 
-    async def get_flow(self, flow_id: str, *, version_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> Flow:
+    async def get_flow(
+        self,
+        flow_id: str,
+        *,
+        version_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Flow:
         """One flow with its latest version (or `version_id`) (`GET /v1/flows/{id}`)."""
         return await self._client._request(timeout, self._calls.get_flow(flow_id, version_id))
 
@@ -633,13 +826,24 @@ class AsyncWorkflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> Flow:
         """A new DISABLED flow with an EMPTY trigger (`POST /v1/flows`, 201)."""
-        return await self._client._request(timeout, self._calls.create_flow(display_name, project_id, folder_id, folder_name, metadata))
+        return await self._client._request(
+            timeout,
+            self._calls.create_flow(display_name, project_id, folder_id, folder_name, metadata),
+        )
 
-    async def delete_flow(self, flow_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
+    async def delete_flow(
+        self, flow_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> None:
         """Delete a flow (`DELETE /v1/flows/{id}`, 204); the engine removes it about a second later."""
         return await self._client._request(timeout, self._calls.delete_flow(flow_id))
 
-    async def apply_flow_operation(self, flow_id: str, body: FlowOperation | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> Flow:
+    async def apply_flow_operation(
+        self,
+        flow_id: str,
+        body: FlowOperation | Mapping[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Flow:
         """Apply one operation (`ops.lock_and_publish()`, `ops.add_action(...)`, ...) (`POST /v1/flows/{id}`)."""
         return await self._client._request(timeout, self._calls.apply_flow_operation(flow_id, body))
 
@@ -657,7 +861,9 @@ class AsyncWorkflows(_WorkflowsBase):
         Never re-sent once it may have arrived: a lost answer raises `RequestOutcomeUnknownError`.
         404 -> `FlowDisabledError`, 410 -> `FlowGoneError`.
         """
-        return await self._client._request(timeout, self._calls.trigger_flow(flow_id, payload, headers, draft, timeout))
+        return await self._client._request(
+            timeout, self._calls.trigger_flow(flow_id, payload, headers, draft, timeout)
+        )
 
     async def trigger_flow_sync(
         self,
@@ -672,7 +878,9 @@ class AsyncWorkflows(_WorkflowsBase):
 
         The default read timeout (40 s) outlasts the engine's 30 s hold; see `SyncReply.outcome`.
         """
-        return await self._client._request(timeout, self._calls.trigger_flow_sync(flow_id, payload, headers, draft, timeout))
+        return await self._client._request(
+            timeout, self._calls.trigger_flow_sync(flow_id, payload, headers, draft, timeout)
+        )
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -696,20 +904,42 @@ class AsyncWorkflows(_WorkflowsBase):
         return await self._client._request(
             timeout,
             self._calls.list_runs(
-                limit, cursor, flow_id, status, project_id, created_after, created_before, tags,
-                failed_step_name, flow_run_ids, archived,
-            )
+                limit,
+                cursor,
+                flow_id,
+                status,
+                project_id,
+                created_after,
+                created_before,
+                tags,
+                failed_step_name,
+                flow_run_ids,
+                archived,
+            ),
         )
 
-    def iter_runs(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> AsyncIterator[FlowRun]:
+    def iter_runs(
+        self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
+    ) -> AsyncIterator[FlowRun]:
         """Every run matching the `list_runs` filters, following `next` cursors."""
-        return aiterate(lambda cursor: self.list_runs(limit=page_size, cursor=cursor, **filters), max_items=max_items)
+        return aiterate(
+            lambda cursor: self.list_runs(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
+        )
 
-    async def get_run(self, run_id: str, *, timeout: float | httpx.Timeout | None = None) -> FlowRun:
+    async def get_run(
+        self, run_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> FlowRun:
         """One run with its `steps` (`GET /v1/flow-runs/{id}`); unknown ids raise `NotFoundError`."""
         return await self._client._request(timeout, self._calls.get_run(run_id))
 
-    async def retry_run(self, run_id: str, strategy: RunStrategy = "FROM_FAILED_STEP", *, timeout: float | httpx.Timeout | None = None) -> FlowRun:
+    async def retry_run(
+        self,
+        run_id: str,
+        strategy: RunStrategy = "FROM_FAILED_STEP",
+        *,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> FlowRun:
         """Retry one run (`POST /v1/flow-runs/{id}/retry`).
 
         FROM_FAILED_STEP resumes the same run; ON_LATEST_VERSION starts a new run (returned).
@@ -733,10 +963,15 @@ class AsyncWorkflows(_WorkflowsBase):
         return await self._client._request(
             timeout,
             self._calls.retry_runs(
-                strategy, flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
-                flow_id=flow_id, created_after=created_after, created_before=created_before,
+                strategy,
+                flow_run_ids=flow_run_ids,
+                exclude_flow_run_ids=exclude_flow_run_ids,
+                status=status,
+                flow_id=flow_id,
+                created_after=created_after,
+                created_before=created_before,
                 failed_step_name=failed_step_name,
-            )
+            ),
         )
 
     async def cancel_runs(
@@ -754,9 +989,13 @@ class AsyncWorkflows(_WorkflowsBase):
         return await self._client._request(
             timeout,
             self._calls.cancel_runs(
-                flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
-                flow_id=flow_id, created_after=created_after, created_before=created_before,
-            )
+                flow_run_ids=flow_run_ids,
+                exclude_flow_run_ids=exclude_flow_run_ids,
+                status=status,
+                flow_id=flow_id,
+                created_after=created_after,
+                created_before=created_before,
+            ),
         )
 
     async def archive_runs(
@@ -775,35 +1014,69 @@ class AsyncWorkflows(_WorkflowsBase):
         return await self._client._request(
             timeout,
             self._calls.archive_runs(
-                flow_run_ids=flow_run_ids, exclude_flow_run_ids=exclude_flow_run_ids, status=status,
-                flow_id=flow_id, created_after=created_after, created_before=created_before,
+                flow_run_ids=flow_run_ids,
+                exclude_flow_run_ids=exclude_flow_run_ids,
+                status=status,
+                flow_id=flow_id,
+                created_after=created_after,
+                created_before=created_before,
                 failed_step_name=failed_step_name,
-            )
+            ),
         )
 
     # -- folders -----------------------------------------------------------------------------
 
-    async def list_folders(self, limit: int = 10, cursor: str | None = None, *, project_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> SeekPage[Folder]:
+    async def list_folders(
+        self,
+        limit: int = 10,
+        cursor: str | None = None,
+        *,
+        project_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> SeekPage[Folder]:
         """One page of folders, oldest first (`GET /v1/folders`)."""
-        return await self._client._request(timeout, self._calls.list_folders(limit, cursor, project_id))
+        return await self._client._request(
+            timeout, self._calls.list_folders(limit, cursor, project_id)
+        )
 
-    def iter_folders(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> AsyncIterator[Folder]:
+    def iter_folders(
+        self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
+    ) -> AsyncIterator[Folder]:
         """Every folder, following `next` cursors."""
-        return aiterate(lambda cursor: self.list_folders(limit=page_size, cursor=cursor, **filters), max_items=max_items)
+        return aiterate(
+            lambda cursor: self.list_folders(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
+        )
 
-    async def get_folder(self, folder_id: str, *, timeout: float | httpx.Timeout | None = None) -> Folder:
+    async def get_folder(
+        self, folder_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> Folder:
         """`GET /v1/folders/{id}`."""
         return await self._client._request(timeout, self._calls.get_folder(folder_id))
 
-    async def create_folder(self, display_name: str, project_id: str | None = None, *, timeout: float | httpx.Timeout | None = None) -> Folder:
+    async def create_folder(
+        self,
+        display_name: str,
+        project_id: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Folder:
         """Create a folder, or return the one with that name (case-insensitive) (`POST /v1/folders`)."""
-        return await self._client._request(timeout, self._calls.create_folder(display_name, project_id))
+        return await self._client._request(
+            timeout, self._calls.create_folder(display_name, project_id)
+        )
 
-    async def update_folder(self, folder_id: str, display_name: str, *, timeout: float | httpx.Timeout | None = None) -> Folder:
+    async def update_folder(
+        self, folder_id: str, display_name: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> Folder:
         """Rename a folder (`POST /v1/folders/{id}`); a name in use raises `ConflictError`."""
-        return await self._client._request(timeout, self._calls.update_folder(folder_id, display_name))
+        return await self._client._request(
+            timeout, self._calls.update_folder(folder_id, display_name)
+        )
 
-    async def delete_folder(self, folder_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
+    async def delete_folder(
+        self, folder_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> None:
         """Delete a folder; its flows become uncategorised (`DELETE /v1/folders/{id}`)."""
         return await self._client._request(timeout, self._calls.delete_folder(folder_id))
 
@@ -825,7 +1098,9 @@ class AsyncWorkflows(_WorkflowsBase):
         """One page of app connections, oldest first, without secrets (`GET /v1/app-connections`)."""
         return await self._client._request(
             timeout,
-            self._calls.list_connections(limit, cursor, project_id, piece_name, display_name, status, scope, imbrace_user_id)
+            self._calls.list_connections(
+                limit, cursor, project_id, piece_name, display_name, status, scope, imbrace_user_id
+            ),
         )
 
     def iter_connections(
@@ -833,43 +1108,70 @@ class AsyncWorkflows(_WorkflowsBase):
     ) -> AsyncIterator[AppConnection]:
         """Every connection matching the `list_connections` filters."""
         return aiterate(
-            lambda cursor: self.list_connections(limit=page_size, cursor=cursor, **filters), max_items=max_items
+            lambda cursor: self.list_connections(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
         )
 
-    async def get_connection(self, connection_id: str, *, timeout: float | httpx.Timeout | None = None) -> AppConnection:
+    async def get_connection(
+        self, connection_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> AppConnection:
         """One connection **with** its secret `value` (`GET /v1/app-connections/{id}`, fork route)."""
         return await self._client._request(timeout, self._calls.get_connection(connection_id))
 
-    async def upsert_connection(self, body: UpsertConnectionRequest | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> AppConnection:
+    async def upsert_connection(
+        self,
+        body: UpsertConnectionRequest | Mapping[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AppConnection:
         """Create or overwrite the connection with this `externalId` (`POST /v1/app-connections`)."""
         return await self._client._request(timeout, self._calls.upsert_connection(body))
 
-    async def delete_connection(self, connection_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
+    async def delete_connection(
+        self, connection_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> None:
         """`DELETE /v1/app-connections/{id}` (204)."""
         return await self._client._request(timeout, self._calls.delete_connection(connection_id))
 
     # -- MCP servers -------------------------------------------------------------------------
 
     async def list_mcp_servers(
-        self, project_id: str | None = None, *, limit: int = 10, cursor: str | None = None, name: str | None = None, timeout: float | httpx.Timeout | None = None
+        self,
+        project_id: str | None = None,
+        *,
+        limit: int = 10,
+        cursor: str | None = None,
+        name: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[McpServer]:
         """One page of MCP servers (`GET /v1/mcp-servers`); `projectId` is filled in when omitted."""
         project_id = project_id or await self.resolve_project_id()
-        return await self._client._request(timeout, self._calls.list_mcp_servers(project_id, limit, cursor, name))
+        return await self._client._request(
+            timeout, self._calls.list_mcp_servers(project_id, limit, cursor, name)
+        )
 
     def iter_mcp_servers(
         self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
     ) -> AsyncIterator[McpServer]:
         """Every MCP server of the project."""
         return aiterate(
-            lambda cursor: self.list_mcp_servers(limit=page_size, cursor=cursor, **filters), max_items=max_items
+            lambda cursor: self.list_mcp_servers(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
         )
 
-    async def get_mcp_server(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> McpServer:
+    async def get_mcp_server(
+        self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> McpServer:
         """`GET /v1/mcp-servers/{id}`."""
         return await self._client._request(timeout, self._calls.get_mcp_server(mcp_server_id))
 
-    async def create_mcp_server(self, body: Mapping[str, Any] | None = None, *, name: str | None = None, timeout: float | httpx.Timeout | None = None) -> McpServer:
+    async def create_mcp_server(
+        self,
+        body: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> McpServer:
         """Create an MCP server (`POST /v1/mcp-servers`, 200); `projectId` is filled in when omitted."""
         data = _mcp_body(body, name)
         data["projectId"] = data.get("projectId") or await self.resolve_project_id()
@@ -885,13 +1187,19 @@ class AsyncWorkflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> McpServer:
         """Rename and/or replace **all** tools (`POST /v1/mcp-servers/{id}`)."""
-        return await self._client._request(timeout, self._calls.update_mcp_server(mcp_server_id, body, name, tools))
+        return await self._client._request(
+            timeout, self._calls.update_mcp_server(mcp_server_id, body, name, tools)
+        )
 
-    async def delete_mcp_server(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
+    async def delete_mcp_server(
+        self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> None:
         """`DELETE /v1/mcp-servers/{id}` (204)."""
         return await self._client._request(timeout, self._calls.delete_mcp_server(mcp_server_id))
 
-    async def rotate_mcp_token(self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None) -> McpServer:
+    async def rotate_mcp_token(
+        self, mcp_server_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> McpServer:
         """A new token; the old one stops working (`POST /v1/mcp-servers/{id}/rotate`)."""
         return await self._client._request(timeout, self._calls.rotate_mcp_token(mcp_server_id))
 
@@ -907,17 +1215,32 @@ class AsyncWorkflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Table]:
         """One page of tables, newest first (`GET /v1/tables`)."""
-        return await self._client._request(timeout, self._calls.list_tables(limit, cursor, name, external_ids))
+        return await self._client._request(
+            timeout, self._calls.list_tables(limit, cursor, name, external_ids)
+        )
 
-    def iter_tables(self, *, page_size: int = 100, max_items: int | None = None, **filters: Any) -> AsyncIterator[Table]:
+    def iter_tables(
+        self, *, page_size: int = 100, max_items: int | None = None, **filters: Any
+    ) -> AsyncIterator[Table]:
         """Every table matching the `list_tables` filters."""
-        return aiterate(lambda cursor: self.list_tables(limit=page_size, cursor=cursor, **filters), max_items=max_items)
+        return aiterate(
+            lambda cursor: self.list_tables(limit=page_size, cursor=cursor, **filters),
+            max_items=max_items,
+        )
 
-    async def get_table(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> Table:
+    async def get_table(
+        self, table_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> Table:
         """`GET /v1/tables/{id}`."""
         return await self._client._request(timeout, self._calls.get_table(table_id))
 
-    async def create_table(self, name: str, *, external_id: str | None = None, timeout: float | httpx.Timeout | None = None) -> Table:
+    async def create_table(
+        self,
+        name: str,
+        *,
+        external_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Table:
         """`POST /v1/tables`."""
         return await self._client._request(timeout, self._calls.create_table(name, external_id))
 
@@ -931,13 +1254,19 @@ class AsyncWorkflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> Table:
         """`POST /v1/tables/{id}`."""
-        return await self._client._request(timeout, self._calls.update_table(table_id, name, trigger, status))
+        return await self._client._request(
+            timeout, self._calls.update_table(table_id, name, trigger, status)
+        )
 
-    async def delete_table(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
+    async def delete_table(
+        self, table_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> None:
         """`DELETE /v1/tables/{id}` (204)."""
         return await self._client._request(timeout, self._calls.delete_table(table_id))
 
-    async def list_fields(self, table_id: str, *, timeout: float | httpx.Timeout | None = None) -> list[Field]:
+    async def list_fields(
+        self, table_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> list[Field]:
         """The columns of a table (`GET /v1/fields?tableId=`)."""
         return await self._client._request(timeout, self._calls.list_fields(table_id))
 
@@ -953,7 +1282,9 @@ class AsyncWorkflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> Field:
         """Add a column (`POST /v1/fields`); STATIC_DROPDOWN needs `options`."""
-        return await self._client._request(timeout, self._calls.create_field(table_id, name, type, options, data, external_id))
+        return await self._client._request(
+            timeout, self._calls.create_field(table_id, name, type, options, data, external_id)
+        )
 
     async def list_records(
         self,
@@ -968,41 +1299,72 @@ class AsyncWorkflows(_WorkflowsBase):
 
         `filters`: `[{"fieldId": ..., "value": ..., "operator": "eq" | "co" | "gt" | ...}]`.
         """
-        return await self._client._request(timeout, self._calls.list_records(table_id, limit, cursor, filters))
+        return await self._client._request(
+            timeout, self._calls.list_records(table_id, limit, cursor, filters)
+        )
 
-    async def get_record(self, record_id: str, *, timeout: float | httpx.Timeout | None = None) -> Record:
+    async def get_record(
+        self, record_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> Record:
         """`GET /v1/records/{id}`."""
         return await self._client._request(timeout, self._calls.get_record(record_id))
 
     async def create_records(
-        self, table_id: str, records: Iterable[Mapping[str, Any] | Iterable[Mapping[str, Any]]], *, timeout: float | httpx.Timeout | None = None
+        self,
+        table_id: str,
+        records: Iterable[Mapping[str, Any] | Iterable[Mapping[str, Any]]],
+        *,
+        timeout: float | httpx.Timeout | None = None,
     ) -> list[Record]:
         """Insert rows, each `{field_id: value}` (`POST /v1/records`, 201); values are stored as text."""
         return await self._client._request(timeout, self._calls.create_records(table_id, records))
 
     async def update_record(
-        self, record_id: str, table_id: str, cells: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None, *, timeout: float | httpx.Timeout | None = None
+        self,
+        record_id: str,
+        table_id: str,
+        cells: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
     ) -> Record:
         """Change cells of one record (`POST /v1/records/{id}`)."""
-        return await self._client._request(timeout, self._calls.update_record(record_id, table_id, cells))
+        return await self._client._request(
+            timeout, self._calls.update_record(record_id, table_id, cells)
+        )
 
-    async def delete_records(self, ids: StrList, *, timeout: float | httpx.Timeout | None = None) -> None:
+    async def delete_records(
+        self, ids: StrList, *, timeout: float | httpx.Timeout | None = None
+    ) -> None:
         """`DELETE /v1/records` with `{ids}` (204)."""
         return await self._client._request(timeout, self._calls.delete_records(ids))
 
     # -- pieces, triggers, invitations -------------------------------------------------------
 
     async def list_pieces(
-        self, limit: int = 10, *, search_query: str | None = None, include_hidden: bool | None = None, timeout: float | httpx.Timeout | None = None
+        self,
+        limit: int = 10,
+        *,
+        search_query: str | None = None,
+        include_hidden: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> list[Piece]:
         """The piece catalogue (`GET /v1/pieces`, a bare list; the engine ignores `limit`)."""
-        return await self._client._request(timeout, self._calls.list_pieces(limit, search_query, include_hidden))
+        return await self._client._request(
+            timeout, self._calls.list_pieces(limit, search_query, include_hidden)
+        )
 
-    async def get_trigger_run_status(self, *, timeout: float | httpx.Timeout | None = None) -> TriggerRunStatus:
+    async def get_trigger_run_status(
+        self, *, timeout: float | httpx.Timeout | None = None
+    ) -> TriggerRunStatus:
         """Trigger execution counters per piece (`GET /v1/trigger-runs/status`)."""
         return await self._client._request(timeout, self._calls.get_trigger_run_status())
 
-    async def test_trigger(self, body: TestTriggerRequest | Mapping[str, Any], *, timeout: float | httpx.Timeout | None = None) -> SeekPage[TriggerEvent] | None:
+    async def test_trigger(
+        self,
+        body: TestTriggerRequest | Mapping[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> SeekPage[TriggerEvent] | None:
         """Toggle listening (SIMULATION, returns None) or run the trigger's test (TEST_FUNCTION)."""
         return await self._client._request(timeout, self._calls.test_trigger(body))
 
@@ -1017,8 +1379,12 @@ class AsyncWorkflows(_WorkflowsBase):
         timeout: float | httpx.Timeout | None = None,
     ) -> SeekPage[Invitation]:
         """One page of user invitations (`GET /v1/user-invitations`)."""
-        return await self._client._request(timeout, self._calls.list_invitations(type, limit, cursor, project_id, status))
+        return await self._client._request(
+            timeout, self._calls.list_invitations(type, limit, cursor, project_id, status)
+        )
 
-    async def delete_invitation(self, invitation_id: str, *, timeout: float | httpx.Timeout | None = None) -> None:
+    async def delete_invitation(
+        self, invitation_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> None:
         """`DELETE /v1/user-invitations/{id}` (204)."""
         return await self._client._request(timeout, self._calls.delete_invitation(invitation_id))

@@ -35,7 +35,9 @@ def fresh(engine):
 @pytest.fixture(scope="session")
 def client(engine):
     # Small backoff so retry tests stay fast; Retry-After hints are still honoured exactly.
-    with ImbraceClient(api_key=engine.api_key, gateway=engine.url, retry_initial_delay=0.01, retry_max_delay=0.05) as c:
+    with ImbraceClient(
+        api_key=engine.api_key, gateway=engine.url, retry_initial_delay=0.01, retry_max_delay=0.05
+    ) as c:
         yield c
 
 
@@ -63,8 +65,15 @@ def make_echo_flow(client: ImbraceClient, name: str = "echo", status: int = 201)
     client.workflows.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
     client.workflows.apply_flow_operation(
         flow.id,
-        ops.add_action("trigger", ops.return_response("step_1", status=status, headers={"x-demo": "yes"},
-                                                      body={"n": "{{trigger.body.n}}", "echo": "{{trigger.body}}"})),
+        ops.add_action(
+            "trigger",
+            ops.return_response(
+                "step_1",
+                status=status,
+                headers={"x-demo": "yes"},
+                body={"n": "{{trigger.body.n}}", "echo": "{{trigger.body}}"},
+            ),
+        ),
     )
     client.workflows.apply_flow_operation(flow.id, ops.lock_and_publish())
     return flow.id

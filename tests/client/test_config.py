@@ -17,7 +17,13 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c3IifQ.c2lnbmF0dXJl"
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
-    for name in ("IMBRACE_API_KEY", "IMBRACE_GATEWAY_URL", "IMBRACE_ENV", "IMBRACE_ACCESS_TOKEN", "IMBRACE_ORGANIZATION_ID"):
+    for name in (
+        "IMBRACE_API_KEY",
+        "IMBRACE_GATEWAY_URL",
+        "IMBRACE_ENV",
+        "IMBRACE_ACCESS_TOKEN",
+        "IMBRACE_ORGANIZATION_ID",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -34,8 +40,16 @@ def _clean_env(monkeypatch):
         ({"engine_url": "http://e/ap/", "gateway": "http://g"}, {}, "http://e/ap"),
         ({}, {"IMBRACE_GATEWAY_URL": "http://gw"}, "http://gw/activepieces"),
         ({}, {"IMBRACE_ENV": "develop"}, "https://app-gateway.dev.imbrace.co/activepieces"),
-        ({}, {"IMBRACE_ENV": "develop", "IMBRACE_GATEWAY_URL": "http://gw"}, "http://gw/activepieces"),
-        ({"env": "sandbox"}, {"IMBRACE_GATEWAY_URL": "http://gw"}, "https://app-gateway.sandbox.imbrace.co/activepieces"),
+        (
+            {},
+            {"IMBRACE_ENV": "develop", "IMBRACE_GATEWAY_URL": "http://gw"},
+            "http://gw/activepieces",
+        ),
+        (
+            {"env": "sandbox"},
+            {"IMBRACE_GATEWAY_URL": "http://gw"},
+            "https://app-gateway.sandbox.imbrace.co/activepieces",
+        ),
     ],
 )
 def test_engine_url_resolution(kwargs, environ, url):
@@ -63,15 +77,35 @@ def test_gateway_must_be_http_url(bad):
     ("kwargs", "environ", "headers"),
     [
         ({"api_key": "key1"}, {}, {"x-api-key": "key1"}),
-        ({"api_key": "key1", "access_token": JWT, "organization_id": "org_a"}, {}, {"x-api-key": "key1"}),
-        ({"access_token": JWT, "organization_id": "org_a"}, {}, {"authorization": f"Bearer {JWT}", "x-organization-id": "org_a"}),
-        ({"access_token": "acc_opaque", "organization_id": "org_a"}, {}, {"x-access-token": "acc_opaque", "x-organization-id": "org_a"}),
+        (
+            {"api_key": "key1", "access_token": JWT, "organization_id": "org_a"},
+            {},
+            {"x-api-key": "key1"},
+        ),
+        (
+            {"access_token": JWT, "organization_id": "org_a"},
+            {},
+            {"authorization": f"Bearer {JWT}", "x-organization-id": "org_a"},
+        ),
+        (
+            {"access_token": "acc_opaque", "organization_id": "org_a"},
+            {},
+            {"x-access-token": "acc_opaque", "x-organization-id": "org_a"},
+        ),
         ({"access_token": JWT}, {}, {"x-access-token": JWT}),
         ({}, {"IMBRACE_API_KEY": "envkey"}, {"x-api-key": "envkey"}),
-        ({}, {"IMBRACE_ACCESS_TOKEN": "acc_t", "IMBRACE_ORGANIZATION_ID": "org_e"}, {"x-access-token": "acc_t", "x-organization-id": "org_e"}),
+        (
+            {},
+            {"IMBRACE_ACCESS_TOKEN": "acc_t", "IMBRACE_ORGANIZATION_ID": "org_e"},
+            {"x-access-token": "acc_t", "x-organization-id": "org_e"},
+        ),
         # explicit credentials beat the environment as a group
         ({"access_token": "acc_arg"}, {"IMBRACE_API_KEY": "envkey"}, {"x-access-token": "acc_arg"}),
-        ({"access_token": JWT}, {"IMBRACE_ORGANIZATION_ID": "org_e"}, {"authorization": f"Bearer {JWT}", "x-organization-id": "org_e"}),
+        (
+            {"access_token": JWT},
+            {"IMBRACE_ORGANIZATION_ID": "org_e"},
+            {"authorization": f"Bearer {JWT}", "x-organization-id": "org_e"},
+        ),
     ],
 )
 def test_auth_precedence(kwargs, environ, headers):
@@ -100,8 +134,13 @@ def test_env_vars_reach_the_client(monkeypatch):
 
 @pytest.mark.parametrize(
     "make_kwargs",
-    [lambda: {"max_retries": -1}, lambda: {"max_retries": 1.5}, lambda: {"timeout": 0},
-     lambda: {"retry_initial_delay": -1}, lambda: {"http_client": httpx.AsyncClient()}],
+    [
+        lambda: {"max_retries": -1},
+        lambda: {"max_retries": 1.5},
+        lambda: {"timeout": 0},
+        lambda: {"retry_initial_delay": -1},
+        lambda: {"http_client": httpx.AsyncClient()},
+    ],
 )
 def test_bad_client_arguments(make_kwargs):
     with pytest.raises(ImbraceConfigurationError):
@@ -122,13 +161,20 @@ def test_secrets_never_in_repr(cls):
     texts = [repr(client), str(client), repr(client._config), repr(client.workflows)]
     for text in texts:
         assert "SUPERSECRET" not in text
-    token_client = cls(access_token=SECRETS["access_token"], organization_id="org_x", gateway="http://127.0.0.1:9")
+    token_client = cls(
+        access_token=SECRETS["access_token"], organization_id="org_x", gateway="http://127.0.0.1:9"
+    )
     assert "SUPERSECRET" not in repr(token_client) + repr(token_client._config)
 
 
 def test_secrets_never_logged_on_errors(caplog):
     caplog.set_level(logging.DEBUG)
-    client = ImbraceClient(api_key=SECRETS["api_key"], gateway="http://127.0.0.1:1", max_retries=1, retry_initial_delay=0)
+    client = ImbraceClient(
+        api_key=SECRETS["api_key"],
+        gateway="http://127.0.0.1:1",
+        max_retries=1,
+        retry_initial_delay=0,
+    )
     with warnings.catch_warnings(), pytest.raises(Exception) as info:
         client.workflows.list_flows()
     client.close()

@@ -50,7 +50,9 @@ async def test_bad_and_missing_credentials(fresh, engine):
     async with anonymous:
         with pytest.raises(AuthenticationError):
             await anonymous.workflows.list_flows()
-    assert engine.control.counters()["requests"].get("GET /activepieces/v1/flows") == 2  # never retried
+    assert (
+        engine.control.counters()["requests"].get("GET /activepieces/v1/flows") == 2
+    )  # never retried
 
 
 async def test_foreign_project_id_is_permission_denied(fresh, wf):
@@ -78,9 +80,13 @@ async def test_not_found_conflict_invalid(fresh, wf):
 
 
 async def test_rate_limit_and_server_errors_after_retries(fresh, engine, requests_for):
-    engine.control.add_fault(r"/v1/folders$", method="GET", status=429, headers={"retry-after": "0"}, times=10)
+    engine.control.add_fault(
+        r"/v1/folders$", method="GET", status=429, headers={"retry-after": "0"}, times=10
+    )
     engine.control.add_fault(r"/v1/tables$", method="GET", status=502, times=10)
-    with ImbraceClient(api_key=engine.api_key, gateway=engine.url, max_retries=2, retry_initial_delay=0) as client:
+    with ImbraceClient(
+        api_key=engine.api_key, gateway=engine.url, max_retries=2, retry_initial_delay=0
+    ) as client:
         with pytest.raises(RateLimitError) as limited:
             client.workflows.list_folders()
         with pytest.raises(ServerError) as failed:
@@ -92,7 +98,9 @@ async def test_rate_limit_and_server_errors_after_retries(fresh, engine, request
 
 
 async def test_unreachable_engine_is_a_connection_error():
-    with ImbraceClient(api_key="k", gateway="http://127.0.0.1:1", max_retries=1, retry_initial_delay=0) as client:
+    with ImbraceClient(
+        api_key="k", gateway="http://127.0.0.1:1", max_retries=1, retry_initial_delay=0
+    ) as client:
         with pytest.raises(APIConnectionError, match="IMBRACE_GATEWAY_URL"):
             client.workflows.list_flows()
         # a POST refused before sending is safe to retry and ends as a plain connection error

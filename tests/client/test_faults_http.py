@@ -29,11 +29,17 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def rec(request, engine):
     """A client whose sleeps are recorded instead of slept: yields (Driver, sleeps)."""
     sleeps: list[float] = []
-    kwargs = {"api_key": engine.api_key, "gateway": engine.url, "retry_initial_delay": 0.01, "retry_max_delay": 0.04}
+    kwargs = {
+        "api_key": engine.api_key,
+        "gateway": engine.url,
+        "retry_initial_delay": 0.01,
+        "retry_max_delay": 0.04,
+    }
     if request.param == "sync":
         with ImbraceClient(sleep=sleeps.append, **kwargs) as client:
             yield Driver(client.workflows, "sync"), sleeps
     else:
+
         async def record(seconds: float) -> None:
             sleeps.append(seconds)
 
@@ -62,10 +68,14 @@ async def test_429_retry_after_is_honoured_on_get(fresh, rec, caplog):
 
 async def test_retry_after_ms_and_http_date(fresh, rec):
     wf, sleeps = rec
-    fresh.control.add_fault(r"/v1/tables$", method="GET", status=503, headers={"retry-after-ms": "1500"})
+    fresh.control.add_fault(
+        r"/v1/tables$", method="GET", status=503, headers={"retry-after-ms": "1500"}
+    )
     await wf.list_tables()
     future = email.utils.formatdate(time.time() + 30, usegmt=True)
-    fresh.control.add_fault(r"/v1/tables$", method="GET", status=503, headers={"retry-after": future})
+    fresh.control.add_fault(
+        r"/v1/tables$", method="GET", status=503, headers={"retry-after": future}
+    )
     await wf.list_tables()
     assert sleeps[0] == 1.5
     assert 28 <= sleeps[1] <= 30  # an HTTP date, converted against the clock
@@ -74,7 +84,9 @@ async def test_retry_after_ms_and_http_date(fresh, rec):
 async def test_429_on_a_webhook_post_is_retried_once_processed_once(fresh, rec, echo_flow, client):
     wf, sleeps = rec
     flow_id = echo_flow(client)
-    fresh.control.add_fault(rf"/v1/webhooks/{flow_id}/sync$", method="POST", status=429, headers={"retry-after": "1"})
+    fresh.control.add_fault(
+        rf"/v1/webhooks/{flow_id}/sync$", method="POST", status=429, headers={"retry-after": "1"}
+    )
     reply = await wf.trigger_flow_sync(flow_id, {"n": 3})
     assert reply.ok and reply.body["n"] == 3
     assert sleeps == [1.0]
@@ -114,7 +126,9 @@ async def test_500_on_post_is_never_repeated(fresh, rec, echo_flow, client):
 
 
 @pytest.mark.parametrize("sync_route", [False, True], ids=["async-webhook", "sync-webhook"])
-async def test_lost_response_on_a_trigger_is_never_resent(fresh, rec, echo_flow, client, eventually, sync_route):
+async def test_lost_response_on_a_trigger_is_never_resent(
+    fresh, rec, echo_flow, client, eventually, sync_route
+):
     wf, sleeps = rec
     flow_id = echo_flow(client)
     path = f"/v1/webhooks/{flow_id}" + ("/sync" if sync_route else "")
@@ -146,7 +160,9 @@ async def test_lost_response_on_get_is_retried(fresh, rec):
     assert hits(fresh, "GET /activepieces/v1/folders") == 2
 
 
-async def test_read_timeout_on_a_trigger_is_outcome_unknown(fresh, rec, echo_flow, client, eventually):
+async def test_read_timeout_on_a_trigger_is_outcome_unknown(
+    fresh, rec, echo_flow, client, eventually
+):
     wf, sleeps = rec
     flow_id = echo_flow(client)
     fresh.control.add_fault(rf"/v1/webhooks/{flow_id}$", method="POST", latency_ms=600)
@@ -154,7 +170,9 @@ async def test_read_timeout_on_a_trigger_is_outcome_unknown(fresh, rec, echo_flo
         await wf.trigger_flow(flow_id, {"n": 1}, timeout=0.2)
     assert sleeps == []
     assert hits(fresh, f"POST /activepieces/v1/webhooks/{flow_id}") == 1
-    assert runs_of(fresh, flow_id) <= 1  # processed at most once (Local drops it if we hung up first)
+    assert (
+        runs_of(fresh, flow_id) <= 1
+    )  # processed at most once (Local drops it if we hung up first)
 
 
 async def test_read_timeout_on_get_is_retried_then_reported(fresh, rec):
@@ -176,6 +194,8 @@ async def test_resolve_project_id_falls_back_to_first_flow(fresh, engine):
         engine.control.add_fault(r"/v1/users/projects/", method="GET", status=404)
         with pytest.raises(ImbraceConfigurationError, match="project_id="):
             client.workflows.resolve_project_id()
-        engine.control.add_fault(r"/v1/users/projects/", method="GET", status=401, body={"message": "Unauthorized"})
+        engine.control.add_fault(
+            r"/v1/users/projects/", method="GET", status=401, body={"message": "Unauthorized"}
+        )
         with pytest.raises(AuthenticationError):
             client.workflows.resolve_project_id()

@@ -20,11 +20,17 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def test_flow_lifecycle(fresh, wf):
     flow = await wf.create_flow("Lifecycle", metadata={"tags": [{"id": "t1", "name": "etl"}]})
     assert isinstance(flow, Flow)
-    assert (flow.status, flow.display_name, flow.version.state) == ("DISABLED", "Lifecycle", "DRAFT")
+    assert (flow.status, flow.display_name, flow.version.state) == (
+        "DISABLED",
+        "Lifecycle",
+        "DRAFT",
+    )
     assert isinstance(flow.version.trigger, EmptyTrigger)
 
     await wf.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
-    await wf.apply_flow_operation(flow.id, ops.add_action("trigger", ops.return_response("step_1", body={"ok": True})))
+    await wf.apply_flow_operation(
+        flow.id, ops.add_action("trigger", ops.return_response("step_1", body={"ok": True}))
+    )
     published = await wf.apply_flow_operation(flow.id, ops.lock_and_publish())
     assert published.is_enabled and published.is_published and published.version.state == "LOCKED"
     assert isinstance(published.version.trigger, PieceTrigger)
@@ -35,7 +41,9 @@ async def test_flow_lifecycle(fresh, wf):
     by_version = await wf.get_flow(flow.id, version_id=published.published_version_id)
     assert by_version.version.id == published.published_version_id
 
-    renamed = await wf.apply_flow_operation(flow.id, {"type": "CHANGE_NAME", "request": {"displayName": "Renamed"}})
+    renamed = await wf.apply_flow_operation(
+        flow.id, {"type": "CHANGE_NAME", "request": {"displayName": "Renamed"}}
+    )
     assert renamed.display_name == "Renamed" and renamed.version.state == "DRAFT"
 
     enabled = await wf.list_flows(status="ENABLED")
@@ -65,17 +73,39 @@ async def test_create_flow_in_folder(fresh, wf):
 async def test_router_loop_and_more_operations(fresh, wf):
     flow = await wf.create_flow("Tree")
     await wf.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
-    router = ops.router("step_1", [ops.branch("big", ops.condition("{{trigger.body.n}}", "NUMBER_IS_GREATER_THAN", 5)),
-                                   ops.fallback_branch()])
+    router = ops.router(
+        "step_1",
+        [
+            ops.branch("big", ops.condition("{{trigger.body.n}}", "NUMBER_IS_GREATER_THAN", 5)),
+            ops.fallback_branch(),
+        ],
+    )
     await wf.apply_flow_operation(flow.id, ops.add_action("trigger", router))
-    await wf.apply_flow_operation(flow.id, ops.add_action("step_1", ops.return_response("step_2", body="big"), branch_index=0))
-    await wf.apply_flow_operation(flow.id, ops.add_action("step_1", ops.return_response("step_3", body="small"), branch_index=1))
-    await wf.apply_flow_operation(flow.id, ops.add_action("step_1", ops.loop("step_4", "{{trigger.body.items}}"), location="AFTER"))
-    tree = await wf.apply_flow_operation(flow.id, ops.add_action("step_4", ops.delay("step_5", 0), location="INSIDE_LOOP"))
+    await wf.apply_flow_operation(
+        flow.id, ops.add_action("step_1", ops.return_response("step_2", body="big"), branch_index=0)
+    )
+    await wf.apply_flow_operation(
+        flow.id,
+        ops.add_action("step_1", ops.return_response("step_3", body="small"), branch_index=1),
+    )
+    await wf.apply_flow_operation(
+        flow.id,
+        ops.add_action("step_1", ops.loop("step_4", "{{trigger.body.items}}"), location="AFTER"),
+    )
+    tree = await wf.apply_flow_operation(
+        flow.id, ops.add_action("step_4", ops.delay("step_5", 0), location="INSIDE_LOOP")
+    )
     step_1 = tree.version.step("step_1")
     assert isinstance(step_1, RouterAction)
     assert [c.name if c else None for c in step_1.children_] == ["step_2", "step_3"]
-    assert [s.name for s in tree.version.steps()] == ["trigger", "step_1", "step_2", "step_3", "step_4", "step_5"]
+    assert [s.name for s in tree.version.steps()] == [
+        "trigger",
+        "step_1",
+        "step_2",
+        "step_3",
+        "step_4",
+        "step_5",
+    ]
 
     tree = await wf.apply_flow_operation(flow.id, ops.set_skip_action("step_5"))
     assert tree.version.step("step_5").skip is True
@@ -105,7 +135,11 @@ async def test_operation_errors(fresh, wf):
         ("get_flow", ("",), "Expected a non-empty value for `flow_id` but received ''"),
         ("delete_flow", (None,), "Expected a non-empty value for `flow_id` but received None"),
         ("get_flow", ("not-a-valid-id",), "21 letters and digits"),
-        ("apply_flow_operation", ("short", {"type": "LOCK_FLOW", "request": {}}), "21 letters and digits"),
+        (
+            "apply_flow_operation",
+            ("short", {"type": "LOCK_FLOW", "request": {}}),
+            "21 letters and digits",
+        ),
         ("trigger_flow", ("",), "Expected a non-empty value for `flow_id`"),
         ("get_run", ("",), "Expected a non-empty value for `run_id` but received ''"),
         ("get_folder", ("",), "Expected a non-empty value for `folder_id` but received ''"),
@@ -113,11 +147,17 @@ async def test_operation_errors(fresh, wf):
         ("get_mcp_server", ("",), "Expected a non-empty value for `mcp_server_id` but received ''"),
         ("get_table", ("",), "Expected a non-empty value for `table_id` but received ''"),
         ("get_record", ("",), "Expected a non-empty value for `record_id` but received ''"),
-        ("delete_invitation", ("",), "Expected a non-empty value for `invitation_id` but received ''"),
+        (
+            "delete_invitation",
+            ("",),
+            "Expected a non-empty value for `invitation_id` but received ''",
+        ),
         ("create_flow", ("",), "Expected a non-empty value for `display_name`"),
     ],
 )
-async def test_path_params_are_guarded_before_sending(fresh, wf, requests_for, method, args, message):
+async def test_path_params_are_guarded_before_sending(
+    fresh, wf, requests_for, method, args, message
+):
     with pytest.raises(ImbraceConfigurationError) as info:
         await getattr(wf, method)(*args)
     assert message in str(info.value)
@@ -127,14 +167,22 @@ async def test_path_params_are_guarded_before_sending(fresh, wf, requests_for, m
 @pytest.mark.parametrize(
     ("method", "kwargs", "fragment"),
     [
-        ("list_runs", {"created_after": __import__("datetime").datetime(2026, 1, 1)}, "timezone-aware"),
+        (
+            "list_runs",
+            {"created_after": __import__("datetime").datetime(2026, 1, 1)},
+            "timezone-aware",
+        ),
         ("list_runs", {"flow_id": ["bad"]}, "21 letters"),
         ("list_flows", {"limit": "10"}, "limit"),
         ("cancel_runs", {}, "Select the runs"),
         ("retry_run", {"run_id": "AAAAAAAAAAAAAAAAAAAAA", "strategy": "NOW"}, "FROM_FAILED_STEP"),
         ("list_invitations", {"type": "ALL"}, "PLATFORM"),
         ("upsert_connection", {"body": {"displayName": "x"}}, "externalId"),
-        ("create_field", {"table_id": "AAAAAAAAAAAAAAAAAAAAA", "name": "c", "type": "STATIC_DROPDOWN"}, "options"),
+        (
+            "create_field",
+            {"table_id": "AAAAAAAAAAAAAAAAAAAAA", "name": "c", "type": "STATIC_DROPDOWN"},
+            "options",
+        ),
         ("delete_records", {"ids": []}, "at least one"),
         ("trigger_flow", {"flow_id": "AAAAAAAAAAAAAAAAAAAAA", "payload": {"x": object()}}, "JSON"),
     ],

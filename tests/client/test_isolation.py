@@ -13,5 +13,7 @@ def test_client_imports_no_prefect_and_no_local():
         " or m.startswith('prefect_imbrace.local')]\n"
         "assert not bad, bad\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr

@@ -14,7 +14,9 @@ TOTAL = 1050
 
 async def test_iterate_1050_folders_sync_and_async(fresh, client, aclient):
     with ThreadPoolExecutor(max_workers=8) as pool:  # one pooled client, shared by threads
-        folders = list(pool.map(lambda i: client.workflows.create_folder(f"folder-{i:04d}"), range(TOTAL)))
+        folders = list(
+            pool.map(lambda i: client.workflows.create_folder(f"folder-{i:04d}"), range(TOTAL))
+        )
     created = [f.id for f in sorted(folders, key=lambda f: (f.created, f.id))]
     assert len(set(created)) == TOTAL
     before = fresh.control.counters()["requests"].get("GET /activepieces/v1/folders", 0)
@@ -28,7 +30,9 @@ async def test_iterate_1050_folders_sync_and_async(fresh, client, aclient):
 
     first_250 = [f.id for f in client.workflows.iter_folders(page_size=100, max_items=250)]
     assert first_250 == created[:250]
-    assert [f.id async for f in aclient.workflows.iter_folders(page_size=7, max_items=15)] == created[:15]
+    assert [
+        f.id async for f in aclient.workflows.iter_folders(page_size=7, max_items=15)
+    ] == created[:15]
 
     page = client.workflows.list_folders(limit=1000)
     assert len(page.data) == 1000 and page.next

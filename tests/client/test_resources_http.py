@@ -43,15 +43,24 @@ async def test_folders(fresh, wf):
 
 async def test_connections(fresh, wf, caplog):
     secret = "s3cr3t-value-XYZ"
-    created = await wf.upsert_connection({
-        "externalId": "peer_conn_1", "displayName": "Peer secret", "pieceName": "@activepieces/piece-webhook",
-        "type": "SECRET_TEXT", "value": {"type": "SECRET_TEXT", "secret_text": secret},
-    })
+    created = await wf.upsert_connection(
+        {
+            "externalId": "peer_conn_1",
+            "displayName": "Peer secret",
+            "pieceName": "@activepieces/piece-webhook",
+            "type": "SECRET_TEXT",
+            "value": {"type": "SECRET_TEXT", "secret_text": secret},
+        }
+    )
     assert isinstance(created, AppConnection) and created.value is None
-    updated = await wf.upsert_connection(UpsertConnectionRequest(
-        external_id="peer_conn_1", display_name="Peer secret v2", piece_name="@activepieces/piece-webhook",
-        value={"secret_text": secret},
-    ))
+    updated = await wf.upsert_connection(
+        UpsertConnectionRequest(
+            external_id="peer_conn_1",
+            display_name="Peer secret v2",
+            piece_name="@activepieces/piece-webhook",
+            value={"secret_text": secret},
+        )
+    )
     assert updated.id == created.id and updated.display_name == "Peer secret v2"
     full = await wf.get_connection(created.id)
     assert full.value.get_secret_value() == {"type": "SECRET_TEXT", "secret_text": secret}
@@ -64,24 +73,39 @@ async def test_connections(fresh, wf, caplog):
         await wf.get_connection(created.id)
     assert info.value.params.get("entityType") == "AppConnection"
     with pytest.raises(NotFoundError):
-        await wf.upsert_connection({"externalId": "x", "displayName": "x", "pieceName": "@activepieces/piece-nope",
-                                    "type": "SECRET_TEXT", "value": {"type": "SECRET_TEXT", "secret_text": "x"}})
+        await wf.upsert_connection(
+            {
+                "externalId": "x",
+                "displayName": "x",
+                "pieceName": "@activepieces/piece-nope",
+                "type": "SECRET_TEXT",
+                "value": {"type": "SECRET_TEXT", "secret_text": "x"},
+            }
+        )
     assert secret not in caplog.text
 
 
 async def test_mcp_servers(fresh, wf, echo_flow, client):
     server = await wf.create_mcp_server({"name": "peer mcp"})  # projectId filled in
-    assert isinstance(server, McpServer) and server.project_id == fresh.project_id and server.tools == []
+    assert (
+        isinstance(server, McpServer)
+        and server.project_id == fresh.project_id
+        and server.tools == []
+    )
     token = server.token.get_secret_value()
     assert token not in repr(server)
     named = await wf.create_mcp_server(name="second")
     page = await wf.list_mcp_servers()
     assert {s.id for s in page.data} == {server.id, named.id}
-    assert [s.id for s in (await wf.list_mcp_servers(fresh.project_id, name="PEER")).data] == [server.id]
+    assert [s.id for s in (await wf.list_mcp_servers(fresh.project_id, name="PEER")).data] == [
+        server.id
+    ]
     assert len(await wf.collect("iter_mcp_servers", page_size=1)) == 2
     assert (await wf.get_mcp_server(server.id)).name == "peer mcp"
     flow_id = echo_flow(client)
-    updated = await wf.update_mcp_server(server.id, name="renamed", tools=[{"type": "FLOW", "toolName": "echo", "flowId": flow_id}])
+    updated = await wf.update_mcp_server(
+        server.id, name="renamed", tools=[{"type": "FLOW", "toolName": "echo", "flowId": flow_id}]
+    )
     assert updated.name == "renamed" and [t.flow_id for t in updated.tools] == [flow_id]
     rotated = await wf.rotate_mcp_token(server.id)
     assert rotated.token.get_secret_value() != token
@@ -99,18 +123,26 @@ async def test_tables_fields_records(fresh, wf):
     email = await wf.create_field(table.id, "Email")
     score = await wf.create_field(table.id, "Score", "NUMBER")
     tier = await wf.create_field(table.id, "Tier", "STATIC_DROPDOWN", options=["gold", "silver"])
-    assert isinstance(email, Field) and tier.data == {"options": [{"value": "gold"}, {"value": "silver"}]}
+    assert isinstance(email, Field) and tier.data == {
+        "options": [{"value": "gold"}, {"value": "silver"}]
+    }
     assert [f.name for f in await wf.list_fields(table.id)] == ["Email", "Score", "Tier"]
 
-    rows = await wf.create_records(table.id, [
-        {email.id: "a@b.co", score.id: 5}, {email.id: "c@d.co", score.id: 12},
-        [{"fieldId": email.id, "value": "e@f.co"}],
-    ])
+    rows = await wf.create_records(
+        table.id,
+        [
+            {email.id: "a@b.co", score.id: 5},
+            {email.id: "c@d.co", score.id: 12},
+            [{"fieldId": email.id, "value": "e@f.co"}],
+        ],
+    )
     assert len(rows) == 3 and all(isinstance(r, Record) for r in rows)
     assert rows[0].values() == {"Email": "a@b.co", "Score": "5"}
     page = await wf.list_records(table.id, limit=50)
     assert [r.id for r in page.data] == [r.id for r in rows] and page.next is None
-    big = await wf.list_records(table.id, filters=[{"fieldId": score.id, "value": "10", "operator": "gt"}])
+    big = await wf.list_records(
+        table.id, filters=[{"fieldId": score.id, "value": "10", "operator": "gt"}]
+    )
     assert [r.id for r in big.data] == [rows[1].id]
     changed = await wf.update_record(rows[0].id, table.id, {score.id: 7})
     assert changed.values()["Score"] == "7"
@@ -142,9 +174,13 @@ async def test_project_pieces_triggers_invitations(fresh, wf, echo_flow, client)
     assert isinstance(status, TriggerRunStatus)
 
     flow = await wf.get_flow(flow_id)
-    simulation = await wf.test_trigger({"flowId": flow_id, "flowVersionId": flow.version.id, "testStrategy": "SIMULATION"})
+    simulation = await wf.test_trigger(
+        {"flowId": flow_id, "flowVersionId": flow.version.id, "testStrategy": "SIMULATION"}
+    )
     assert simulation is None
-    page = await wf.test_trigger({"flowId": flow_id, "flowVersionId": flow.version.id, "testStrategy": "TEST_FUNCTION"})
+    page = await wf.test_trigger(
+        {"flowId": flow_id, "flowVersionId": flow.version.id, "testStrategy": "TEST_FUNCTION"}
+    )
     assert page is not None and isinstance(page.data, list)
 
     invitations = await wf.list_invitations("PROJECT")

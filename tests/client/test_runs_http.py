@@ -17,7 +17,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def _failing_flow(wf):
     flow = await wf.create_flow("failing")
     await wf.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
-    await wf.apply_flow_operation(flow.id, ops.add_action("trigger", ops.http_request("step_1", "GET", "http://127.0.0.1:1/x")))
+    await wf.apply_flow_operation(
+        flow.id,
+        ops.add_action("trigger", ops.http_request("step_1", "GET", "http://127.0.0.1:1/x")),
+    )
     await wf.apply_flow_operation(flow.id, ops.lock_and_publish())
     return flow.id
 
@@ -25,7 +28,9 @@ async def _failing_flow(wf):
 async def _paused_flow(wf):
     flow = await wf.create_flow("pausing")
     await wf.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
-    await wf.apply_flow_operation(flow.id, ops.add_action("trigger", ops.delay("step_1", 10, unit="minutes")))
+    await wf.apply_flow_operation(
+        flow.id, ops.add_action("trigger", ops.delay("step_1", 10, unit="minutes"))
+    )
     await wf.apply_flow_operation(flow.id, ops.lock_and_publish())
     return flow.id
 
@@ -53,7 +58,16 @@ async def test_list_and_get_runs(fresh, wf, echo_flow, client, eventually):
     assert run.failed_step is None and run.failed_step_name is None
     assert run.step_outputs["step_1"]["body"]["n"] == 2
 
-    assert len((await wf.list_runs(flow_id=[flow_id, failing], status=["SUCCEEDED", "FAILED"], limit=50)).data) == 4
+    assert (
+        len(
+            (
+                await wf.list_runs(
+                    flow_id=[flow_id, failing], status=["SUCCEEDED", "FAILED"], limit=50
+                )
+            ).data
+        )
+        == 4
+    )
     assert len((await wf.list_runs(status="FAILED")).data) == 1
     assert len((await wf.list_runs(created_after=start, flow_id=flow_id)).data) == 3
     assert (await wf.list_runs(created_before=start)).data == []
@@ -102,7 +116,11 @@ async def test_cancel_paused_runs(fresh, wf, eventually):
     assert run.category is RunCategory.PAUSED and not run.is_terminal
     assert await wf.cancel_runs(flow_run_ids=[run.id]) is None
     cancelled = await wf.get_run(run.id)
-    assert cancelled.status == "CANCELED" and cancelled.category is RunCategory.CANCELLED and cancelled.is_terminal
+    assert (
+        cancelled.status == "CANCELED"
+        and cancelled.category is RunCategory.CANCELLED
+        and cancelled.is_terminal
+    )
 
 
 async def test_unknown_status_is_kept(fresh, wf, echo_flow, client):

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_unreadable_success_bodies_raise_api_error(fresh, wf):
-    fresh.control.add_fault(r"/v1/folders$", method="GET", status=200, body="<html>proxy page</html>")
+    fresh.control.add_fault(
+        r"/v1/folders$", method="GET", status=200, body="<html>proxy page</html>"
+    )
     with pytest.raises(APIError, match="cannot read") as info:
         await wf.list_folders()
     assert not isinstance(info.value, APIStatusError)
@@ -27,9 +29,13 @@ async def test_truncated_json_via_mock_transport():
     """A 200 whose JSON is cut off mid-body: a shape Imbrace Local cannot send."""
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=b'{"data": [{"id": "abc"', headers={"content-type": "application/json"})
+        return httpx.Response(
+            200, content=b'{"data": [{"id": "abc"', headers={"content-type": "application/json"}
+        )
 
-    with ImbraceClient(api_key="k", gateway="http://engine.invalid", transport=httpx.MockTransport(handler)) as client:
+    with ImbraceClient(
+        api_key="k", gateway="http://engine.invalid", transport=httpx.MockTransport(handler)
+    ) as client:
         with pytest.raises(APIError, match="cannot read"):
             client.workflows.list_flows()
 
@@ -44,7 +50,9 @@ async def test_injected_http_client_is_used_and_left_open(fresh, engine):
     http.close()
 
     ahttp = httpx.AsyncClient()
-    async with AsyncImbraceClient(api_key=engine.api_key, gateway=engine.url, http_client=ahttp) as aclient:
+    async with AsyncImbraceClient(
+        api_key=engine.api_key, gateway=engine.url, http_client=ahttp
+    ) as aclient:
         await aclient.workflows.list_folders()
     assert not ahttp.is_closed
     await ahttp.aclose()
@@ -74,11 +82,18 @@ async def test_debug_logs_never_hold_secrets(fresh, engine, caplog, echo_flow):
     secret_value = "xoxb-very-secret-0001"
     with ImbraceClient(api_key=engine.api_key, gateway=engine.url) as client:
         flow_id = echo_flow(client)
-        client.workflows.trigger_flow_sync(flow_id, {"n": 1}, headers={"x-hook-secret": secret_value})
-        conn = client.workflows.upsert_connection({
-            "externalId": "c1", "displayName": "c", "pieceName": "@activepieces/piece-webhook",
-            "type": "SECRET_TEXT", "value": {"type": "SECRET_TEXT", "secret_text": secret_value},
-        })
+        client.workflows.trigger_flow_sync(
+            flow_id, {"n": 1}, headers={"x-hook-secret": secret_value}
+        )
+        conn = client.workflows.upsert_connection(
+            {
+                "externalId": "c1",
+                "displayName": "c",
+                "pieceName": "@activepieces/piece-webhook",
+                "type": "SECRET_TEXT",
+                "value": {"type": "SECRET_TEXT", "secret_text": secret_value},
+            }
+        )
         client.workflows.get_connection(conn.id)
     assert engine.api_key not in caplog.text
     assert secret_value not in caplog.text

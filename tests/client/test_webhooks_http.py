@@ -58,7 +58,9 @@ async def test_sync_trigger_replies(fresh, wf, echo_flow, client):
 
 
 async def test_sync_trigger_raw_text_reply(fresh, wf):
-    flow_id = await _flow(wf, ops.return_response("step_1", body="plain words", response_type="raw"))
+    flow_id = await _flow(
+        wf, ops.return_response("step_1", body="plain words", response_type="raw")
+    )
     reply = await wf.trigger_flow_sync(flow_id)
     assert reply.outcome is SyncOutcome.REPLIED
     assert reply.body == "plain words"
@@ -79,11 +81,18 @@ async def test_sync_trigger_failed_run(fresh, wf):
 
 
 async def test_sync_trigger_timed_out_run():
-    with ImbraceLocal(run_timeout=0.5, sync_timeout=5) as engine, ImbraceClient(api_key=engine.api_key, gateway=engine.url) as client:
+    with (
+        ImbraceLocal(run_timeout=0.5, sync_timeout=5) as engine,
+        ImbraceClient(api_key=engine.api_key, gateway=engine.url) as client,
+    ):
         flow = client.workflows.create_flow("slow")
         client.workflows.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
-        client.workflows.apply_flow_operation(flow.id, ops.add_action("trigger", ops.delay("step_1", 3)))
-        client.workflows.apply_flow_operation(flow.id, ops.add_action("step_1", ops.return_response("step_2")))
+        client.workflows.apply_flow_operation(
+            flow.id, ops.add_action("trigger", ops.delay("step_1", 3))
+        )
+        client.workflows.apply_flow_operation(
+            flow.id, ops.add_action("step_1", ops.return_response("step_2"))
+        )
         client.workflows.apply_flow_operation(flow.id, ops.lock_and_publish())
         reply = client.workflows.trigger_flow_sync(flow.id)
     assert (reply.outcome, reply.status_code) == (SyncOutcome.RUN_TIMED_OUT, 504)
@@ -120,7 +129,11 @@ async def test_sync_timeout_override_is_used(fresh, wf, echo_flow, client):
 async def test_a_flow_replying_503_is_not_resent(fresh, wf, requests_for):
     flow_id = await _flow(wf, ops.return_response("step_1", status=503, body={"busy": True}))
     reply = await wf.trigger_flow_sync(flow_id)
-    assert (reply.outcome, reply.status_code, reply.body) == (SyncOutcome.REPLIED, 503, {"busy": True})
+    assert (reply.outcome, reply.status_code, reply.body) == (
+        SyncOutcome.REPLIED,
+        503,
+        {"busy": True},
+    )
     assert not reply.ok
     counters = fresh.control.counters()
     assert counters["requests"][f"POST /activepieces/v1/webhooks/{flow_id}/sync"] == 1
