@@ -22,6 +22,14 @@ def _generated_key() -> str:
     return "api_local_" + secrets.token_hex(12)
 
 
+def _uvicorn_config(app: Any, host: str, port: int) -> Any:
+    """One uvicorn worker, quiet, without proxy-header rewriting (loopback only)."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False,
+                          server_header=False, lifespan="on", timeout_graceful_shutdown=2)
+
+
 def _key_map(api_keys: Mapping[str, str] | Sequence[str] | None) -> dict[str, str]:
     if api_keys is None:
         return {_generated_key(): DEFAULT_ORG}
@@ -84,8 +92,7 @@ class ImbraceLocal:
 
         self._backend = Backend(self.config)
         app = build_app(self.config, self._backend)
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", access_log=False,
-                                lifespan="on", timeout_graceful_shutdown=2)
+        config = _uvicorn_config(app, self.host, self.port)
         self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # the thread is not the main thread
         self._thread = threading.Thread(target=self._server.run, name="imbrace-local", daemon=True)
@@ -161,9 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = LocalConfig(api_keys=keys, db=args.db, sync_timeout=args.sync_timeout, run_timeout=args.run_timeout,
                          control_token=args.control_token)
     backend = Backend(config)
-    server = uvicorn.Server(uvicorn.Config(build_app(config, backend), host=args.host, port=args.port,
-                                           log_level="warning", access_log=False, lifespan="on",
-                                           timeout_graceful_shutdown=2))
+    server = uvicorn.Server(_uvicorn_config(build_app(config, backend), args.host, args.port))
 
     async def serve() -> None:
         import asyncio

@@ -52,6 +52,8 @@ class Backend:
             run_timeout=config.run_timeout, allow_http_hosts=frozenset(config.allow_http_hosts),
         )
         self.webhooks = Webhooks(self.store, self.flows, self.runner, config.sync_timeout)
+        for org_id in {*config.api_keys.values(), *config.access_tokens.values()}:
+            self.tenancy.project_for_org(org_id)  # known organisations have their project at start
 
     def reset(self) -> None:
         self.runner.reset()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import engine
 from ..errors import entity_not_found
 from ..store import Store
 from .common import created_key, iso, new_id, now_ms, paginate, public
@@ -14,11 +15,6 @@ _SUMMARY = (
     "pieceName", "ownerId", "projectIds", "scope", "metadata",
 )
 
-
-def _engine():
-    from .. import engine
-
-    return engine
 
 
 class Connections:
@@ -41,7 +37,7 @@ class Connections:
         return public(user) if user else None
 
     def upsert(self, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
-        if _engine().get_piece(body["pieceName"]) is None:
+        if engine.get_piece(body["pieceName"]) is None:
             raise entity_not_found(
                 message=f"piece_metadata_not_found projectId={principal.project_id} pieceName={body['pieceName']}"
             )

@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any
 
+from .. import engine
+from ..engine.triggers import validate_schedule
 from ..errors import EngineError, FrameworkError, RequestValidationError, entity_not_found
 from ..store import Store
 from ..validation import validate
@@ -46,11 +48,6 @@ IN_USE_MS = 60_000
 DELETE_DELAY_S = 1.0
 _CONNECTION_REF = re.compile(r"""connections\[\\?['"]([^'"\\]+)\\?['"]\]""")
 
-
-def _engine():
-    from .. import engine
-
-    return engine
 
 
 def connection_ids(trigger: dict[str, Any]) -> list[str]:
@@ -92,7 +89,7 @@ class Flows:
         out["version"] = public(version or self.latest(flow))
         if flow["status"] == "ENABLED" and flow.get("publishedVersionId"):
             published = self.published(flow)
-            out["triggerSource"] = {"schedule": _engine().schedule_of(published["trigger"]) if published else None}
+            out["triggerSource"] = {"schedule": engine.schedule_of(published["trigger"]) if published else None}
         return out
 
     # -- create / read / list / delete ------------------------------------------------------------
@@ -117,7 +114,7 @@ class Flows:
         return self.populate(flow, version)
 
     def _new_version(self, flow_id: str, ms: int, state: str, name: str, trigger: dict[str, Any]) -> dict[str, Any]:
-        valid = _engine().version_is_valid(trigger) if trigger.get("type") != "EMPTY" else False
+        valid = engine.version_is_valid(trigger) if trigger.get("type") != "EMPTY" else False
         return {
             "id": new_id(), "created": iso(ms), "updated": iso(ms), "flowId": flow_id, "displayName": name,
             "trigger": trigger, "valid": valid, "agentIds": [], "state": state,
@@ -253,13 +250,13 @@ class Flows:
                 raise entity_not_found("FlowVersion", request["versionId"])
             trigger, name = copy.deepcopy(source["trigger"]), source["displayName"]
         else:
-            trigger = _engine().apply_tree_operation(copy.deepcopy(trigger), op_type, request)
+            trigger = engine.apply_tree_operation(copy.deepcopy(trigger), op_type, request)
             if op_type == "IMPORT_FLOW":
                 name = request.get("displayName", name)
         # Editing a LOCKED version first clones it into a new DRAFT (§4.2).
         draft = latest if latest["state"] == "DRAFT" else self._new_version(flow["id"], now_ms(), "DRAFT", name, trigger)
         draft["trigger"], draft["displayName"] = trigger, name
-        draft["valid"] = bool(_engine().version_is_valid(trigger))
+        draft["valid"] = bool(engine.version_is_valid(trigger))
         draft["connectionIds"] = connection_ids(trigger)
         draft["updatedBy"] = principal.user_id
         self._touch(draft)
@@ -269,7 +266,7 @@ class Flows:
     def _lock(self, version: dict[str, Any]) -> None:
         if version["state"] == "LOCKED":
             return
-        version["trigger"] = _engine().pin_piece_versions(version["trigger"])
+        version["trigger"] = engine.pin_piece_versions(version["trigger"])
         version["state"] = "LOCKED"
         self._touch(version)
         self.store.put("version", version)
@@ -282,14 +279,12 @@ class Flows:
             if published is None:
                 raise FrameworkError(500, "publishedFlowVersionId is required is null or undefined")
             self._assert_trigger_known(published["trigger"])
-            from ..engine.triggers import validate_schedule
-
             validate_schedule(published["trigger"])  # an unusable schedule: 400 TRIGGER_FAILED
         flow["status"] = status
 
     def _assert_trigger_known(self, trigger: dict[str, Any]) -> None:
         settings = trigger.get("settings") or {}
-        piece = _engine().get_piece(settings.get("pieceName", "")) if trigger.get("type") == "PIECE_TRIGGER" else None
+        piece = engine.get_piece(settings.get("pieceName", "")) if trigger.get("type") == "PIECE_TRIGGER" else None
         triggers = (piece or {}).get("triggers") or {}
         names = triggers.keys() if isinstance(triggers, dict) else [t.get("name") for t in triggers if isinstance(t, dict)]
         if piece is None or settings.get("triggerName") not in names:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from .. import engine
 from ..store import Store
 from .common import iso, new_id, now_ms
 from .runs import TERMINAL, new_run, touch
@@ -26,11 +27,6 @@ from .runs import TERMINAL, new_run, touch
 logger = logging.getLogger("prefect_imbrace.local")
 TICK_S = 1.0
 
-
-def _engine():
-    from .. import engine
-
-    return engine
 
 
 class Runner:
@@ -121,7 +117,6 @@ class Runner:
         if "startTime" not in run:
             changes["startTime"] = iso(ms)
         self.store.put("run", touch(run, **changes))
-        engine = _engine()
 
         async def on_response(reply: dict[str, Any]) -> None:
             self._resolve(run_id, {"kind": "reply", **reply})
@@ -217,7 +212,6 @@ class Runner:
 
         from croniter import croniter
 
-        engine = _engine()
         fired = []
         live = set()
         for flow in self.store.all("flow"):

@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import engine
 from ..store import Store
 from .common import new_id
 from .runner import Runner, record_trigger
@@ -25,11 +26,6 @@ class WebhookAnswer:
     body: Any = None  # dict/list -> JSON, str -> text, None -> empty
     headers: dict[str, str] = field(default_factory=dict)
 
-
-def _engine():
-    from .. import engine
-
-    return engine
 
 
 class Webhooks:
@@ -48,7 +44,6 @@ class Webhooks:
         return answer
 
     async def _handle(self, flow_id, mode, method, headers, body, query, raw_body) -> WebhookAnswer:
-        engine = _engine()
         flow = self.flows.find(flow_id)
         if flow is None or flow["operationStatus"] == "DELETING":
             return WebhookAnswer(410, {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -40,7 +41,7 @@ async def add_fault(request: Request) -> Response:
     spec = await body_of(request, FAULT_BODY)
     try:
         fault_id = request.app.state.control.add_fault(spec)
-    except Exception as exc:  # a bad regex
+    except re.error as exc:
         raise FrameworkError(400, f"invalid fault: {exc}", code="FST_ERR_VALIDATION") from None
     return ok({"id": fault_id})
 

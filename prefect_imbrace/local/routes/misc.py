@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from .. import engine
 from ..errors import entity_not_found
 from ._common import (
     ID,
@@ -35,11 +36,6 @@ PIECES_QUERY = {"release": S, "includeTags": {"type": "boolean"}, "includeHidden
                 "edition": {"type": "string", "enum": ["ce", "ee", "cloud"]}, "searchQuery": S}
 
 
-def _engine():
-    from .. import engine
-
-    return engine
-
 
 @endpoint(router, ["GET"], PREFIX + "/users/projects/{id}", "The caller's project (any id, e.g. `current`)",
           params={"id": S})
@@ -55,7 +51,7 @@ async def list_projects(request: Request) -> Response:
 @endpoint(router, ["GET"], PREFIX + "/pieces", "The piece catalogue (a bare array)", query=PIECES_QUERY)
 async def list_pieces(request: Request) -> Response:
     q = query(request, PIECES_QUERY)
-    pieces = _engine().list_pieces()
+    pieces = engine.list_pieces()
     if q.get("searchQuery"):
         needle = q["searchQuery"].lower()
         pieces = [p for p in pieces if needle in p.get("name", "").lower() or needle in p.get("displayName", "").lower()]
@@ -65,7 +61,7 @@ async def list_pieces(request: Request) -> Response:
 @endpoint(router, ["GET"], PREFIX + "/pieces/{name:path}", "One piece's full metadata", params={"name": S})
 async def get_piece(request: Request) -> Response:
     name = request.path_params["name"]
-    piece = _engine().get_piece(name)
+    piece = engine.get_piece(name)
     if piece is None:
         raise entity_not_found("piece", name, message=f"piece_metadata_not_found pieceName={name}")
     return ok(piece)
