@@ -116,3 +116,8 @@ def test_add_organization_at_run_time(engine: ImbraceLocal) -> None:
     assert r.json()["id"] == project_id and project_id != engine.project_id
     with pytest.raises(ValueError):
         engine.add_organization("not-an-org")
+
+
+def test_secrets_stay_out_of_reprs(engine: ImbraceLocal) -> None:
+    for text in (repr(engine), repr(engine.config), repr(engine.control)):
+        assert engine.api_key not in text and engine.config.control_token not in text

@@ -26,13 +26,14 @@ from .webhooks import Webhooks
 class LocalConfig:
     """How one Imbrace Local instance is set up (see architecture.md §1)."""
 
-    api_keys: dict[str, str] = field(default_factory=dict)
-    access_tokens: dict[str, str] = field(default_factory=dict)
-    bearer_tokens: dict[str, list[str]] = field(default_factory=dict)
+    # Credentials never appear in a repr.
+    api_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    access_tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    bearer_tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
     db: str | None = None
     sync_timeout: float = 30.0
     run_timeout: float = 600.0
-    control_token: str | None = None
+    control_token: str | None = field(default=None, repr=False)
     allow_http_hosts: frozenset[str] = frozenset()
 
 

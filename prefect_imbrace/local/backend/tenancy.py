@@ -11,7 +11,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import FrameworkError, GatewayError
@@ -28,7 +28,7 @@ class Principal:
     project_id: str
     user_id: str  # engine user id (21 chars)
     user_external_id: str
-    access_token: str | None = None
+    access_token: str | None = field(default=None, repr=False)
 
     def forwarded_headers(self) -> dict[str, str]:
         """The identity headers the gateway adds before proxying (seen by webhook triggers)."""
