@@ -236,6 +236,15 @@ _ENGINE_FAILED = "The flow has failed and there is no response returned"
 _ENGINE_INTERNAL = "An internal error has occurred"
 _ENGINE_TOO_LONG = "The request took too long to reply"
 
+_AUTH_HINTS = {
+    "api_key": "the API key was rejected; check IMBRACE_API_KEY / api_key= (it must be a valid, full-access key)",
+    "bearer": (
+        "the JWT was rejected or has expired, or organization_id is not one of its organisations; "
+        "check IMBRACE_ACCESS_TOKEN / access_token= and IMBRACE_ORGANIZATION_ID / organization_id="
+    ),
+    "access_token": "the access token was rejected or has expired; check IMBRACE_ACCESS_TOKEN / access_token=",
+    "none": "no credentials were sent; set IMBRACE_API_KEY / api_key= (or an access token)",
+}
 _AUTH_HINT = (
     "check the credentials: IMBRACE_API_KEY / api_key= (a full-access key), or "
     "IMBRACE_ACCESS_TOKEN / access_token= with IMBRACE_ORGANIZATION_ID / organization_id="
@@ -273,11 +282,13 @@ def _make_status_error(
     url: str | None = None,
     webhook_flow_id: str | None = None,
     retries: int = 0,
+    auth_mode: str | None = None,
 ) -> APIStatusError:
     """Turn one error answer into the most specific class, with a message that says what to fix.
 
     `webhook_flow_id` is set for `/v1/webhooks/...` calls, where 404 means "disabled" and 410
-    "gone". `retries` is how many times the request was already repeated.
+    "gone". `retries` is how many times the request was already repeated; `auth_mode` (which
+    header set was sent, never the secret) tailors the 401 advice.
     """
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     code = (
@@ -328,7 +339,8 @@ def _make_status_error(
         )
     if status_code == 401:
         return AuthenticationError(
-            f"Authentication failed (401) for {where}{detail}. Fix: {_AUTH_HINT}.", **kwargs
+            f"Authentication failed (401) for {where}{detail}. Fix: {_AUTH_HINTS.get(auth_mode or '', _AUTH_HINT)}.",
+            **kwargs,
         )
     if status_code == 403:
         return PermissionDeniedError(

@@ -223,12 +223,17 @@ class _BaseAPIClient:
         *,
         timeout: float | httpx.Timeout,
         max_retries: int,
+        max_connections: int,
         retry_initial_delay: float,
         retry_max_delay: float,
     ):
         if not isinstance(max_retries, int) or max_retries < 0:
             raise ImbraceConfigurationError(
                 f"max_retries must be an integer >= 0 (got {max_retries!r})."
+            )
+        if not isinstance(max_connections, int) or max_connections < 1:
+            raise ImbraceConfigurationError(
+                f"max_connections must be an integer >= 1 (got {max_connections!r})."
             )
         if retry_initial_delay < 0 or retry_max_delay < 0:
             raise ImbraceConfigurationError("retry delays must be >= 0 seconds.")
@@ -367,6 +372,7 @@ class _BaseAPIClient:
                 method=call.method,
                 url=self.engine_url + call.path,
                 webhook_flow_id=call.webhook_flow_id,
+                auth_mode=self.auth_mode,
                 retries=attempts - 1,
             )
         try:
@@ -404,6 +410,7 @@ class SyncAPIClient(_BaseAPIClient):
             config,
             timeout=timeout,
             max_retries=max_retries,
+            max_connections=max_connections,
             retry_initial_delay=retry_initial_delay,
             retry_max_delay=retry_max_delay,
         )
@@ -468,6 +475,7 @@ class AsyncAPIClient(_BaseAPIClient):
             config,
             timeout=timeout,
             max_retries=max_retries,
+            max_connections=max_connections,
             retry_initial_delay=retry_initial_delay,
             retry_max_delay=retry_max_delay,
         )

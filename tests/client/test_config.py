@@ -139,6 +139,7 @@ def test_env_vars_reach_the_client(monkeypatch):
         lambda: {"max_retries": 1.5},
         lambda: {"timeout": 0},
         lambda: {"retry_initial_delay": -1},
+        lambda: {"max_connections": 0},
         lambda: {"http_client": httpx.AsyncClient()},
     ],
 )

@@ -107,3 +107,27 @@ async def test_unreachable_engine_is_a_connection_error():
         with pytest.raises(APIConnectionError) as info:
             client.workflows.trigger_flow("AAAAAAAAAAAAAAAAAAAAA")
     assert type(info.value) is APIConnectionError
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "advice"),
+    [
+        ({"api_key": "api_unknown_key_000"}, "IMBRACE_API_KEY"),
+        ({"access_token": "acc_unknown_token"}, "access token was rejected"),
+        (
+            {
+                "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bm9wZQ",
+                "organization_id": "org_local",
+            },
+            "JWT",
+        ),
+    ],
+    ids=["api-key", "access-token", "bearer"],
+)
+async def test_401_advice_follows_the_auth_mode(fresh, engine, kwargs, advice):
+    with ImbraceClient(gateway=engine.url, **kwargs) as client:
+        with pytest.raises(AuthenticationError) as info:
+            client.workflows.list_folders()
+    assert advice in str(info.value)
+    secret = kwargs.get("api_key") or kwargs["access_token"]
+    assert secret not in str(info.value) and secret not in repr(info.value.__dict__)
