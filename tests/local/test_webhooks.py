@@ -137,3 +137,10 @@ def test_catch_webhook_auth(api: Api, auth: dict, headers: dict, runs: int) -> N
         assert len(api.runs_of(flow_id)) == 1
     else:
         assert api.get("/flow-runs", params={"flowId": flow_id}).json()["data"] == []
+
+
+def test_reply_status_and_framing_headers_are_sanitised(api: Api) -> None:
+    flow_id = api.flow(actions=[return_response(status=999, headers={"content-length": "999", "x-ok": "1"},
+                                                body={"fine": True})])
+    r = hook(api, flow_id, "/sync", json={})
+    assert (r.status_code, r.json(), r.headers["x-ok"]) == (200, {"fine": True}, "1")

@@ -43,7 +43,8 @@ class Webhooks:
         answer.headers = {**answer.headers, "x-webhook-id": webhook_id}
         return answer
 
-    async def _handle(self, flow_id, mode, method, headers, body, query, raw_body) -> WebhookAnswer:
+    async def _handle(self, flow_id: str, mode: str, method: str, headers: dict[str, str], body: Any,
+                      query: dict[str, Any], raw_body: str) -> WebhookAnswer:
         flow = self.flows.find(flow_id)
         if flow is None or flow["operationStatus"] == "DELETING":
             return WebhookAnswer(410, {})
@@ -86,11 +87,26 @@ class Webhooks:
         self.store.put("flow", flow)
 
 
+_FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection"}  # the server sets these
+
+
+def _status(value: Any) -> int:
+    """The reply status a flow asked for; anything that is not an HTTP status becomes 200."""
+    try:
+        status = int(value)
+    except (TypeError, ValueError):
+        return 200
+    return status if 100 <= status <= 599 else 200
+
+
 def _sync_answer(result: dict[str, Any]) -> WebhookAnswer:
     if result["kind"] == "reply":
-        headers = {str(k).lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+        headers = {
+            str(k).lower(): str(v) for k, v in (result.get("headers") or {}).items()
+            if str(k).lower() not in _FRAMING_HEADERS
+        }
         body = result.get("body")
-        return WebhookAnswer(int(result.get("status") or 200), {} if body is None else body, headers)
+        return WebhookAnswer(_status(result.get("status")), {} if body is None else body, headers)
     status = result["status"]
     if status in ("FAILED", "MEMORY_LIMIT_EXCEEDED"):
         return WebhookAnswer(*FAILED_REPLY)
