@@ -1,0 +1,94 @@
+"""Faults injected by Imbrace Local's control plane while Prefect flows trigger and wait.
+
+Each scenario sends M logical triggers (one `trigger_flow_and_wait` task run each) through a
+real Prefect flow, with a fault armed on the engine, then counts the engine's runs per
+correlation key: exactly one each, none lost, and every task run in the expected final state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from reliability_figures import record_fault, record_outcome
+from reliability_prefect import fan_out, state_counts, task_runs
+from reliability_support import exactly_once, per_fault
+
+WEBHOOK = r"/activepieces/v1/webhooks/"
+RUN_READS = r"/activepieces/v1/flow-runs"
+
+
+@dataclass
+class Scenario:
+    faults: list[dict[str, Any]]
+    """Keyword arguments of `control.add_fault`; `times` may be a function of M."""
+    flow: str = "echo"
+    task_options: dict[str, Any] = field(default_factory=dict)
+    call_options: dict[str, Any] = field(default_factory=dict)
+    creds: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    expect: str = "Completed"
+
+
+SCENARIOS = {
+    "429 storm on triggers, Retry-After 1 s": Scenario(
+        [dict(path=WEBHOOK, method="POST", status=429, headers={"retry-after": "1"}, times=lambda m: 2 * m)],
+        task_options={"retries": 2, "retry_delay_seconds": 0},
+    ),
+    "429 storm on run polling": Scenario(
+        [dict(path=RUN_READS, method="GET", status=429, headers={"retry-after": "0"}, times=lambda m: 3 * m)],
+    ),
+    "503 on triggers": Scenario([dict(path=WEBHOOK, method="POST", status=503, times=lambda m: m)]),
+    "500 on reads": Scenario([dict(path=RUN_READS, method="GET", status=500, times=lambda m: 2 * m)]),
+    "lost response after a processed trigger": Scenario(
+        [dict(path=WEBHOOK, method="POST", lost_response=True, times=lambda m: m)],
+    ),
+    "connection dropped on reads": Scenario(
+        [dict(path=RUN_READS, method="GET", lost_response=True, times=lambda m: 2 * m)],
+    ),
+    "300 ms added latency on every call": Scenario(
+        [dict(path=r"/activepieces/", latency_ms=300, times=lambda m: 6 * m)],
+    ),
+    "trigger timed out before the engine read it": Scenario(
+        [dict(path=WEBHOOK, method="POST", latency_ms=1500, times=lambda m: m)],
+        creds={"timeout": 1.0},
+        env={"PREFECT_INTEGRATIONS_IMBRACE_CORRELATION_GRACE": "2"},
+    ),
+    "failing Imbrace flow": Scenario([], flow="failing", expect="Failed"),
+    "slow runs (1.5 s) under 500s on reads": Scenario(
+        [dict(path=RUN_READS, method="GET", status=500, times=lambda m: m)], flow="slow",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+async def test_fault_keeps_exactly_once(name, engine, creds, flows, ledger, monkeypatch):
+    scenario = SCENARIOS[name]
+    m = per_fault()
+    for key, value in scenario.env.items():
+        monkeypatch.setenv(key, value)
+    flow_id = {"echo": flows.echo, "failing": flows.failing,
+               "slow": lambda: flows.slow(1.5)}[scenario.flow]()
+    if scenario.creds:
+        creds = creds.model_copy(update=scenario.creds)
+    for spec in scenario.faults:
+        spec = dict(spec)
+        if callable(spec.get("times")):
+            spec["times"] = spec["times"](m)
+        engine.control.add_fault(**spec)
+
+    flow_run_id = await fan_out(creds, flow_id, m, scenario.task_options, scenario.call_options)
+    engine.control.clear_faults()
+
+    runs = await task_runs(flow_run_id)
+    states = state_counts(runs)
+    counted, duplicates, lost = exactly_once(ledger.keys([flow_id]), m)
+    record_fault(name, m, counted, duplicates, lost, states)
+    for run in runs:
+        if run.state.name != "Completed":
+            record_outcome(name, run.state.name, run.state.message or "")
+    assert (duplicates, lost) == (0, 0), (counted, duplicates, lost)
+    assert counted == m
+    assert len(runs) == m
+    assert states == {scenario.expect: m}, [r.state.message for r in runs]
