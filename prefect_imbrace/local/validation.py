@@ -76,6 +76,8 @@ def _check(schema: dict[str, Any], value: Any, path: str, coerce: bool) -> Any:
         names = types if isinstance(types, list) else [types]
         if coerce and "array" in names and not isinstance(value, list):
             value = [value]
+        elif coerce and "array" not in names and isinstance(value, list) and len(value) == 1:
+            value = value[0]  # AJV's coerceTypes "array" also unwraps a one-element array
         if coerce:
             value = _coerce(value, names)
         if not any(_is_type(value, n) for n in names):

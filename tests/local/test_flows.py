@@ -165,3 +165,10 @@ def test_tree_operations_go_through_the_engine(api: Api) -> None:
     assert "nextAction" not in r.json()["version"]["trigger"] or r.json()["version"]["trigger"]["nextAction"] is None
     imported = api.op(flow_id, "IMPORT_FLOW", {"displayName": "imported", "trigger": webhook_trigger(), "schemaVersion": None})
     assert imported.json()["version"]["displayName"] == "imported" and imported.json()["version"]["valid"] is True
+
+
+def test_repeated_scalar_query_values(api: Api) -> None:
+    api.post("/flows", json={"displayName": "only"})
+    assert len(api.get("/flows?name=only").json()["data"]) == 1
+    r = api.get("/flows?name=a&name=b")
+    assert r.status_code == 400 and r.json()["message"] == "querystring/name must be string"

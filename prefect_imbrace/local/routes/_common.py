@@ -79,14 +79,8 @@ def path_id(request: Request, name: str = "id") -> str:
 
 def query(request: Request, schema: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
     raw = parse_qs(request.scope.get("query_string", b"").decode("latin-1"))
-    q = validate({"type": "object", "properties": schema, "required": required or []}, raw,
-                 "querystring", coerce=True)
-    for key in ("cursor", "name", "folderId", "pieceName", "displayName", "failedStepName", "type",
-                "versionState", "scope", "imbraceUserId", "tableId", "createdAfter", "createdBefore",
-                "versionId", "projectId", "search", "searchQuery"):
-        if isinstance(q.get(key), list):  # a repeated scalar: qs gives a list, AJV keeps the first
-            q[key] = q[key][0] if q[key] else None
-    return q
+    return validate({"type": "object", "properties": schema, "required": required or []}, raw,
+                    "querystring", coerce=True)
 
 
 async def body_of(request: Request, schema: dict[str, Any]) -> Any:
