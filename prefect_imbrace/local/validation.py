@@ -1,8 +1,9 @@
 """A small JSON-Schema checker that answers like the engine's AJV (Fastify) setup.
 
 Behaviour copied from the engine (imbrace-api.md §1.4): unknown properties are removed
-(`removeAdditional: "all"`), defaults are filled in, query strings are coerced (strings to
-numbers/booleans, a scalar to a one-element array), and the first problem becomes a 400
+(`removeAdditional: "all"`), defaults are filled in, values are coerced like AJV's
+`coerceTypes: "array"` (Fastify applies it to query strings and bodies alike: "5" -> 5,
+5 -> "5", a scalar -> a one-element array), and the first problem becomes a 400
 `FST_ERR_VALIDATION` whose message reads like AJV's, e.g. `body must have required property
 'displayName'` or `params/id must match pattern "^[0-9a-zA-Z]{21}$"`.
 
@@ -44,21 +45,36 @@ def _is_type(value: Any, name: str) -> bool:
 
 
 def _coerce(value: Any, types: list[str]) -> Any:
-    if not isinstance(value, str):
+    """AJV's `coerceTypes` for scalars: tried only when the value fits none of the types."""
+    if any(_is_type(value, n) for n in types) or isinstance(value, (dict, list)):
         return value
     for name in types:
-        if name in ("number", "integer"):
-            try:
-                num = float(value) if value.strip() else None
-            except ValueError:
-                num = None
-            if num is not None and num == num:  # not NaN
+        if name == "string":
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            if isinstance(value, (int, float)):
+                return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+            if value is None:
+                return ""
+        elif name in ("number", "integer"):
+            num: float | None = None
+            if isinstance(value, bool) or value is None:
+                num = float(bool(value))
+            elif isinstance(value, str) and value.strip():
+                try:
+                    num = float(value)
+                except ValueError:
+                    num = None
+            if num is not None and num == num and abs(num) != float("inf"):  # not NaN or infinite
                 if name == "integer" and not num.is_integer():
                     continue
                 return int(num) if num.is_integer() else num
-        elif name == "boolean" and value in ("true", "false"):
-            return value == "true"
-        elif name == "null" and value == "":
+        elif name == "boolean":
+            if value in ("true", "false"):
+                return value == "true"
+            if value is None or (isinstance(value, (int, float)) and value in (0, 1)):
+                return bool(value)
+        elif name == "null" and value in ("", 0, False):
             return None
     return value
 

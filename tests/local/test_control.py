@@ -56,3 +56,21 @@ def test_counters_and_reset(engine: ImbraceLocal, api: Api) -> None:
     assert api.get("/flows").json()["data"] == []
     assert engine.control.counters()["runs_per_flow"] == {}
     assert api.get("/users/projects/current").json()["id"] == project_id  # organisations survive
+
+
+def test_session_fixture_is_shared_and_resettable(imbrace_local_session: ImbraceLocal) -> None:
+    api = Api(imbrace_local_session)
+    api.post("/flows", json={"displayName": "session"})
+    imbrace_local_session.control.reset()
+    assert api.get("/flows").json()["data"] == []
+
+
+def test_cancel_only_touches_queued_and_paused(engine: ImbraceLocal, api: Api) -> None:
+    flow_id = api.flow(actions=[])
+    for _ in range(2):
+        api.post(f"/webhooks/{flow_id}", json={})
+    queued, done = (api.wait_run(r["id"]) for r in api.runs_of(flow_id, count=2))
+    engine.control.set_run_status(queued["id"], "QUEUED")
+    assert api.post("/flow-runs/cancel", json={"flowId": flow_id}).status_code == 200
+    assert api.get(f"/flow-runs/{queued['id']}").json()["status"] == "CANCELED"
+    assert api.get(f"/flow-runs/{done['id']}").json()["status"] == "SUCCEEDED"

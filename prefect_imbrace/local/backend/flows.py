@@ -205,7 +205,7 @@ class Flows:
         op_type, request = body["type"], body["request"]
         if op_type in OTHER_OPS:
             try:
-                request = validate(OTHER_OPS[op_type], request, "body/request")
+                request = validate(OTHER_OPS[op_type], request, "body/request", coerce=True)
             except RequestValidationError:
                 raise RequestValidationError("body must match a schema in anyOf") from None
         flow = self.owned(principal, flow_id)

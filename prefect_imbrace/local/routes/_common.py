@@ -97,7 +97,7 @@ async def body_of(request: Request, schema: dict[str, Any]) -> Any:
         data = raw.decode("utf-8", "replace")
     else:
         raise FrameworkError(415, f"Unsupported Media Type: {ctype or 'none'}", code="FST_ERR_CTP_INVALID_MEDIA_TYPE")
-    return validate(schema, data, "body")
+    return validate(schema, data, "body", coerce=True)
 
 
 def parse_json(raw: bytes) -> Any:
