@@ -128,3 +128,10 @@ def test_control_can_force_any_status(engine: ImbraceLocal, api: Api, status: st
     run_id = api.wait_run(api.runs_of(flow_id)[0]["id"])["id"]
     engine.control.set_run_status(run_id, status)
     assert api.get(f"/flow-runs/{run_id}").json()["status"] == status
+
+
+def test_created_bounds_accept_offsets_and_reject_garbage(api: Api) -> None:
+    assert api.get("/flow-runs?createdAfter=2020-01-01T00:00:00+00:00").status_code == 200  # '+' unencoded
+    assert api.get("/flow-runs", params={"createdBefore": "2020-01-01T00:00:00.000Z"}).status_code == 200
+    bad = api.get("/flow-runs", params={"createdAfter": "yesterday"})
+    assert bad.status_code == 400 and bad.json()["message"] == 'createdAfter must match format "date-time"'

@@ -56,8 +56,11 @@ def iso(ms: int) -> str:
 
 def parse_iso_ms(value: str) -> int | None:
     """Epoch ms of an ISO-8601 string, or None when it is not a date."""
+    text = value.strip().replace("Z", "+00:00")
+    if " " in text and "T" in text:  # an unencoded "+hh:mm" offset arrives as a space
+        text = text.replace(" ", "+")
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(text)
     except (ValueError, AttributeError):
         return None
     if dt.tzinfo is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import EngineError, entity_not_found
+from ..errors import EngineError, RequestValidationError, entity_not_found
 from ..store import Store
 from .common import created_key, iso, new_id, now_ms, paginate, parse_iso_ms, public
 from .tenancy import Principal
@@ -78,8 +78,8 @@ class Runs:
         for key, keep in (("createdAfter", lambda a, b: a >= b), ("createdBefore", lambda a, b: a <= b)):
             if f.get(key):
                 bound = parse_iso_ms(f[key])
-                if bound is None:
-                    raise EngineError("VALIDATION", {"message": f"{key} must be an ISO-8601 date"})
+                if bound is None:  # the engine hands it to the database (500); say what to fix instead
+                    raise RequestValidationError(f'{key} must match format "date-time"')
                 rows = [r for r in rows if keep(r["_createdMs"], bound)]
         return rows
 
