@@ -160,3 +160,35 @@ def test_routing_conventions_and_error_shapes(engine: ImbraceLocal, api: Api) ->
     assert "/activepieces/v1/flows/{id}" in spec["paths"]
     assert httpx.get(engine.url + "/channel-service/v1/workflows/channel_automation",
                      headers={"x-api-key": engine.api_key}).json() == {"data": []}
+
+
+def test_connection_owners_and_replace(api: Api) -> None:
+    source = api.post("/app-connections", json=SECRET).json()
+    target = api.post("/app-connections", json={**SECRET, "externalId": "slack-new",
+                                                "value": {"type": "SECRET_TEXT", "secret_text": "new"}}).json()
+    reply = {"name": "step_1", "type": "PIECE", "valid": True, "displayName": "Reply",
+             "settings": {"pieceName": "@activepieces/piece-webhook", "pieceVersion": "~0.1.25",
+                          "actionName": "return_response", "propertySettings": {},
+                          "input": {"fields": {"status": 200, "body": {"k": "{{connections['slack-main']}}"}}}}}
+    flow_id = api.flow(actions=[reply])
+    owners = api.get("/app-connections/owners").json()["data"]
+    assert owners == [{"firstName": "Dashboard", "lastName": "User", "email": owners[0]["email"]}]
+    r = api.post("/app-connections/replace", json={"sourceAppConnectionId": source["id"], "targetAppConnectionId": target["id"]})
+    assert r.status_code == 200 and r.content == b""
+    assert api.get(f"/app-connections/{source['id']}").status_code == 404
+    draft = api.get(f"/flows/{flow_id}").json()["version"]
+    assert draft["connectionIds"] == ["slack-new"] and draft["state"] == "DRAFT"
+    api.op(flow_id, "LOCK_AND_PUBLISH", {})
+    assert api.post(f"/webhooks/{flow_id}/sync", json={}).json() == {"k": "new"}
+
+
+def test_piece_categories_and_resume_requests(api: Api) -> None:
+    assert "CORE" in api.get("/pieces/categories").json()
+    flow_id = api.flow(actions=[])
+    api.post(f"/webhooks/{flow_id}", json={})
+    run_id = api.wait_run(api.runs_of(flow_id)[0]["id"])["id"]
+    ack = api.post(f"/flow-runs/{run_id}/requests/req1", json={})
+    assert ack.json() == {"message": "Your response has been recorded. You can close this page now."}
+    sync = api.get(f"/flow-runs/{run_id}/requests/req1/sync")
+    assert (sync.status_code, sync.json()) == (409, {"message": "Flow run is not paused", "flowRunStatus": "SUCCEEDED"})
+    assert api.get("/flow-runs/AAAAAAAAAAAAAAAAAAAAA/requests/x/sync").status_code == 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import engine
-from ..errors import entity_not_found
+from ..errors import EngineError, entity_not_found
 from ..store import Store
 from .common import created_key, iso, new_id, now_ms, paginate, public
 from .tenancy import Principal, Tenancy
@@ -96,6 +96,22 @@ class Connections:
             return out
 
         return paginate(rows, created_key, descending=False, limit=q.get("limit"), cursor=q.get("cursor"), shape=shape)
+
+    def owners(self, principal: Principal, q: dict[str, Any]) -> dict[str, Any]:
+        users = {}
+        for conn in self.store.all("connection"):
+            user = self.store.get("user", conn.get("ownerId") or "")
+            if principal.project_id in conn["projectIds"] and user is not None:
+                users[user["id"]] = {"firstName": user["firstName"], "lastName": user["lastName"], "email": user["email"]}
+        return {"data": list(users.values()), "next": None, "previous": None}
+
+    def replace(self, principal: Principal, source_id: str, target_id: str, flows: Any) -> None:
+        """Point every flow of the project at the target connection, then delete the source."""
+        source, target = self._owned(principal, source_id), self._owned(principal, target_id)
+        if source["pieceName"] != target["pieceName"]:
+            raise EngineError("VALIDATION", {"message": "Connections must belong to the same piece"})
+        flows.rename_connection(principal, source["externalId"], target["externalId"])
+        self.store.delete("connection", source_id)
 
     def values_for(self, project_id: str) -> dict[str, Any]:
         """externalId -> secret value, what a run resolves `{{connections['x']}}` against."""

@@ -301,6 +301,25 @@ class Flows:
                 mcp["_tools"] = kept
                 self.store.put("mcp", mcp)
 
+    def rename_connection(self, principal: Principal, old: str, new: str) -> None:
+        """`{{connections['old']}}` -> `{{connections['new']}}` in every latest version of the project."""
+        pattern = re.compile(r"""(connections\[\\?['"])""" + re.escape(old) + r"""(\\?['"]\])""")
+        for flow in self.store.all("flow"):
+            if flow["projectId"] != principal.project_id:
+                continue
+            version = self.latest(flow)
+            if old not in version["connectionIds"]:
+                continue
+            text = pattern.sub(lambda m: m.group(1) + new + m.group(2), json.dumps(version["trigger"]))
+            trigger = json.loads(text)
+            draft = version if version["state"] == "DRAFT" else self._new_version(flow["id"], now_ms(), "DRAFT", version["displayName"], trigger)
+            draft["trigger"], draft["connectionIds"] = trigger, connection_ids(trigger)
+            self._touch(draft)
+            self.store.put("version", draft)
+            flow["_latestVersionId"] = draft["id"]
+            self._touch(flow)
+            self.store.put("flow", flow)
+
     @staticmethod
     def _touch(doc: dict[str, Any]) -> None:
         ms = now_ms()

@@ -55,6 +55,8 @@ LIST_QUERY = {
     "status": {"type": "array", "items": {"type": "string", "enum": ["ACTIVE", "MISSING", "ERROR"]}},
     "scope": {"type": "string", "enum": ["PROJECT", "PLATFORM"]}, "imbraceUserId": {"type": "string"},
 }
+REPLACE_BODY = {"type": "object", "required": ["sourceAppConnectionId", "targetAppConnectionId"],
+                "properties": {"sourceAppConnectionId": ID, "targetAppConnectionId": ID}}
 RENAME_BODY = {"type": "object", "required": ["displayName"], "properties": {
     "displayName": S1, "metadata": {"type": ["object", "null"], "additionalProperties": True}}}
 
@@ -66,6 +68,20 @@ async def list_connections(request: Request) -> Response:
     same_project(who, q)
     b = backend(request)
     return ok(b.connections.list(who, q, b.flow_ids_using))
+
+
+@endpoint(router, ["GET"], PREFIX + "/app-connections/owners", "Owners of the project's connections", query=PAGE)
+async def connection_owners(request: Request) -> Response:
+    return ok(backend(request).connections.owners(principal(request), query(request, PAGE)))
+
+
+@endpoint(router, ["POST"], PREFIX + "/app-connections/replace", "Replace one connection by another in every flow",
+          body=REPLACE_BODY)
+async def replace_connection(request: Request) -> Response:
+    body = await body_of(request, REPLACE_BODY)
+    b = backend(request)
+    b.connections.replace(principal(request), body["sourceAppConnectionId"], body["targetAppConnectionId"], b.flows)
+    return empty(200)
 
 
 @endpoint(router, ["GET"], PREFIX + "/app-connections/{id}", "Get a connection with its secret value", params={"id": ID})

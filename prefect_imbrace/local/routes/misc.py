@@ -58,6 +58,12 @@ async def list_pieces(request: Request) -> Response:
     return ok(pieces)
 
 
+@endpoint(router, ["GET"], PREFIX + "/pieces/categories", "Piece categories in use")
+async def piece_categories(request: Request) -> Response:
+    principal(request)
+    return ok(sorted({c for piece in engine.list_pieces() for c in piece.get("categories") or []}))
+
+
 @endpoint(router, ["GET"], PREFIX + "/pieces/{name:path}", "One piece's full metadata", params={"name": S})
 async def get_piece(request: Request) -> Response:
     name = request.path_params["name"]

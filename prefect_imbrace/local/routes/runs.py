@@ -17,6 +17,7 @@ from ._common import (
     endpoint,
     ok,
     path_id,
+    path_params,
     principal,
     query,
     same_project,
@@ -106,3 +107,26 @@ async def archive_runs(request: Request) -> Response:
     same_project(who, body)
     backend(request).runs.archive(who, body)
     return empty(200)
+
+
+RESUME_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+RESUME_PARAMS = {"id": ID, "requestId": {"type": "string"}}
+
+
+@endpoint(router, RESUME_METHODS, PREFIX + "/flow-runs/{id}/requests/{requestId}", "Resume a run waiting for a request",
+          params=RESUME_PARAMS)
+async def resume_request(request: Request) -> Response:
+    # No supported piece pauses for a resume request (only delays pause), so nothing waits for
+    # this request id; the engine still acknowledges the call.
+    path_params(request, RESUME_PARAMS)
+    return ok({"message": "Your response has been recorded. You can close this page now."})
+
+
+@endpoint(router, RESUME_METHODS, PREFIX + "/flow-runs/{id}/requests/{requestId}/sync",
+          "Resume a run waiting for a request and wait for its reply", params=RESUME_PARAMS)
+async def resume_request_sync(request: Request) -> Response:
+    params = path_params(request, RESUME_PARAMS)
+    run = backend(request).store.get("run", params["id"])
+    if run is not None and run["status"] != "PAUSED":
+        return ok({"message": "Flow run is not paused", "flowRunStatus": run["status"]}, 409)
+    return ok({}, 404)  # unknown run, or paused by a delay rather than for this request id
