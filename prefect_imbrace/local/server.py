@@ -113,8 +113,7 @@ class ImbraceLocal:
             self._thread.join(timeout=10)
             self._thread = None
         if self._backend is not None:
-            self._backend.store.close()
-            self._backend = None
+            self._backend.store.close()  # the in-memory view stays readable (project_id, ...)
 
     def __enter__(self) -> ImbraceLocal:
         return self.start()
@@ -132,9 +131,14 @@ class ImbraceLocal:
     def engine_url(self) -> str:
         return self.url + "/activepieces"
 
+    def _started_backend(self) -> Any:
+        if self._backend is None:
+            raise RuntimeError("ImbraceLocal is not started: use `with ImbraceLocal() as engine:` or call start()")
+        return self._backend
+
     @property
     def project_id(self) -> str:
-        return self._backend.tenancy.project_for_org(self.organization_id)["id"]
+        return self._started_backend().tenancy.project_for_org(self.organization_id)["id"]
 
     @property
     def control(self) -> LocalControl:
@@ -143,7 +147,7 @@ class ImbraceLocal:
     def add_organization(self, org_id: str) -> tuple[str, str]:
         """A new tenant at run time: returns `(api_key, project_id)`."""
         key = _generated_key()
-        return key, self._backend.tenancy.add_api_key(key, org_id)
+        return key, self._started_backend().tenancy.add_api_key(key, org_id)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

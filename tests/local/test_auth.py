@@ -121,3 +121,12 @@ def test_add_organization_at_run_time(engine: ImbraceLocal) -> None:
 def test_secrets_stay_out_of_reprs(engine: ImbraceLocal) -> None:
     for text in (repr(engine), repr(engine.config), repr(engine.control)):
         assert engine.api_key not in text and engine.config.control_token not in text
+
+
+def test_project_id_needs_a_started_engine() -> None:
+    engine = ImbraceLocal()
+    with pytest.raises(RuntimeError, match="not started"):
+        engine.project_id  # noqa: B018
+    with engine:
+        project_id = engine.project_id
+    assert engine.project_id == project_id  # still readable after stop
