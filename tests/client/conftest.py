@@ -111,6 +111,12 @@ class Driver:
         return list(iterator)
 
 
+@pytest.fixture
+def make_driver():
+    """Wrap any `Workflows` / `AsyncWorkflows` in a `Driver`."""
+    return Driver
+
+
 @pytest.fixture(params=["sync", "async"])
 def wf(request, client, aclient):
     """`Workflows` (sync) or `AsyncWorkflows`, behind one awaitable interface."""

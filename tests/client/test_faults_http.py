@@ -11,7 +11,6 @@ import logging
 import time
 
 import pytest
-from conftest import Driver
 
 from prefect_imbrace.client import AsyncImbraceClient, ImbraceClient
 from prefect_imbrace.exceptions import (
@@ -26,7 +25,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest.fixture(params=["sync", "async"])
-async def rec(request, engine):
+async def rec(request, engine, make_driver):
     """A client whose sleeps are recorded instead of slept: yields (Driver, sleeps)."""
     sleeps: list[float] = []
     kwargs = {
@@ -37,14 +36,14 @@ async def rec(request, engine):
     }
     if request.param == "sync":
         with ImbraceClient(sleep=sleeps.append, **kwargs) as client:
-            yield Driver(client.workflows, "sync"), sleeps
+            yield make_driver(client.workflows, "sync"), sleeps
     else:
 
         async def record(seconds: float) -> None:
             sleeps.append(seconds)
 
         async with AsyncImbraceClient(sleep=record, **kwargs) as client:
-            yield Driver(client.workflows, "async"), sleeps
+            yield make_driver(client.workflows, "async"), sleeps
 
 
 def hits(engine, key: str) -> int:
