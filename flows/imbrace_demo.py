@@ -1,0 +1,162 @@
+"""What the examples share: where Imbrace is, and the small Imbrace flows they build on Local.
+
+Every example runs against real Imbrace when `IMBRACE_API_KEY` (or `IMBRACE_CREDENTIALS_BLOCK`,
+the name of a saved `ImbraceCredentials` block) is set, and otherwise starts Imbrace Local in
+this process, so a fresh checkout needs no account and no network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_SERVER_ANALYTICS_ENABLED,
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    temporary_settings,
+)
+
+from prefect_imbrace.client import ImbraceClient
+from prefect_imbrace.client import operations as ops
+from prefect_imbrace.credentials import ImbraceCredentials
+from prefect_imbrace.exceptions import ImbraceConfigurationError
+from prefect_imbrace.local import ImbraceLocal
+
+DATA_MAPPER = "@activepieces/piece-data-mapper"
+DATA_MAPPER_VERSION = "~0.3.14"
+
+
+@dataclass
+class Target:
+    """The Imbrace the example talks to; `engine` is set only when it is Imbrace Local."""
+
+    credentials: ImbraceCredentials
+    engine: ImbraceLocal | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.engine is not None
+
+    def client(self) -> ImbraceClient:
+        return self.credentials.get_client()
+
+
+def real_imbrace_configured() -> bool:
+    return bool(os.environ.get("IMBRACE_API_KEY") or os.environ.get("IMBRACE_CREDENTIALS_BLOCK"))
+
+
+@contextmanager
+def imbrace_target() -> Iterator[Target]:
+    """Real Imbrace if configured (nothing is created there), else a fresh Imbrace Local."""
+    block = os.environ.get("IMBRACE_CREDENTIALS_BLOCK")
+    if block:
+        print(f"Using real Imbrace through the saved ImbraceCredentials block {block!r}.")
+        yield Target(ImbraceCredentials.load(block))
+        return
+    if os.environ.get("IMBRACE_API_KEY"):
+        # Empty fields fall back to IMBRACE_API_KEY / IMBRACE_ENV / IMBRACE_GATEWAY_URL.
+        print("Using real Imbrace (IMBRACE_API_KEY is set).")
+        yield Target(ImbraceCredentials())
+        return
+    with ImbraceLocal() as engine:
+        print(f"No IMBRACE_API_KEY: started Imbrace Local at {engine.url}.")
+        yield Target(ImbraceCredentials(api_key=engine.api_key, gateway=engine.url), engine)
+
+
+@contextmanager
+def prefect_api() -> Iterator[None]:
+    """Use the configured Prefect API, else Prefect's temporary local server.
+
+    The temporary server keeps its history in the Prefect home (`~/.prefect/prefect.db`), so a
+    later `prefect server start` shows the runs. Its first start creates that database, which
+    can take longer than Prefect's default 20 s wait on a slow machine: we wait longer.
+    """
+    if PREFECT_API_URL.value():
+        yield
+        return
+    print("No PREFECT_API_URL: Prefect will start a temporary local server.")
+    with temporary_settings(
+        {
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: 180,
+            PREFECT_SERVER_ANALYTICS_ENABLED: False,
+        }
+    ):
+        yield
+
+
+def flow_ids_from(given: Sequence[str | None], env_names: Sequence[str]) -> list[str]:
+    """Flow ids for real Imbrace: from the parameters, else the environment; say what is missing."""
+    ids = [value or os.environ.get(env) for value, env in zip(given, env_names, strict=True)]
+    missing = [env for value, env in zip(ids, env_names, strict=True) if not value]
+    if missing:
+        raise ImbraceConfigurationError(
+            "Against real Imbrace this example creates nothing: give the flow ids as parameters "
+            f"or set {', '.join(missing)}."
+        )
+    return [str(value) for value in ids]
+
+
+# ------------------------------------------------------------------------- flows on Local
+
+
+def draft(client: ImbraceClient, name: str, actions: Sequence[Any]) -> str:
+    """Create a webhook-triggered flow with `actions` in a row (not published); return its id."""
+    flow = client.workflows.create_flow(name)
+    client.workflows.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
+    parent = "trigger"
+    for action in actions:
+        client.workflows.apply_flow_operation(flow.id, ops.add_action(parent, action))
+        parent = action.name
+    return flow.id
+
+
+def publish(client: ImbraceClient, name: str, actions: Sequence[Any]) -> str:
+    """`draft`, then lock and publish (which also enables the flow)."""
+    flow_id = draft(client, name, actions)
+    client.workflows.apply_flow_operation(flow_id, ops.lock_and_publish())
+    return flow_id
+
+
+def mapper(name: str, mapping: Mapping[str, Any]) -> Any:
+    """A data-mapper step: its output is `mapping` with the templates resolved."""
+    return ops.piece_action(
+        name, DATA_MAPPER, DATA_MAPPER_VERSION, "advanced_mapping", {"mapping": dict(mapping)},
+        display_name="Map data",
+    )
+
+
+def build_greeter(client: ImbraceClient) -> str:
+    """Answers its caller at once (sync webhook + Return Response): a greeting and `n`."""
+    reply = ops.return_response(
+        "reply", body={"greeting": "Hello, {{trigger.body.name}}!", "n": "{{trigger.body.n}}"}
+    )
+    return publish(client, "Quickstart: greeter", [reply])
+
+
+def build_classifier(client: ImbraceClient, delay_seconds: float = 1.0) -> str:
+    """Runs in the background: waits, then sorts `n` into small or large and replies with it."""
+    flow_id = draft(client, "Quickstart: classifier", [ops.delay("wait", delay_seconds)])
+    large = ops.branch("Large", ops.condition("{{trigger.body.n}}", "NUMBER_IS_GREATER_THAN", 10))
+    router = ops.router("classify", [large, ops.fallback_branch("Small")])
+    client.workflows.apply_flow_operation(flow_id, ops.add_action("wait", router))
+    for index, size in ((0, "large"), (1, "small")):
+        body = {
+            "n": "{{trigger.body.n}}",
+            "size": size,
+            "message": f"{{{{trigger.body.greeting}}}} {{{{trigger.body.n}}}} is {size}.",
+        }
+        reply = ops.return_response(f"reply_{size}", body=body)
+        client.workflows.apply_flow_operation(
+            flow_id, ops.add_action("classify", reply, branch_index=index)
+        )
+    client.workflows.apply_flow_operation(flow_id, ops.lock_and_publish())
+    return flow_id
+
+
+def build_echo(client: ImbraceClient, name: str = "Echo") -> str:
+    """Ends with a data mapper that hands back its payload plus a marker."""
+    return publish(client, name, [mapper("echo", {"received": "{{trigger.body}}", "ok": True})])
