@@ -160,3 +160,24 @@ def build_classifier(client: ImbraceClient, delay_seconds: float = 1.0) -> str:
 def build_echo(client: ImbraceClient, name: str = "Echo") -> str:
     """Ends with a data mapper that hands back its payload plus a marker."""
     return publish(client, name, [mapper("echo", {"received": "{{trigger.body}}", "ok": True})])
+
+
+# ------------------------------------------------------------------------- deployments
+
+LOCAL_BLOCK = "imbrace-local"
+
+
+def load_credentials(credentials_block: str | None) -> ImbraceCredentials:
+    """A saved block by name, else credentials from `IMBRACE_*` variables (for deployments)."""
+    if credentials_block:
+        return ImbraceCredentials.load(credentials_block)
+    return ImbraceCredentials()
+
+
+def credentials_block_for(target: Target) -> str | None:
+    """The block name a deployment of `target` should use: Local's creds are saved as a block;
+    for real Imbrace it is IMBRACE_CREDENTIALS_BLOCK, or None (the worker's IMBRACE_* variables)."""
+    if target.is_local:
+        target.credentials.save(LOCAL_BLOCK, overwrite=True)
+        return LOCAL_BLOCK
+    return os.environ.get("IMBRACE_CREDENTIALS_BLOCK")
