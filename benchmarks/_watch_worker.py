@@ -1,0 +1,227 @@
+"""One side of a watch benchmark, in a fresh process: trigger N runs and wait for all of them.
+
+Run by bench_watch.py as `python -m benchmarks._watch_worker --side SIDE ...`; prints one JSON
+line. A fresh process per trial isolates memory figures (peak RSS over the post-import
+baseline; tracemalloc peak when `--trace`) and leaves no threads behind for the next side.
+
+Sides (each triggers N runs of the same kind of flow, a fresh flow per trial):
+
+* `client`: our `AsyncImbraceClient`: N concurrent `trigger_flow`, then every tick ONE
+  paginated `list_runs(flow_id, created_after)` (100 per page) until N runs are terminal.
+* `sdk`: the official `imbrace` SDK (sync client, as documented): N `trigger_flow` on a
+  thread pool; the SDK has no way to find the runs, so it is handed the run ids by listing
+  the flow's runs once after triggering (most favourable honest setup); then every tick one
+  `get_run` per unfinished run, on the thread pool.
+* `layer`: the Prefect layer's `atrigger_and_wait` (shared poller, correlation by key), N
+  concurrent calls, outside any Prefect flow.
+* `prefect`: N `trigger_flow_and_wait` task runs in ONE async Prefect flow under
+  `prefect_test_harness()` (a real temporary Prefect API).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import sys
+import time
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMEOUT", "INTERNAL_ERROR", "QUOTA_EXCEEDED", "MEMORY_LIMIT_EXCEEDED",
+            "CANCELED", "CANCELLED", "STOPPED"}
+MAX_WAIT_S = 600.0
+
+
+def _rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _peak_rss_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+async def side_client(a: argparse.Namespace) -> dict[str, Any]:
+    from prefect_imbrace.client import AsyncImbraceClient
+
+    ticks = 0
+    async with AsyncImbraceClient(gateway=a.url, api_key=a.key) as client:
+        wf = client.workflows
+        since = datetime.now(timezone.utc) - timedelta(seconds=1)
+        # In-flight triggers are bounded by the pool size: 500 requests queued on one httpx
+        # pool at once cost ~6x more (httpcore's pool queue), see docs/benchmarks.md.
+        gate = asyncio.Semaphore(a.concurrency)
+
+        async def trigger(i: int) -> None:
+            async with gate:
+                await wf.trigger_flow(a.flow, {"i": i})
+
+        await asyncio.gather(*(trigger(i) for i in range(a.n)))
+        deadline = time.monotonic() + MAX_WAIT_S
+        while time.monotonic() < deadline:
+            ticks += 1
+            statuses: dict[str, str] = {}
+            cursor = None
+            for _ in range(1000):
+                page = await wf.list_runs(flow_id=a.flow, created_after=since, limit=100, cursor=cursor)
+                statuses.update((run.id, run.status) for run in page.data)
+                cursor = page.next
+                if not cursor:
+                    break
+            if len(statuses) >= a.n and all(s in TERMINAL for s in statuses.values()):
+                break
+            await asyncio.sleep(a.tick)
+    return {"ticks": ticks, "succeeded": sum(s == "SUCCEEDED" for s in statuses.values())}
+
+
+def side_sdk(a: argparse.Namespace) -> dict[str, Any]:
+    from imbrace import ImbraceClient
+
+    ticks = 0
+    client = ImbraceClient(gateway=a.url, api_key=a.key)
+    wf = client.workflows
+    with ThreadPoolExecutor(max_workers=a.threads) as pool:
+        list(pool.map(lambda i: wf.trigger_flow(a.flow, {"i": i}), range(a.n)))
+        ids: set[str] = set()
+        deadline = time.monotonic() + MAX_WAIT_S
+        while len(ids) < a.n and time.monotonic() < deadline:
+            cursor = None
+            for _ in range(1000):
+                page = wf.list_runs(limit=100, cursor=cursor, flow_id=a.flow)
+                ids.update(run["id"] for run in page["data"])
+                cursor = page.get("next")
+                if not cursor:
+                    break
+        pending = set(ids)
+        succeeded = 0
+        while pending and time.monotonic() < deadline:
+            ticks += 1
+            for run in pool.map(wf.get_run, list(pending)):
+                if run["status"] in TERMINAL:
+                    pending.discard(run["id"])
+                    succeeded += run["status"] == "SUCCEEDED"
+            if pending:
+                time.sleep(a.tick)
+    client.close()
+    return {"ticks": ticks, "succeeded": succeeded, "listed": len(ids)}
+
+
+def _creds(a: argparse.Namespace) -> Any:
+    from prefect_imbrace.credentials import ImbraceCredentials
+
+    return ImbraceCredentials(api_key=a.key, gateway=a.url)
+
+
+async def side_layer(a: argparse.Namespace) -> dict[str, Any]:
+    from prefect_imbrace.runs import WaitOptions, atrigger_and_wait
+    from prefect_imbrace.waiting.poller import get_poller
+
+    creds = _creds(a)
+    options = WaitOptions(timeout=a.wait_timeout)
+    results = await asyncio.gather(
+        *(atrigger_and_wait(creds, a.flow, {"i": i}, observe=False, max_concurrent=a.n, options=options)
+          for i in range(a.n)),
+        return_exceptions=True,
+    )
+    stats = dict(get_poller().stats)
+    errors = [repr(r) for r in results if isinstance(r, BaseException)][:3]
+    return {"succeeded": sum(getattr(r, "status", None) == "SUCCEEDED" for r in results),
+            "poller": stats, "errors": errors}
+
+
+def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
+    """Harness startup happens before the clock starts; only the flow run is timed."""
+    from prefect import flow
+    from prefect.testing.utilities import prefect_test_harness
+
+    from prefect_imbrace.tasks import trigger_flow_and_wait
+    from prefect_imbrace.waiting.poller import get_poller
+
+    creds = _creds(a)
+
+    @flow(name="imbrace-fanout-bench")
+    async def fanout(n: int) -> list[str]:
+        results = await asyncio.gather(
+            *(trigger_flow_and_wait(creds, a.flow, {"i": i}, timeout=a.wait_timeout) for i in range(n)),
+            return_exceptions=True,
+        )
+        return [getattr(r, "status", repr(r)) for r in results]
+
+    with prefect_test_harness(server_startup_timeout=120):
+        base_rss = _rss_kb()
+        start = time.perf_counter()
+        statuses = asyncio.run(fanout(a.n))
+        wall = time.perf_counter() - start
+        out = {"wall_s": wall, "succeeded": sum(s == "SUCCEEDED" for s in statuses),
+               "errors": [s for s in statuses if s != "SUCCEEDED"][:3], "poller": dict(get_poller().stats),
+               "rss_base_kb": base_rss, "rss_peak_kb": _peak_rss_kb()}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--side", required=True, choices=["client", "sdk", "layer", "prefect"])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--flow", required=True)
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--tick", type=float, default=0.5)
+    parser.add_argument("--threads", type=int, default=10, help="SDK thread pool (= its connection pool)")
+    parser.add_argument("--concurrency", type=int, default=100, help="client: in-flight triggers (= pool)")
+    parser.add_argument("--wait-timeout", type=float, default=120.0, help="per-run wait limit (layer, prefect)")
+    parser.add_argument("--trace", action="store_true", help="tracemalloc (slower; memory trials only)")
+    a = parser.parse_args()
+    # The Prefect layer's in-process trigger limit (default 16) would serialise the fan-out; the
+    # baselines fire all N at once, so the layer gets the same freedom.
+    os.environ["PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY"] = str(a.n)
+    if a.side == "prefect":
+        out = run_prefect(a)
+    else:
+        # import everything the side needs before the baseline RSS is taken
+        import httpx
+        import imbrace  # noqa: F401
+
+        import prefect_imbrace.client  # noqa: F401
+        if a.side == "layer":
+            import prefect_imbrace.runs  # noqa: F401
+        # One-off costs of the transport are paid before measuring, so the peak is the watch's:
+        # the first httpx client of a process loads the CA bundle (~16 MB allocation peak) and
+        # the first async request imports httpcore/anyio's async machinery (~7 MB peak).
+        with httpx.Client() as http:
+            http.get(a.url + "/")
+
+        async def warm() -> None:
+            async with httpx.AsyncClient() as http:
+                await http.get(a.url + "/")
+
+        asyncio.run(warm())
+        base_rss = _rss_kb()
+        if a.trace:
+            tracemalloc.start()
+        start = time.perf_counter()
+        if a.side == "client":
+            out = asyncio.run(side_client(a))
+        elif a.side == "layer":
+            out = asyncio.run(side_layer(a))
+        else:
+            out = side_sdk(a)
+        out["wall_s"] = time.perf_counter() - start
+        if a.trace:
+            out["tracemalloc_peak_kb"] = tracemalloc.get_traced_memory()[1] // 1024
+            tracemalloc.stop()
+        out["rss_base_kb"] = base_rss
+        out["rss_peak_kb"] = _peak_rss_kb()
+    out["side"] = a.side
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""watch_500, prefect_fanout_500 and the memory of the watching process.
+
+Every trial is one fresh worker process (`_watch_worker.py`) against the same Imbrace Local
+subprocess: the engine is reset, a fresh Imbrace flow (webhook -> Delay For 1 s) is published,
+then the side triggers N runs and waits until all are terminal. Requests are counted on the
+engine (`engine.control.counters()`). Sides run in mirrored order (A B C D, D C B A) so drift
+hits all of them alike; figures are medians over the trials of one run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from typing import Any
+
+from ._common import ROOT, LocalProcess, Metric, classify_requests, delay_flow, median
+
+DELAY_S = 1.0
+TICK_S = 0.5
+WATCH_GOAL = 0.5
+FANOUT_GOAL = 2.0
+
+
+def _trial(engine: LocalProcess, side: str, n: int, trace: bool = False, wait_timeout: float = 60.0) -> dict[str, Any]:
+    control = engine.control
+    control.reset()
+    flow_id = delay_flow(engine.url, engine.api_key, DELAY_S, name=f"Watch {side}")
+    before = control.counters()["requests"]
+    cmd = [sys.executable, "-m", "benchmarks._watch_worker", "--side", side, "--url", engine.url,
+           "--key", engine.api_key, "--flow", flow_id, "--n", str(n), "--tick", str(TICK_S),
+           "--wait-timeout", str(wait_timeout)]
+    if trace:
+        cmd.append("--trace")
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=900)
+    after = control.counters()
+    delta = {k: v - before.get(k, 0) for k, v in after["requests"].items() if v - before.get(k, 0)}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"side": side, "ok": False, "error": (proc.stderr or proc.stdout)[-2000:]}
+    out = json.loads(lines[-1])
+    out["requests"] = classify_requests(delta)
+    out["runs_created"] = after["runs_per_flow"].get(flow_id, 0)
+    out["ok"] = out.get("succeeded") == n
+    out["rss_delta_kb"] = out["rss_peak_kb"] - out["rss_base_kb"]
+    return out
+
+
+def _summary(trials: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [t for t in trials if t.get("ok")]
+    if not ok:
+        return {"ok": False, "errors": [t.get("error") or t.get("errors") or t for t in trials][:2]}
+    return {
+        "ok": True,
+        "wall_s": median([t["wall_s"] for t in ok]),
+        "walls_s": [round(t["wall_s"], 3) for t in ok],
+        "requests": {k: int(median([t["requests"][k] for t in ok])) for k in ok[0]["requests"]},
+        "ticks": int(median([t.get("ticks", 0) for t in ok])),
+        "rss_delta_kb": int(median([t["rss_delta_kb"] for t in ok])),
+        "poller": ok[-1].get("poller"),
+        "failed_trials": len(trials) - len(ok),
+    }
+
+
+def run(quick: bool) -> list[Metric]:
+    n = 50 if quick else 500
+    repeats = 1 if quick else 2
+    wait_timeout = 20.0 if quick else 60.0  # per-run wait limit of the layer sides (runs take ~1 s)
+    sides = ["client", "sdk", "layer", "prefect"]
+    results: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
+    memory: dict[str, dict[str, Any]] = {}
+    with LocalProcess() as engine:
+        for r in range(repeats):
+            for side in sides if r % 2 == 0 else list(reversed(sides)):
+                results[side].append(_trial(engine, side, n, wait_timeout=wait_timeout))
+                print(f"  watch trial {side}: {_brief(results[side][-1])}", flush=True)
+        for side in ("client", "sdk", "layer"):
+            if side == "layer" and not any(t.get("ok") for t in results["layer"]):
+                continue  # it could not finish above; do not spend another timeout on it
+            memory[side] = _trial(engine, side, n, trace=True, wait_timeout=wait_timeout)
+            print(f"  memory trial {side}: {_brief(memory[side])}", flush=True)
+    s = {side: _summary(results[side]) for side in sides}
+    return _metrics(n, s, memory)
+
+
+def _brief(t: dict[str, Any]) -> str:
+    if not t.get("ok"):
+        return f"FAILED {str(t.get('error') or t.get('errors'))[-300:]}"
+    return f"{t['wall_s']:.2f}s requests={t['requests']['total']} rss+{t['rss_delta_kb']}kB"
+
+
+def _metrics(n: int, s: dict[str, dict[str, Any]], memory: dict[str, dict[str, Any]]) -> list[Metric]:
+    pages = math.ceil(n / 100)
+    sdk = s["sdk"]
+    out: list[Metric] = []
+    name = f"watch_{n}"
+    common = (f"{n} runs of webhook -> Delay For {DELAY_S:g}s, poll tick {TICK_S}s; wall from first trigger "
+              f"to all terminal; baseline official SDK, {10} threads, one get_run per unfinished run per tick")
+    for side, label in (("client", "client list polling"), ("layer", "prefect layer atrigger_and_wait")):
+        ours = s[side]
+        if not (ours["ok"] and sdk["ok"]):
+            out.append(Metric(name=f"{name}[{label}]", value=None, unit="s", goal=f"ratio <= {WATCH_GOAL}",
+                              met=False, notes="did not complete: " + str(ours.get("errors") or sdk.get("errors"))[:600]))
+            continue
+        ratio = ours["wall_s"] / sdk["wall_s"]
+        out.append(Metric(name=f"{name}[{label}]", value=round(ours["wall_s"], 3), unit="s",
+                          baseline=round(sdk["wall_s"], 3), ratio=round(ratio, 3), goal=f"ratio <= {WATCH_GOAL}",
+                          met=ratio <= WATCH_GOAL, notes=common,
+                          details={"ours": ours, "sdk": sdk}))
+        req = ours["requests"]
+        ticks = ours["ticks"] if side == "client" else math.ceil(req["list_runs"] / pages)
+        allowed = n + ticks * pages
+        out.append(Metric(name=f"{name}_requests[{label}]", value=req["total"], unit="requests",
+                          baseline=sdk["requests"]["total"], ratio=round(req["total"] / sdk["requests"]["total"], 3),
+                          goal=f"<= {n} + ticks x {pages} = {allowed}", met=req["total"] <= allowed,
+                          notes=f"engine-side counts; ticks={ticks}",
+                          details={"ours": req, "sdk": sdk["requests"]}))
+    for side, label in (("client", "client list polling"), ("layer", "prefect layer atrigger_and_wait")):
+        mine, base = memory.get(side, {}), memory.get("sdk", {})
+        if not (mine.get("ok") and base.get("ok")):
+            continue
+        peak, bpeak = mine["tracemalloc_peak_kb"], base["tracemalloc_peak_kb"]
+        out.append(Metric(name=f"{name}_memory[{label}]", value=peak, unit="KiB tracemalloc peak",
+                          baseline=bpeak, ratio=round(peak / bpeak, 3), goal="report", met=None,
+                          notes="peak Python allocations of the watching process (tracemalloc); RSS delta in details",
+                          details={"rss_delta_kb": mine["rss_delta_kb"], "sdk_rss_delta_kb": base["rss_delta_kb"],
+                                   "rss_delta_untraced_kb": s[side].get("rss_delta_kb"),
+                                   "sdk_rss_delta_untraced_kb": sdk.get("rss_delta_kb")}))
+    pf, bare = s["prefect"], s["client"]
+    fname = f"prefect_fanout_{n}"
+    if pf["ok"] and bare["ok"]:
+        ratio = pf["wall_s"] / bare["wall_s"]
+        out.append(Metric(name=fname, value=round(pf["wall_s"], 3), unit="s", baseline=round(bare["wall_s"], 3),
+                          ratio=round(ratio, 3), goal=f"ratio <= {FANOUT_GOAL}", met=ratio <= FANOUT_GOAL,
+                          notes=(f"{n} trigger_flow_and_wait task runs gathered in one async Prefect flow "
+                                 "(prefect_test_harness) vs the bare async client (list polling)"),
+                          details={"prefect": pf, "bare_client": bare,
+                                   "layer_no_flow_s": s["layer"].get("wall_s")}))
+    else:
+        out.append(Metric(name=fname, value=None, unit="s", goal=f"ratio <= {FANOUT_GOAL}", met=False,
+                          notes="did not complete: " + str(pf.get("errors") or bare.get("errors"))[:600]))
+    return out
