@@ -153,7 +153,7 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
             *(trigger_flow_and_wait(creds, a.flow, {"i": i}, timeout=a.wait_timeout) for i in range(n)),
             return_exceptions=True,
         )
-        return [getattr(r, "status", repr(r)) for r in results]
+        return [repr(r) if isinstance(r, BaseException) else r.status for r in results]
 
     with prefect_test_harness(server_startup_timeout=120):
         base_rss = _rss_kb()

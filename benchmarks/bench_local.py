@@ -182,12 +182,14 @@ def _startup(repeats: int) -> Metric:
                   details={"all_s": [round(x, 3) for x in ready], "to_first_answer_median_s": round(median(answered), 3)})
 
 
-def run(quick: bool) -> list[Metric]:
+def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
+    """`smoke`: tiny sizes (tests/benchmarks: code paths only)."""
+    seconds, runs, calls, starts = (0.3, 5, 5, 1) if smoke else (2.0, 40, 60, 2) if quick else (6.0, 200, 400, 5)
     metrics: list[Metric] = []
     with LocalProcess() as engine:
         flow_id = echo_flow(engine.url, engine.api_key, name="GET target")
-        metrics.append(_gets_per_second(engine, flow_id, 2.0 if quick else 6.0))
-        metrics += _webhook_latency(engine, 40 if quick else 200)
-        metrics += _sync_trigger(engine, 60 if quick else 400)
-    metrics.append(_startup(2 if quick else 5))
+        metrics.append(_gets_per_second(engine, flow_id, seconds))
+        metrics += _webhook_latency(engine, runs)
+        metrics += _sync_trigger(engine, calls)
+    metrics.append(_startup(starts))
     return metrics

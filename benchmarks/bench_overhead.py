@@ -102,8 +102,10 @@ def _metric(kind: str, op: str, ours: Side, raw: Side, profile: str | None) -> M
     )
 
 
-def run(quick: bool) -> list[Metric]:
-    rounds, per_round = (60, 5) if quick else (400, 5)
+def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
+    """`smoke`: a few calls per side, no profiles (tests/benchmarks: code paths only)."""
+    rounds, per_round = (4, 2) if smoke else (60, 5) if quick else (400, 5)
+    warm = 5 if smoke else 50
     from prefect_imbrace.client import AsyncImbraceClient, ImbraceClient
 
     metrics: list[Metric] = []
@@ -124,8 +126,8 @@ def run(quick: bool) -> list[Metric]:
                                    lambda: _raw_json(raw.post(folder_url, json=folder_body, headers=headers))),
         }
         for op, (a, b) in sync_ops.items():
-            _time_sync(a, 50)
-            _time_sync(b, 50)  # warm pools, caches, imports
+            _time_sync(a, warm)
+            _time_sync(b, warm)  # warm pools, caches, imports
             sa, sb = Side(), Side()
             for r in range(rounds):
                 if r % 50 == 0:
@@ -133,7 +135,7 @@ def run(quick: bool) -> list[Metric]:
                 for side, fn in ((sa, a), (sb, b)) if r % 2 == 0 else ((sb, b), (sa, a)):
                     _time_sync(fn, per_round, side)
             profile = None
-            if median(sa.wall) / median(sb.wall) > GOAL:
+            if median(sa.wall) / median(sb.wall) > GOAL and not smoke:
                 profile = _profile_sync(a, 300)
             metrics.append(_metric("sync", op, sa, sb, profile))
         ours.close()
@@ -156,8 +158,8 @@ def run(quick: bool) -> list[Metric]:
                                        raw_post),
             }
             for op, (a, b) in async_ops.items():
-                await _time_async(a, 50)
-                await _time_async(b, 50)
+                await _time_async(a, warm)
+                await _time_async(b, warm)
                 sa, sb = Side(), Side()
                 for r in range(rounds):
                     if r % 50 == 0:
@@ -166,7 +168,7 @@ def run(quick: bool) -> list[Metric]:
                     for side, fn in order:
                         await _time_async(fn, per_round, side)
                 profile = None
-                if median(sa.wall) / median(sb.wall) > GOAL:
+                if median(sa.wall) / median(sb.wall) > GOAL and not smoke:
                     prof = cProfile.Profile()
                     prof.enable()
                     await _time_async(a, 300)

@@ -49,6 +49,8 @@ def _trial(engine: LocalProcess, side: str, n: int, trace: bool = False, wait_ti
 
 def _summary(trials: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [t for t in trials if t.get("ok")]
+    if not trials:
+        return {"ok": False, "errors": ["not run"]}
     if not ok:
         return {"ok": False, "errors": [t.get("error") or t.get("errors") or t for t in trials][:2]}
     return {
@@ -63,11 +65,12 @@ def _summary(trials: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run(quick: bool) -> list[Metric]:
-    n = 50 if quick else 500
-    repeats = 1 if quick else 2
-    wait_timeout = 20.0 if quick else 60.0  # per-run wait limit of the layer sides (runs take ~1 s)
-    sides = ["client", "sdk", "layer", "prefect"]
+def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
+    """`smoke`: 5 runs, our client and the SDK only (tests/benchmarks: code paths only)."""
+    n = 5 if smoke else 50 if quick else 500
+    repeats = 1 if quick or smoke else 2
+    wait_timeout = 20.0 if quick or smoke else 60.0  # per-run wait limit of the layer sides (runs take ~1 s)
+    sides = ["client", "sdk"] if smoke else ["client", "sdk", "layer", "prefect"]
     results: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
     memory: dict[str, dict[str, Any]] = {}
     with LocalProcess() as engine:
@@ -76,11 +79,11 @@ def run(quick: bool) -> list[Metric]:
                 results[side].append(_trial(engine, side, n, wait_timeout=wait_timeout))
                 print(f"  watch trial {side}: {_brief(results[side][-1])}", flush=True)
         for side in ("client", "sdk", "layer"):
-            if side == "layer" and not any(t.get("ok") for t in results["layer"]):
-                continue  # it could not finish above; do not spend another timeout on it
+            if side not in sides or (side == "layer" and not any(t.get("ok") for t in results["layer"])):
+                continue  # not run, or it could not finish above: do not spend another timeout on it
             memory[side] = _trial(engine, side, n, trace=True, wait_timeout=wait_timeout)
             print(f"  memory trial {side}: {_brief(memory[side])}", flush=True)
-    s = {side: _summary(results[side]) for side in sides}
+    s = {side: _summary(results.get(side, [])) for side in ("client", "sdk", "layer", "prefect")}
     return _metrics(n, s, memory)
 
 

@@ -1,0 +1,64 @@
+"""The benchmark code paths, run at toy sizes for correctness only (no timing is asserted).
+
+The real figures come from `uv run python benchmarks/run.py` (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import bench_local, bench_overhead, bench_watch, run  # noqa: E402
+from benchmarks._common import Metric, machine_info  # noqa: E402
+
+
+def _check(metrics: list[Metric], names: set[str]) -> None:
+    by_name = {m.name: m for m in metrics}
+    assert names <= set(by_name), sorted(by_name)
+    for name in names:
+        m = by_name[name]
+        assert m.value is not None and math.isfinite(m.value) and m.value > 0, m
+        if m.baseline is not None:
+            assert m.ratio == round(m.value / m.baseline, 3) or abs(m.ratio - m.value / m.baseline) < 1e-2
+        if m.met is not None:
+            assert isinstance(m.met, bool)
+
+
+def test_client_overhead_paths() -> None:
+    metrics = bench_overhead.run(quick=True, smoke=True)
+    _check(metrics, {f"client_overhead_ratio[{kind} {op}]" for kind in ("sync", "async")
+                     for op in ("GET get_flow", "POST create_folder")})
+
+
+def test_local_engine_paths() -> None:
+    metrics = bench_local.run(quick=True, smoke=True)
+    _check(metrics, {"local_engine_get_per_s", "local_engine_webhook_to_succeeded_ms",
+                     "local_engine_sync_trigger_p50_ms", "local_engine_sync_trigger_p99_ms",
+                     "local_engine_startup_s"})
+    gets = next(m for m in metrics if m.name == "local_engine_get_per_s")
+    assert gets.details["errors"] == 0
+
+
+def test_watch_paths_count_requests_on_the_engine() -> None:
+    metrics = bench_watch.run(quick=True, smoke=True)
+    _check(metrics, {"watch_5[client list polling]", "watch_5_requests[client list polling]",
+                     "watch_5_memory[client list polling]"})
+    requests = next(m for m in metrics if m.name == "watch_5_requests[client list polling]")
+    ours, sdk = requests.details["ours"], requests.details["sdk"]
+    assert ours["trigger"] == sdk["trigger"] == 5  # each side sent exactly one webhook per run
+    assert ours["get_run"] == 0 and sdk["get_run"] >= 5  # list polling vs one GET per run per tick
+
+
+def test_results_files_are_written(tmp_path: Path) -> None:
+    metric = Metric(name="x", value=1.5, unit="s", baseline=3.0, ratio=0.5, goal="ratio <= 0.5", met=True)
+    machine = machine_info()
+    table = run.to_markdown([metric], machine, quick=True)
+    assert "| x | 1.5 | s | 3 | 0.5 | ratio <= 0.5 | yes |" in table
+    assert json.loads(json.dumps(metric.as_dict()))["met"] is True
+    assert {"cpu_count", "python", "platform", "date"} <= set(machine)
