@@ -1,0 +1,53 @@
+"""The recurring trigger: the flow runs, the serve form carries the cron, prefect.yaml is sound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import recurring_trigger
+from croniter import croniter
+from examples_helpers import load_prefect_yaml
+from imbrace_demo import build_echo
+from prefect.flows import Flow, load_flow_from_entrypoint
+
+FLOWS_DIR = Path(recurring_trigger.__file__).parent
+
+
+def test_flow_triggers_the_imbrace_flow_once(target, block):
+    with target.client() as client:
+        flow_id = build_echo(client)
+
+    outcome = recurring_trigger.recurring_trigger(flow_id, {"tick": 1}, block)
+
+    assert outcome["status"] == "SUCCEEDED"
+    assert outcome["payload"] == {"received": {"tick": 1}, "ok": True}
+    assert target.engine.control.counters()["runs_per_flow"][flow_id] == 1
+
+
+def test_serve_form_builds_a_cron_deployment():
+    deployment = recurring_trigger.build_deployment("FLOWID", "my-block", cron="0 6 * * 1-5")
+
+    assert deployment.name == recurring_trigger.DEPLOYMENT_NAME
+    assert deployment.flow_name == "imbrace-recurring-trigger"
+    assert [s.schedule.cron for s in deployment.schedules] == ["0 6 * * 1-5"]
+    assert deployment.parameters == {"flow_id": "FLOWID", "credentials_block": "my-block"}
+
+
+def test_prefect_yaml_entrypoints_exist_and_schedules_parse(monkeypatch):
+    config = load_prefect_yaml(monkeypatch)
+    deployments = {d["name"]: d for d in config["deployments"]}
+    assert set(deployments) >= {"imbrace-every-15-minutes", "after-imbrace-upstream"}
+
+    monkeypatch.chdir(FLOWS_DIR)
+    for spec in deployments.values():
+        loaded = load_flow_from_entrypoint(spec["entrypoint"])
+        assert isinstance(loaded, Flow), spec["entrypoint"]
+        assert set(spec.get("parameters", {})) <= set(loaded.parameters.properties)
+        for schedule in spec.get("schedules", []):
+            assert "cron" in schedule or "interval" in schedule
+            if "cron" in schedule:
+                assert croniter.is_valid(schedule["cron"])
+
+    recurring = deployments["imbrace-every-15-minutes"]
+    assert recurring["schedules"][0]["cron"] == recurring_trigger.DEFAULT_CRON
+    assert recurring["parameters"]["flow_id"] == "imbrace_flow_id_value"
