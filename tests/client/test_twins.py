@@ -102,5 +102,9 @@ def test_docs_index_lists_every_method():
     from pathlib import Path
 
     page = (Path(__file__).parents[2] / "docs" / "client.md").read_text()
-    missing = [name for name in sorted(_public(Workflows)) if f"`{name}(" not in page and f"/ `{name}`" not in page]
+    missing = [
+        name
+        for name in sorted(_public(Workflows))
+        if f"`{name}(" not in page and f"/ `{name}`" not in page
+    ]
     assert missing == []
