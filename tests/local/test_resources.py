@@ -192,3 +192,13 @@ def test_piece_categories_and_resume_requests(api: Api) -> None:
     sync = api.get(f"/flow-runs/{run_id}/requests/req1/sync")
     assert (sync.status_code, sync.json()) == (409, {"message": "Flow run is not paused", "flowRunStatus": "SUCCEEDED"})
     assert api.get("/flow-runs/AAAAAAAAAAAAAAAAAAAAA/requests/x/sync").status_code == 404
+
+
+def test_connection_for_a_registry_piece_local_cannot_run_is_accepted(api):
+    """The SDK page's Slack example must work offline; unknown pieces still get 404."""
+    slack = {**SECRET, "externalId": "slack-registry", "pieceName": "@activepieces/piece-slack"}
+    created = api.post("/app-connections", json=slack)
+    assert created.status_code == 201
+    assert created.json()["pieceName"] == "@activepieces/piece-slack"
+    assert "value" not in created.json()
+    assert all(p["name"] != "@activepieces/piece-slack" for p in api.get("/pieces").json())

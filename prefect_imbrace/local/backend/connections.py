@@ -8,6 +8,7 @@ from .. import engine
 from ..errors import EngineError, entity_not_found
 from ..store import Store
 from .common import created_key, iso, new_id, now_ms, paginate, public
+from .registry import CONNECTION_ONLY_PIECES
 from .tenancy import Principal, Tenancy
 
 _SUMMARY = (
@@ -37,7 +38,7 @@ class Connections:
         return public(user) if user else None
 
     def upsert(self, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
-        if engine.get_piece(body["pieceName"]) is None:
+        if engine.get_piece(body["pieceName"]) is None and body["pieceName"] not in CONNECTION_ONLY_PIECES:
             raise entity_not_found(
                 message=f"piece_metadata_not_found projectId={principal.project_id} pieceName={body['pieceName']}"
             )
