@@ -33,7 +33,7 @@ IMBRACE_VARIABLES = (
 )
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def prefect_api() -> Iterator[None]:
     """A temporary Prefect server, unless one is already up for this session."""
     if PREFECT_API_URL.value():
@@ -52,7 +52,7 @@ def no_real_imbrace(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def target(imbrace_local: ImbraceLocal) -> Target:
+def target(prefect_api: None, imbrace_local: ImbraceLocal) -> Target:
     """What the examples' `imbrace_target()` yields on Local, built on the shipped fixture."""
     credentials = ImbraceCredentials(api_key=imbrace_local.api_key, gateway=imbrace_local.url)
     return Target(credentials, imbrace_local)

@@ -9,6 +9,8 @@ from prefect.client.orchestration import get_client
 
 from prefect_imbrace.credentials import ImbraceCredentials
 
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
 
 def test_register_blocks_registers_every_block_type(capsys):
     assert register_blocks.main() == 0

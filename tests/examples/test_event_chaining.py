@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import event_chaining
+import pytest
 from examples_helpers import load_prefect_yaml
 from imbrace_demo import build_echo
 from prefect.cli.deploy._triggers import _initialize_deployment_triggers
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
 def test_success_event_matches_trigger_and_feeds_the_next_flow(target, block):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import observe_runs
+import pytest
 from examples_helpers import read_events
 from imbrace_demo import build_echo
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
 def test_runs_started_without_prefect_become_events(target, block):

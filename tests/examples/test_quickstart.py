@@ -9,6 +9,8 @@ from prefect.client.orchestration import get_client
 
 from prefect_imbrace.exceptions import ImbraceConfigurationError
 
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
 
 def test_pipeline_chains_and_fans_out_exactly_once(target, capsys):
     outcome = quickstart.run(target, None, None, batch_size=12, max_concurrent=4)

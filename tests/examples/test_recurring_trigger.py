@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import recurring_trigger
 from croniter import croniter
 from examples_helpers import load_prefect_yaml
@@ -11,6 +12,8 @@ from imbrace_demo import build_echo
 from prefect.flows import Flow, load_flow_from_entrypoint
 
 FLOWS_DIR = Path(recurring_trigger.__file__).parent
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
 def test_flow_triggers_the_imbrace_flow_once(target, block):

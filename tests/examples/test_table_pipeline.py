@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import table_pipeline
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
 def test_orders_are_enriched_and_loaded_into_the_table(target, block):
