@@ -44,6 +44,13 @@ def _in_run_context() -> bool:
     return FlowRunContext.get() is not None or TaskRunContext.get() is not None
 
 
+def _events_enabled() -> bool:
+    """Inside a Prefect run, or with an API configured; never start a temporary server for it."""
+    from prefect.settings import PREFECT_API_URL
+
+    return _in_run_context() or bool(PREFECT_API_URL.value())
+
+
 def run_url(credentials: ImbraceCredentials, run: Any) -> str:
     """Link to a run.
 
@@ -125,7 +132,7 @@ def emit_run_event(run: Any, *, flow_id: str | None = None) -> Any:
     """Emit `imbrace.flow-run.<status>` for the run's current status (idempotent per status)."""
     from prefect.events import emit_event
 
-    if not run.status:
+    if not run.status or not _events_enabled():
         return None
     payload = {
         "run_id": run.id,

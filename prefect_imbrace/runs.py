@@ -41,7 +41,13 @@ from prefect_imbrace.waiting.outcome import (
     raise_for_outcome,
     result_from_run,
 )
-from prefect_imbrace.waiting.poller import Update, Watch, get_poller
+from prefect_imbrace.waiting.poller import (
+    Update,
+    Watch,
+    get_poller,
+    key_of,
+    trigger_recorded,
+)
 
 if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials
@@ -136,7 +142,9 @@ class ImbraceRunHandle:
         self.extra_headers = dict(headers or {})
         self.retry_failed_from_step = retry_failed_from_step
         self.observe = observe
-        ctx = trigger_context(flow_id, idempotency_key, discriminator=discriminator)
+        ctx = trigger_context(
+            flow_id, idempotency_key, discriminator=discriminator, payload=payload
+        )
         self.key = ctx.key
         self.maybe_repeat = ctx.maybe_repeat
         self.search_from = ctx.search_from
@@ -160,16 +168,14 @@ class ImbraceRunHandle:
         skew = timedelta(seconds=self.options.clock_skew)
         async with self.credentials.get_async_client() as client:
             if self.maybe_repeat:
-                run = await self._search(client, self.search_from - skew)
+                since = self.search_from - skew
+                run, undecided = await self._search(client, since)
+                if run is None and undecided:  # a queued run may still be ours: let it show
+                    self._register_watch(since)
+                    if await self._await_found(self.options.correlation_grace):
+                        run = await client.workflows.get_run(self.run_id)
                 if run is not None:
-                    self.adopted = True
-                    log.info(
-                        "Adopted Imbrace run %s of flow %s started earlier for key %s.",
-                        run.id, self.flow_id, self.key,
-                    )
-                    await self._on_found(run)
-                    await self._maybe_retry_failed(client, run)
-                    self._register_watch(run.created or self.search_from - skew)
+                    await self._adopt(client, run, since)
                     return self
             for attempt in range(1, _MAX_SENDS + 1):
                 created_after = datetime.now(timezone.utc) - skew
@@ -210,10 +216,15 @@ class ImbraceRunHandle:
         )
         return False
 
-    async def _search(self, client: Any, since: datetime) -> Any | None:
-        """A one-shot search for a run carrying our key (cached per run by the poller)."""
+    async def _search(self, client: Any, since: datetime) -> tuple[Any | None, bool]:
+        """One pass over the flow's runs since `since` for a run carrying our key.
+
+        Returns (run or None, undecided): undecided is True when some run has not recorded
+        its trigger step yet (still QUEUED), so it may still turn out to be ours.
+        """
         poller = get_poller()
         cursor = None
+        undecided = False
         for _ in range(50):
             page = await client.workflows.list_runs(
                 flow_id=self.flow_id, created_after=since, limit=100, cursor=cursor
@@ -222,14 +233,28 @@ class ImbraceRunHandle:
                 known, key = poller.known_key(run.id)
                 if not known:
                     full = await client.workflows.get_run(run.id)
-                    key = (full.trigger_headers or {}).get(KEY_HEADER)
-                    poller.remember_key(run.id, key)
+                    key = key_of(full)
+                    if key is not None or trigger_recorded(full):
+                        poller.remember_key(run.id, key)
+                    else:
+                        undecided = True
                 if key == self.key:
-                    return run
+                    return run, False
             cursor = page.next
             if not cursor:
-                return None
-        return None
+                break
+        return None, undecided
+
+    async def _adopt(self, client: Any, run: Any, since: datetime) -> None:
+        self.adopted = True
+        _logger().info(
+            "Adopted Imbrace run %s of flow %s started earlier for key %s.",
+            run.id, self.flow_id, self.key,
+        )
+        if self.run_id is None:
+            await self._on_found(run)
+        await self._maybe_retry_failed(client, run)
+        self._register_watch(run.created or since)
 
     async def _maybe_retry_failed(self, client: Any, run: Any) -> None:
         if not self.retry_failed_from_step or (run.status or "").upper() not in FAILURE_STATUSES:

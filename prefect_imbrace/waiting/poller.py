@@ -13,6 +13,7 @@ It runs in a daemon thread with its own synchronous clients and stops itself whe
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -53,7 +54,7 @@ class Update:
 class Watch:
     """One waiter's interest: find the run carrying `key`, then follow it to the end."""
 
-    client_kwargs: dict[str, Any]
+    client_kwargs: dict[str, Any] = field(repr=False)
     flow_id: str
     key: str
     created_after: datetime
@@ -67,15 +68,28 @@ class Watch:
 
 @dataclass(eq=False)
 class _Lane:
-    client_kwargs: dict[str, Any]
+    client_kwargs: dict[str, Any] = field(repr=False)
     flow_id: str
     watches: list[Watch] = field(default_factory=list)
     interval: float = 0.5
     next_at: float = 0.0
 
 
-def _creds_key(kwargs: dict[str, Any]) -> tuple:
-    return tuple(sorted((k, str(v)) for k, v in kwargs.items()))
+def _creds_key(kwargs: dict[str, Any]) -> str:
+    """A digest, so no credential sits in a dict key or a repr."""
+    raw = "\n".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def key_of(run: Any) -> str | None:
+    """The idempotency key the run's trigger step saw, if any."""
+    return (run.trigger_headers or {}).get(KEY_HEADER)
+
+
+def trigger_recorded(run: Any) -> bool:
+    """Whether the trigger step's output is in the run yet (not while QUEUED)."""
+    trigger = (run.steps or {}).get("trigger")
+    return trigger is not None and getattr(trigger, "output", None) is not None
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -91,7 +105,7 @@ class RunPoller:
         self.max_interval = max_interval
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._lanes: dict[tuple, _Lane] = {}
+        self._lanes: dict[str, _Lane] = {}
         self._keys: OrderedDict[str, str | None] = OrderedDict()
         self._thread: threading.Thread | None = None
         self._stop = False
@@ -151,7 +165,7 @@ class RunPoller:
             self._thread.start()
 
     def _run(self) -> None:
-        clients: dict[tuple, Any] = {}
+        clients: dict[str, Any] = {}
         idle_since: float | None = None
         try:
             while not self._stop:
@@ -182,7 +196,7 @@ class RunPoller:
                 except Exception:
                     pass
 
-    def _client(self, lane: _Lane, clients: dict[tuple, Any]) -> Any:
+    def _client(self, lane: _Lane, clients: dict[str, Any]) -> Any:
         key = _creds_key(lane.client_kwargs)
         if key not in clients:
             from prefect_imbrace.client import ImbraceClient
@@ -191,7 +205,7 @@ class RunPoller:
         return clients[key]
 
     # -- one tick of one lane ----------------------------------------------------------------
-    def _tick(self, lane: _Lane, clients: dict[tuple, Any]) -> None:
+    def _tick(self, lane: _Lane, clients: dict[str, Any]) -> None:
         watches = [w for w in list(lane.watches) if not w.closed]
         if not watches:
             lane.next_at = time.monotonic() + lane.interval
@@ -234,8 +248,9 @@ class RunPoller:
             return key, None
         self.stats["get_calls"] += 1
         full = client.workflows.get_run(run_id)
-        key = (full.trigger_headers or {}).get(KEY_HEADER)
-        self.remember_key(run_id, key)
+        key = key_of(full)
+        if key is not None or trigger_recorded(full):
+            self.remember_key(run_id, key)  # final: a run's trigger headers never change
         return key, full
 
     def _apply(self, client: Any, watches: list[Watch], runs: list[Any]) -> bool:
@@ -305,4 +320,4 @@ def shutdown_poller() -> None:
         poller.shutdown()
 
 
-__all__ += ["RunPoller", "is_transient"]
+__all__ += ["RunPoller", "is_transient", "key_of", "trigger_recorded"]

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
+# Faster polling for tests (read when the shared poller is created).
+os.environ.setdefault("PREFECT_INTEGRATIONS_IMBRACE_POLL_INTERVAL", "0.2")
+os.environ.setdefault("PREFECT_INTEGRATIONS_IMBRACE_MAX_POLL_INTERVAL", "1.0")
+
+from imbrace_prefect_helpers import SECRET_KEY, FlowFactory
 from prefect.testing.utilities import prefect_test_harness
 
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.local import ImbraceLocal
 from prefect_imbrace.waiting.poller import shutdown_poller
-
-from imbrace_prefect_helpers import SECRET_KEY, FlowFactory
 
 
 @pytest.fixture(scope="session", autouse=True)
