@@ -29,6 +29,8 @@ class Scenario:
     creds: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     expect: str = "Completed"
+    retried: bool = False
+    """Some task runs must have needed a Prefect retry (run_count 2)."""
 
 
 SCENARIOS = {
@@ -54,6 +56,11 @@ SCENARIOS = {
         [dict(path=WEBHOOK, method="POST", latency_ms=1500, times=lambda m: m)],
         creds={"timeout": 1.0},
         env={"PREFECT_INTEGRATIONS_IMBRACE_CORRELATION_GRACE": "2"},
+    ),
+    "Prefect task retry after the wait failed (poll budget 0)": Scenario(
+        [dict(path=RUN_READS, method="GET", status=500, times=lambda m: 4)],
+        call_options={"max_poll_errors": 0},
+        task_options={"retries": 1, "retry_delay_seconds": 0}, retried=True,
     ),
     "failing Imbrace flow": Scenario([], flow="failing", expect="Failed"),
     "slow runs (1.5 s) under 500s on reads": Scenario(
@@ -92,3 +99,5 @@ async def test_fault_keeps_exactly_once(name, engine, creds, flows, ledger, monk
     assert counted == m
     assert len(runs) == m
     assert states == {scenario.expect: m}, [r.state.message for r in runs]
+    if scenario.retried:
+        assert any(run.run_count > 1 for run in runs)
