@@ -13,6 +13,7 @@ rendered, so the chain runs without a worker.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from typing import Any
@@ -126,6 +127,10 @@ def render_parameters(trigger: DeploymentEventTrigger, event: Any) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--upstream-flow-id", help="real Imbrace (or IMBRACE_UPSTREAM_FLOW_ID)")
+    parser.add_argument("--next-flow-id", help="real Imbrace (or IMBRACE_NEXT_FLOW_ID)")
+    args = parser.parse_args(argv)
     with prefect_api(), imbrace_target() as target:
         if target.is_local:
             with target.client() as client:
@@ -133,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                 next_id = build_echo(client, "Chaining: next")
         else:
             upstream_id, next_id = flow_ids_from(
-                list(argv or [None, None])[:2], ["IMBRACE_UPSTREAM_FLOW_ID", "IMBRACE_NEXT_FLOW_ID"]
+                [args.upstream_flow_id, args.next_flow_id],
+                ["IMBRACE_UPSTREAM_FLOW_ID", "IMBRACE_NEXT_FLOW_ID"],
             )
         block = credentials_block_for(target)
         trigger = build_deployment(upstream_id, next_id, block).triggers[0]
@@ -148,4 +154,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -104,7 +104,9 @@ def print_results(outcome: dict[str, Any], artifacts: list[Any], elapsed: float)
         kinds[artifact.type] = kinds.get(artifact.type, 0) + 1
     summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
     print()
-    print(f"Prefect artifacts of this flow run: {summary or 'none'}.")
+    print(f"Prefect artifacts of this flow run: {summary or 'none'}")
+    print("  (a link and a summary per Imbrace run, the batch progress and the results table;")
+    print("   list them with `uv run prefect artifact ls`)")
     succeeded = sum(row["status"] == "SUCCEEDED" for row in outcome["batch"])
     print(f"{succeeded}/{len(outcome['batch'])} batch runs succeeded; done in {elapsed:.1f} s.")
 
