@@ -89,6 +89,7 @@ def _gets_per_second(engine: LocalProcess, flow_id: str, seconds: float) -> Metr
                   notes=(f"GET /v1/flows/{{id}}, one worker process, {CONNECTIONS} keep-alive connections "
                          f"from a raw asyncio load generator, {seconds:g}s"),
                   details={"requests": ok, "errors": errors, "server_cpu_util": round(server_util, 2),
+                           "per_server_cpu_second": round(ok / max(server_util * wall, 1e-9), 1),
                            "loadgen_cpu_util": round(client_util, 2)})
 
 

@@ -59,6 +59,7 @@ def _summary(trials: list[dict[str, Any]]) -> dict[str, Any]:
         "walls_s": [round(t["wall_s"], 3) for t in ok],
         "requests": {k: int(median([t["requests"][k] for t in ok])) for k in ok[0]["requests"]},
         "ticks": int(median([t.get("ticks", 0) for t in ok])),
+        "trigger_s": median([t["trigger_s"] for t in ok]) if "trigger_s" in ok[0] else None,
         "rss_delta_kb": int(median([t["rss_delta_kb"] for t in ok])),
         "poller": ok[-1].get("poller"),
         "failed_trials": len(trials) - len(ok),
@@ -69,7 +70,7 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
     """`smoke`: 5 runs, our client and the SDK only (tests/benchmarks: code paths only)."""
     n = 5 if smoke else 50 if quick else 500
     repeats = 1 if quick or smoke else 2
-    wait_timeout = 20.0 if quick or smoke else 60.0  # per-run wait limit of the layer sides (runs take ~1 s)
+    wait_timeout = 10.0 if quick or smoke else 300.0  # per-run wait limit of the layer sides (runs take ~1 s)
     sides = ["client", "sdk"] if smoke else ["client", "sdk", "layer", "prefect"]
     results: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
     memory: dict[str, dict[str, Any]] = {}
@@ -79,8 +80,9 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
                 results[side].append(_trial(engine, side, n, wait_timeout=wait_timeout))
                 print(f"  watch trial {side}: {_brief(results[side][-1])}", flush=True)
         for side in ("client", "sdk", "layer"):
-            if side not in sides or (side == "layer" and not any(t.get("ok") for t in results["layer"])):
-                continue  # not run, or it could not finish above: do not spend another timeout on it
+            layer_walls = [t["wall_s"] for t in results.get("layer", []) if t.get("ok")]
+            if side not in sides or (side == "layer" and (not layer_walls or min(layer_walls) > 30)):
+                continue  # not run, failed or slow above: tracemalloc would only multiply that
             memory[side] = _trial(engine, side, n, trace=True, wait_timeout=wait_timeout)
             print(f"  memory trial {side}: {_brief(memory[side])}", flush=True)
     s = {side: _summary(results.get(side, [])) for side in ("client", "sdk", "layer", "prefect")}
