@@ -115,6 +115,7 @@ async def _atrigger_many(
     log.info("Triggering Imbrace flow %s %s times.", flow_id, total)
     progress = await observability.acreate_progress(f"Imbrace flow {flow_id}: {total} runs")
     done = 0
+    progress_lock = asyncio.Lock()
 
     async def one(index: int, payload: Any) -> Any:
         nonlocal done
@@ -126,12 +127,15 @@ async def _atrigger_many(
             )
         finally:
             done += 1
-            if done == total or done % max(1, total // 20) == 0:
-                await observability.aupdate_progress(progress, done, total)
+            if done % max(1, total // 20) == 0 and not progress_lock.locked():
+                async with progress_lock:  # one writer at a time, always the latest count
+                    await observability.aupdate_progress(progress, done, total)
 
     results = await asyncio.gather(
         *(one(i, p) for i, p in enumerate(payloads)), return_exceptions=True
     )
+    async with progress_lock:
+        await observability.aupdate_progress(progress, total, total)
     failures = [r for r in results if isinstance(r, BaseException)]
     log.info(
         "Imbrace flow %s: %s of %s runs succeeded.", flow_id, total - len(failures), total

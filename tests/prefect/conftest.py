@@ -7,11 +7,11 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from imbrace_prefect_helpers import SECRET_KEY, FlowFactory
+
 # Faster polling for tests (read when the shared poller is created).
 os.environ.setdefault("PREFECT_INTEGRATIONS_IMBRACE_POLL_INTERVAL", "0.2")
 os.environ.setdefault("PREFECT_INTEGRATIONS_IMBRACE_MAX_POLL_INTERVAL", "1.0")
-
-from imbrace_prefect_helpers import SECRET_KEY, FlowFactory
 from prefect.testing.utilities import prefect_test_harness
 
 from prefect_imbrace.credentials import ImbraceCredentials
@@ -21,7 +21,7 @@ from prefect_imbrace.waiting.poller import shutdown_poller
 
 @pytest.fixture(scope="session", autouse=True)
 def prefect_api() -> Iterator[None]:
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=180):
         yield
     shutdown_poller()
 

@@ -1,0 +1,114 @@
+"""Artifacts, events and the observer flow, read back from the real Prefect API."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.testing.fixtures import asserting_events_worker  # noqa: F401  (fixture)
+from prefect.variables import Variable
+
+from prefect_imbrace.flows import observe_imbrace_runs
+from prefect_imbrace.tasks import trigger_flow_and_wait, trigger_many_and_wait
+
+
+def artifacts_of(flow_run_id):
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+            )
+
+    return asyncio.run(read())
+
+
+def events_named(worker, prefix: str):
+    worker.drain()
+    return [e for e in worker._client.events if e.event.startswith(prefix)]
+
+
+def test_link_and_summary_artifacts_for_a_finished_run(creds, flows):
+    fid = flows.failing("Broken")
+
+    @flow
+    def parent():
+        return trigger_flow_and_wait(creds, fid, {})
+
+    state = parent(return_state=True)
+    arts = artifacts_of(state.state_details.flow_run_id)
+    links = [a for a in arts if str(a.data).startswith("[Imbrace run")]  # LinkArtifact data
+    summaries = [a for a in arts if str(a.data).startswith("### Imbrace run")]
+    assert len(links) == 1 and len(summaries) == 1
+    assert "/activepieces/v1/flow-runs/" in links[0].data
+    summary = summaries[0].data
+    assert "**Status:** FAILED" in summary
+    assert "| step_1 | FAILED |" in summary and "cannot execute CODE steps" in summary
+    assert "| trigger | SUCCEEDED |" in summary
+
+
+def test_ui_url_template_is_used_for_links(creds, flows):
+    fid = flows.echo()
+    templated = creds.model_copy(update={"ui_url": "https://app.example/runs/{run_id}?p={project_id}"})
+
+    @flow
+    def parent():
+        return trigger_flow_and_wait(templated, fid, {})
+
+    state = parent(return_state=True)
+    run_id = state.result().run_id
+    arts = artifacts_of(state.state_details.flow_run_id)
+    links = [a for a in arts if str(a.data).startswith("[Imbrace run")]
+    assert links[0].data.startswith(f"[Imbrace run {run_id}](https://app.example/runs/{run_id}?p=")
+
+
+def test_events_per_status_with_run_flow_project_and_prefect_run(creds, flows, asserting_events_worker):  # noqa: F811
+    fid = flows.slow(0.6)
+
+    @flow
+    def parent():
+        return trigger_flow_and_wait(creds, fid, {"x": 1})
+
+    state = parent(return_state=True)
+    run_id = state.result().run_id
+    events = events_named(asserting_events_worker, "imbrace.flow-run.")
+    names = [e.event for e in events]
+    assert names[-1] == "imbrace.flow-run.succeeded"
+    assert len(set(names)) == len(names)  # one event per status change
+    final = events[-1]
+    assert final.resource.id == f"imbrace.flow-run.{run_id}"
+    related = {r.id: r.role for r in final.related}
+    assert related[f"imbrace.flow.{fid}"] == "imbrace-flow"
+    assert any(rid.startswith("imbrace.project.") for rid in related)
+    assert f"prefect.flow-run.{state.state_details.flow_run_id}" in related
+    assert final.payload["status"] == "SUCCEEDED"
+
+
+def test_progress_artifact_follows_a_fan_out(creds, flows):
+    fid = flows.echo()
+
+    @flow
+    def parent():
+        return trigger_many_and_wait(creds, fid, [{"i": i} for i in range(5)])
+
+    state = parent(return_state=True)
+    progress = [a for a in artifacts_of(state.state_details.flow_run_id) if a.type == "progress"]
+    assert len(progress) == 1 and progress[0].data == 100.0
+
+
+def test_observer_reports_runs_started_outside_prefect_once(creds, flows, engine, asserting_events_worker):  # noqa: F811
+    fid = flows.echo()
+    with creds.get_client() as client:  # started outside Prefect, like a schedule would
+        client.workflows.trigger_flow_sync(fid, {"outside": True})
+        run_id = client.workflows.list_runs(flow_id=fid).data[0].id
+    name = "imbrace-observer-test"
+    first = observe_imbrace_runs(creds, flow_ids=[fid], variable_name=name)
+    second = observe_imbrace_runs(creds, flow_ids=[fid], variable_name=name)
+    assert first == 1 and second == 0
+    events = events_named(asserting_events_worker, "imbrace.flow-run.")
+    assert [(e.event, e.resource.id) for e in events] == [
+        ("imbrace.flow-run.succeeded", f"imbrace.flow-run.{run_id}")
+    ]
+    cursor = Variable.get(name, _sync=True)
+    assert cursor["since"] and run_id in cursor["done"]
