@@ -67,7 +67,7 @@ def _summary(trials: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
-    """`smoke`: 5 runs, our client and the SDK only (tests/benchmarks: code paths only)."""
+    """`smoke`: 5 runs, our client and the SDK only, no traced trials (tests/benchmarks: code paths only)."""
     n = 5 if smoke else 50 if quick else 500
     repeats = 1 if quick or smoke else 2
     wait_timeout = 10.0 if quick or smoke else 300.0  # per-run wait limit of the layer sides (runs take ~1 s)
@@ -81,7 +81,7 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
                 print(f"  watch trial {side}: {_brief(results[side][-1])}", flush=True)
         for side in ("client", "sdk", "layer"):
             layer_walls = [t["wall_s"] for t in results.get("layer", []) if t.get("ok")]
-            if side not in sides or (side == "layer" and (not layer_walls or min(layer_walls) > 30)):
+            if smoke or side not in sides or (side == "layer" and (not layer_walls or min(layer_walls) > 30)):
                 continue  # not run, failed or slow above: tracemalloc would only multiply that
             memory[side] = _trial(engine, side, n, trace=True, wait_timeout=wait_timeout)
             print(f"  memory trial {side}: {_brief(memory[side])}", flush=True)
@@ -122,16 +122,18 @@ def _metrics(n: int, s: dict[str, dict[str, Any]], memory: dict[str, dict[str, A
                           notes=f"engine-side counts; ticks={ticks}",
                           details={"ours": req, "sdk": sdk["requests"]}))
     for side, label in (("client", "client list polling"), ("layer", "prefect layer atrigger_and_wait")):
+        ours = s[side]
+        if ours["ok"] and sdk["ok"]:
+            rss, brss = ours["rss_delta_kb"], sdk["rss_delta_kb"]
+            out.append(Metric(name=f"{name}_rss_delta[{label}]", value=rss, unit="KiB",
+                              baseline=brss, ratio=round(rss / max(brss, 1), 3), goal="report", met=None,
+                              notes="peak RSS minus RSS after imports and transport warm-up, untraced trials (median)"))
         mine, base = memory.get(side, {}), memory.get("sdk", {})
-        if not (mine.get("ok") and base.get("ok")):
-            continue
-        peak, bpeak = mine["tracemalloc_peak_kb"], base["tracemalloc_peak_kb"]
-        out.append(Metric(name=f"{name}_memory[{label}]", value=peak, unit="KiB tracemalloc peak",
-                          baseline=bpeak, ratio=round(peak / bpeak, 3), goal="report", met=None,
-                          notes="peak Python allocations of the watching process (tracemalloc); RSS delta in details",
-                          details={"rss_delta_kb": mine["rss_delta_kb"], "sdk_rss_delta_kb": base["rss_delta_kb"],
-                                   "rss_delta_untraced_kb": s[side].get("rss_delta_kb"),
-                                   "sdk_rss_delta_untraced_kb": sdk.get("rss_delta_kb")}))
+        if mine.get("ok") and base.get("ok"):
+            peak, bpeak = mine["tracemalloc_peak_kb"], base["tracemalloc_peak_kb"]
+            out.append(Metric(name=f"{name}_tracemalloc_peak[{label}]", value=peak, unit="KiB",
+                              baseline=bpeak, ratio=round(peak / bpeak, 3), goal="report", met=None,
+                              notes="peak Python allocations while watching (separate traced trial)"))
     pf, bare = s["prefect"], s["client"]
     fname = f"prefect_fanout_{n}"
     if pf["ok"] and bare["ok"]:

@@ -23,9 +23,9 @@ def _check(metrics: list[Metric], names: set[str]) -> None:
     assert names <= set(by_name), sorted(by_name)
     for name in names:
         m = by_name[name]
-        assert m.value is not None and math.isfinite(m.value) and m.value > 0, m
-        if m.baseline is not None:
-            assert m.ratio == round(m.value / m.baseline, 3) or abs(m.ratio - m.value / m.baseline) < 1e-2
+        assert m.value is not None and math.isfinite(m.value) and m.value >= 0, m
+        if m.baseline:
+            assert m.ratio is not None and abs(m.ratio - m.value / m.baseline) < 1e-2, m
         if m.met is not None:
             assert isinstance(m.met, bool)
 
@@ -48,7 +48,7 @@ def test_local_engine_paths() -> None:
 def test_watch_paths_count_requests_on_the_engine() -> None:
     metrics = bench_watch.run(quick=True, smoke=True)
     _check(metrics, {"watch_5[client list polling]", "watch_5_requests[client list polling]",
-                     "watch_5_memory[client list polling]"})
+                     "watch_5_rss_delta[client list polling]"})
     requests = next(m for m in metrics if m.name == "watch_5_requests[client list polling]")
     ours, sdk = requests.details["ours"], requests.details["sdk"]
     assert ours["trigger"] == sdk["trigger"] == 5  # each side sent exactly one webhook per run
