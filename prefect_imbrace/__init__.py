@@ -1,5 +1,84 @@
-"""Prefect integration for the Imbrace workflow engine."""
+"""Prefect integration for the Imbrace workflow engine.
+
+Names load lazily: `import prefect_imbrace.client` must not drag Prefect in (the client is usable
+on its own), and Prefect's `block register -m prefect_imbrace` still finds the blocks because
+`dir()` lists every public name.
+
+Vocabulary: an *Imbrace flow* is an automation inside the Imbrace engine; a *Prefect flow* is a
+Python function decorated with `@flow`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__: list[str] = []
+_EXCEPTIONS = (
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "ConflictError",
+    "FlowDisabledError",
+    "FlowGoneError",
+    "ImbraceConfigurationError",
+    "ImbraceError",
+    "ImbraceRunCancelled",
+    "ImbraceRunError",
+    "ImbraceRunFailed",
+    "ImbraceRunWaitTimeout",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestOutcomeUnknownError",
+    "ServerError",
+)
+_CLIENT = (
+    "AsyncImbraceClient",
+    "Flow",
+    "FlowOperation",
+    "FlowRun",
+    "ImbraceClient",
+    "RunCategory",
+    "SeekPage",
+    "StepResult",
+    "SyncOutcome",
+    "SyncReply",
+    "TriggerReceipt",
+)
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(_EXCEPTIONS, "prefect_imbrace.exceptions"),
+    **dict.fromkeys(_CLIENT, "prefect_imbrace.client"),
+    "ImbraceCredentials": "prefect_imbrace.credentials",
+    "ImbraceFlow": "prefect_imbrace.jobs",
+    "ImbraceFlowRun": "prefect_imbrace.jobs",
+    "ImbraceRunResult": "prefect_imbrace.runs",
+    "WaitOptions": "prefect_imbrace.runs",
+    "cancel_imbrace_runs_hook": "prefect_imbrace.flows",
+    "observe_imbrace_runs": "prefect_imbrace.flows",
+    "trigger_flow_and_wait_for_completion": "prefect_imbrace.flows",
+    "trigger_flow_chain": "prefect_imbrace.flows",
+    "ImbraceLocal": "prefect_imbrace.local",
+    "LocalControl": "prefect_imbrace.local",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'prefect_imbrace' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
