@@ -22,7 +22,7 @@ DOC_PATH = ROOT / "docs" / "reliability.md"
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 
 _lock = threading.Lock()
-FIGURES: dict[str, Any] = {"faults": [], "fuzz": {}, "leak_scans": [], "outcomes": {}}
+FIGURES: dict[str, Any] = {"faults": [], "fuzz": {}, "leak_scans": [], "outcomes": {}, "tenancy": {}}
 
 
 def record_fault(name: str, triggers: int, runs: int, duplicates: int, lost: int, states: dict[str, int]) -> None:
@@ -34,6 +34,11 @@ def record_fault(name: str, triggers: int, runs: int, duplicates: int, lost: int
 def record_fuzz(target: str, inputs: int) -> None:
     with _lock:
         FIGURES["fuzz"][target] = FIGURES["fuzz"].get(target, 0) + inputs
+
+
+def record_tenancy(check: str, requests: int, refused_as_engine: int) -> None:
+    with _lock:
+        FIGURES["tenancy"][check] = {"requests": requests, "refused_as_engine": refused_as_engine}
 
 
 def record_leak_scan(scope: str, texts: int, leaks: int) -> None:
@@ -58,6 +63,10 @@ def totals(figures: dict[str, Any]) -> dict[str, int]:
         "inputs_fuzzed": sum(figures["fuzz"].values()),
         "texts_scanned_for_secrets": sum(s["texts_scanned"] for s in figures["leak_scans"]),
         "leaks": sum(s["leaks"] for s in figures["leak_scans"]),
+        "tenancy_requests": sum(c["requests"] for c in figures.get("tenancy", {}).values()),
+        "tenancy_refused_as_engine": sum(
+            c["refused_as_engine"] for c in figures.get("tenancy", {}).values()
+        ),
     }
 
 
@@ -95,6 +104,9 @@ def _md(figures: dict[str, Any]) -> str:
     lines += [f"| {k} | {v} |" for k, v in sorted(figures["fuzz"].items())]
     lines += ["", "| Secret scan | Texts scanned | Leaks |", "|---|---|---|"]
     lines += [f"| {s['scope']} | {s['texts_scanned']} | {s['leaks']} |" for s in figures["leak_scans"]]
+    lines += ["", "| Tenancy check | Requests | Refused as the engine refuses |", "|---|---|---|"]
+    lines += [f"| {k} | {v['requests']} | {v['refused_as_engine']} |"
+              for k, v in sorted(figures.get("tenancy", {}).items())]
     lines += ["", "Observed by the suite (state and message as Prefect stores them):", "",
               "| Failure mode | Prefect state | Message |", "|---|---|---|"]
     for mode, seen in sorted(figures["outcomes"].items()):

@@ -13,7 +13,15 @@ from prefect.context import FlowRunContext
 from prefect.runtime import flow_run as current_flow_run
 from reliability_figures import record_fault, record_outcome
 from reliability_prefect import fan_out, state_counts, task_runs
-from reliability_support import API_KEY, KEY_HEADER, TERMINAL, Flows, Ledger, exactly_once, per_fault
+from reliability_support import (
+    API_KEY,
+    KEY_HEADER,
+    TERMINAL,
+    Flows,
+    Ledger,
+    exactly_once,
+    per_fault,
+)
 
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.local import ImbraceLocal
