@@ -182,8 +182,8 @@ class ImbraceFlow(JobBlock[ImbraceRunResult]):
         handle = self._handle(payload, idempotency_key)
         try:
             await handle.start()
-        except BaseException:
-            handle.close()
+        except BaseException as exc:
+            await handle.on_interrupt(exc)
             raise
         return ImbraceFlowRun(handle)
 

@@ -160,6 +160,7 @@ class ImbraceRunHandle:
         self._flow_run_id = _flow_run_id()
         self._started = time.monotonic()
         self._abandoned = False
+        self._cancel_attempted = False
 
     # -- trigger ----------------------------------------------------------------------------
     async def start(self) -> ImbraceRunHandle:
@@ -375,9 +376,7 @@ class ImbraceRunHandle:
                 if update is not None:
                     await self._handle(update)
         except BaseException as exc:
-            if not isinstance(exc, Exception):  # cancelled / interrupted / terminated
-                await self.acancel(reason=type(exc).__name__)
-            self.close()
+            await self.on_interrupt(exc)
             raise
         self.close()
         return await self._finish(self.final_run)
@@ -397,6 +396,34 @@ class ImbraceRunHandle:
                 runs.pop(self.run_id, None)
                 if not runs:
                     _active.pop(self._flow_run_id, None)
+
+    async def on_interrupt(self, exc: BaseException) -> None:
+        """Cleanup when starting or waiting ends early; cancels the run on interrupts.
+
+        An ordinary exception (a failed run, a wait limit) leaves the Imbrace run alone; a
+        cancellation, interrupt or termination of the Prefect run cancels it (if the engine
+        allows: QUEUED or PAUSED).
+        """
+        if not isinstance(exc, Exception) and self.final_run is None:
+            if not self._cancel_attempted and (self.run_id or self.sent_at):
+                self._cancel_attempted = True
+                if self.run_id is None:  # interrupted while correlating: one last look
+                    await self._find_for_cancel()
+                await self.acancel(reason=type(exc).__name__)
+        self.close()
+
+    async def _find_for_cancel(self) -> None:
+        since = (self.sent_at or datetime.now(timezone.utc)) - timedelta(
+            seconds=self.options.clock_skew
+        )
+        try:
+            async with self.credentials.get_async_client() as client:
+                run, _ = await self._search(client, since)
+        except Exception as exc:
+            _logger().warning("Could not look up the run of key %s to cancel it: %s", self.key, exc)
+            return
+        if run is not None:
+            self.run_id = run.id
 
     async def acancel(self, reason: str = "cancelled") -> bool:
         """Cancel the Imbrace run if the engine allows it (QUEUED or PAUSED); log what happened."""
@@ -451,10 +478,10 @@ async def atrigger_and_wait(
     async with slots(concurrency_limit, max_concurrent):
         try:
             await handle.start()
-        except BaseException:
-            handle.close()
+            return await handle.wait()
+        except BaseException as exc:
+            await handle.on_interrupt(exc)
             raise
-        return await handle.wait()
 
 
 def run_sync(coro: Any) -> Any:
