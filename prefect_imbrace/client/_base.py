@@ -42,6 +42,7 @@ from ..exceptions import (
     _make_status_error,
 )
 from ._config import ClientConfig
+from ._params import header_items
 
 logger = logging.getLogger("prefect_imbrace.client")
 
@@ -143,6 +144,19 @@ def _retry_wait(
     backoff = min(initial * 2 ** max(attempt - 1, 0), maximum)
     fraction = random.random() if jitter is None else jitter
     return backoff * (1 - 0.25 * fraction)
+
+
+def _check_text(params: Mapping[str, Any]) -> None:
+    """Query values must be encodable (a lone surrogate would fail deep inside httpx)."""
+    for key, value in params.items():
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise ImbraceConfigurationError(
+                        f"Query parameter `{key}` must be valid Unicode text (received {item!r})"
+                    ) from exc
 
 
 def _outcome_unknown(method: str, exc: BaseException) -> bool:
@@ -268,13 +282,20 @@ class _BaseAPIClient:
         headers = {"accept": "application/json", "x-request-id": f"req_{uuid.uuid4().hex[:21]}"}
         headers.update(self._config.auth_headers())
         if call.headers:
-            headers.update({k.lower(): v for k, v in call.headers.items()})
+            headers.update(header_items(call.headers))
         params = {k: v for k, v in (call.params or {}).items() if v is not None}
+        _check_text(params)
         timeout = _as_timeout(call.timeout, self.timeout)
         kwargs: dict[str, Any] = {"params": params, "headers": headers, "timeout": timeout}
         if call.json is not _NO_BODY:
             kwargs["json"] = call.json
-        return http.build_request(call.method, self.engine_url + call.path, **kwargs)
+        try:
+            return http.build_request(call.method, self.engine_url + call.path, **kwargs)
+        except (TypeError, ValueError) as exc:  # e.g. NaN or a lone surrogate in a body field
+            raise ImbraceConfigurationError(
+                f"The {call.method} {call.path} request cannot be encoded: {exc}. Body values must "
+                f"be JSON-serialisable (no NaN/Infinity) and text valid Unicode."
+            ) from exc
 
     def _wait(self, retry_state: RetryCallState) -> float:
         outcome = retry_state.outcome

@@ -22,7 +22,12 @@ def guard(name: str, value: Any) -> str:
         raise ImbraceConfigurationError(
             f"Expected a non-empty value for `{name}` but received {value!r}"
         )
-    return quote(value, safe="")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError as exc:  # lone surrogates cannot be sent in a URL
+        raise ImbraceConfigurationError(
+            f"`{name}` must be valid Unicode text (received {value!r})"
+        ) from exc
 
 
 def guard_id(name: str, value: Any) -> str:
@@ -42,6 +47,10 @@ def str_list(
     """Accept one string or many; the engine takes repeated query keys (`status=A&status=B`)."""
     if value is None:
         return None
+    if not isinstance(value, (str, Iterable)) or isinstance(value, (bytes, Mapping)):
+        raise ImbraceConfigurationError(
+            f"`{name}` must be a string or a list of strings (received {value!r})"
+        )
     items = [value] if isinstance(value, str) else list(value)
     for item in items:
         if not isinstance(item, str) or not item:
@@ -91,26 +100,66 @@ def body_of(name: str, body: Any) -> dict[str, Any]:
     )
 
 
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def header_items(headers: Mapping[str, str]) -> dict[str, str]:
+    """Extra request headers, lower-cased; names are HTTP tokens, values single-line latin-1 text."""
+    if not isinstance(headers, Mapping):
+        raise ImbraceConfigurationError(
+            f"`headers` must be a dict of str to str (received {type(headers).__name__})"
+        )
+    items: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise ImbraceConfigurationError(
+                f"`headers`: {name!r} is not a valid header name (letters, digits and -_.!#$%&'*+^`|~)"
+            )
+        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+            raise ImbraceConfigurationError(
+                f"`headers`: the value of {name!r} must be single-line text (received {type(value).__name__})"
+            )
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError as exc:
+            raise ImbraceConfigurationError(
+                f"`headers`: the value of {name!r} must be latin-1 text; percent-encode other characters"
+            ) from exc
+        items[name.lower()] = value
+    return items
+
+
 def json_payload(payload: Any) -> Any:
     """A webhook payload: models are dumped camelCase, None becomes `{}` (what the engine sees anyway)."""
     if payload is None:
         return {}
     if isinstance(payload, BaseModel):
         return payload.model_dump(by_alias=True, mode="json")
-    try:
-        json.dumps(payload)
-    except (TypeError, ValueError) as exc:
+    try:  # as the transport will encode it: no NaN/Infinity, UTF-8 (no lone surrogates)
+        json.dumps(payload, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ImbraceConfigurationError(f"`payload` must be JSON-serialisable: {exc}") from exc
     return payload
 
 
 def cell_value(value: Any) -> str:
     """Table cells are stored as strings."""
-    return value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ImbraceConfigurationError(
+            f"A record cell must be text or JSON-serialisable (received {value!r})"
+        ) from exc
 
 
 def records_body(records: Iterable[Any]) -> list[list[dict[str, str]]]:
     """`[{fieldId: value, ...}]` or the wire form `[[{"fieldId", "value"}]]` -> the wire form."""
+    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
+        raise ImbraceConfigurationError(
+            f"`records` must be a list of records (received {type(records).__name__})"
+        )
     rows: list[list[dict[str, str]]] = []
     for row in records:
         if isinstance(row, Mapping):
