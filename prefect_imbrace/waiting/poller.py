@@ -109,7 +109,7 @@ class RunPoller:
         self._keys: OrderedDict[str, str | None] = OrderedDict()
         self._thread: threading.Thread | None = None
         self._stop = False
-        self.stats = {"list_calls": 0, "get_calls": 0}
+        self.stats = {"ticks": 0, "list_calls": 0, "get_calls": 0}
 
     # -- registration -------------------------------------------------------------------
     def watch(self, watch: Watch) -> Watch:
@@ -211,6 +211,7 @@ class RunPoller:
             lane.next_at = time.monotonic() + lane.interval
             return
         changed = False
+        self.stats["ticks"] += 1
         try:
             client = self._client(lane, clients)
             since = min(w.run_created or w.created_after for w in watches)
