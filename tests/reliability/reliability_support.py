@@ -33,7 +33,7 @@ def mode() -> str:
     return "long" if os.environ.get("IMBRACE_RELIABILITY_MODE", "").lower() == "long" else "short"
 
 
-def per_fault(short: int = 5, long: int = 100) -> int:
+def per_fault(short: int = 5, long: int = 70) -> int:
     """Logical triggers per fault scenario in the current mode."""
     return long if mode() == "long" else short
 

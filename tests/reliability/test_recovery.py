@@ -39,9 +39,10 @@ async def until(check: Callable[[], Any], limit_s: float = 60.0) -> Any:
     raise AssertionError("condition not reached in time")
 
 
-def _running(ledger: Ledger, flow_id: str, m: int) -> bool:
+def _started(ledger: Ledger, flow_id: str, m: int) -> bool:
+    """All M runs exist and none is still QUEUED (a QUEUED one would be cancelled by the crash)."""
     runs = ledger.runs(flow_id)
-    return len(runs) == m and all(r["status"] == "RUNNING" for r in runs)
+    return len(runs) == m and all(r["status"] != "QUEUED" for r in runs)
 
 
 def _finished(ledger: Ledger, flow_id: str, m: int) -> bool:
@@ -49,10 +50,11 @@ def _finished(ledger: Ledger, flow_id: str, m: int) -> bool:
     return len(runs) >= m and all(r["status"] in TERMINAL for r in runs)
 
 
-async def test_parent_flow_rerun_after_crash_adopts_the_runs(engine, creds, flows, ledger):
+async def test_parent_flow_rerun_after_crash_adopts_the_runs(engine, creds, flows, ledger, monkeypatch):
     """Attempt 1 triggers M runs and dies while waiting; the re-run (same flow run, run_count
     2) derives the same keys, finds the runs and waits for them instead of sending again."""
     m = per_fault()
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY", str(m))
     flow_id = flows.slow(2.0)
 
     @flow(name="reliability-crashing-parent", retries=1, retry_delay_seconds=0)
@@ -61,7 +63,7 @@ async def test_parent_flow_rerun_after_crash_adopts_the_runs(engine, creds, flow
         pending = [asyncio.ensure_future(trigger_flow_and_wait(creds, flow_id, {"i": i}, return_state=True))
                    for i in range(m)]
         if attempt == 1:
-            await until(lambda: _running(ledger, flow_id, m))
+            await until(lambda: _started(ledger, flow_id, m))
             for job in pending:
                 job.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -108,11 +110,12 @@ async def test_sync_reply_later_than_the_engine_wait_is_no_reply(engine, creds, 
     assert {r["status"] for r in ledger.runs(flow_id)} == {"SUCCEEDED"}
 
 
-async def test_engine_restart_mid_wait_on_the_same_address(tmp_path):
+async def test_engine_restart_mid_wait_on_the_same_address(tmp_path, monkeypatch):
     """The engine process restarts behind the same gateway address (a redeploy) while Prefect
     waits: the persistent store keeps the runs, the restarted engine re-queues the RUNNING ones,
     and the waits ride out the outage as transient polling errors."""
     m = per_fault()
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY", str(m))
     db = str(tmp_path / "engine.sqlite")
     first = ImbraceLocal(api_keys={API_KEY: "org_local"}, db=db).start()
     second: ImbraceLocal | None = None
@@ -122,7 +125,7 @@ async def test_engine_restart_mid_wait_on_the_same_address(tmp_path):
             flow_id = Flows(client).slow(2.0)
         ledger = Ledger(first.engine_url, API_KEY)
         waiting = asyncio.ensure_future(fan_out(creds, flow_id, m))
-        await until(lambda: _running(ledger, flow_id, m))
+        await until(lambda: _started(ledger, flow_id, m))
         await asyncio.to_thread(first.stop)
         await asyncio.sleep(1.0)  # an outage the pollers must ride out
         second = ImbraceLocal(api_keys={API_KEY: "org_local"}, db=db, port=first.port)
