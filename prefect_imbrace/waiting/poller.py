@@ -37,6 +37,7 @@ _PAGE = 100
 _MAX_PAGES = 50
 _KEY_CACHE = 20_000
 _IDLE_EXIT = 3.0
+_UNDECIDED_REREAD = 1.0
 
 
 @dataclass
@@ -107,6 +108,7 @@ class RunPoller:
         self._wake = threading.Event()
         self._lanes: dict[str, _Lane] = {}
         self._keys: OrderedDict[str, str | None] = OrderedDict()
+        self._undecided: dict[str, float] = {}
         self._thread: threading.Thread | None = None
         self._stop = False
         self.stats = {"ticks": 0, "list_calls": 0, "get_calls": 0}
@@ -247,11 +249,20 @@ class RunPoller:
         known, key = self.known_key(run_id)
         if known:
             return key, None
+        # a run that has not recorded its trigger yet is re-read, but not on every tick
+        last = self._undecided.get(run_id)
+        if last is not None and time.monotonic() - last < _UNDECIDED_REREAD:
+            return None, None
         self.stats["get_calls"] += 1
         full = client.workflows.get_run(run_id)
         key = key_of(full)
         if key is not None or trigger_recorded(full):
             self.remember_key(run_id, key)  # final: a run's trigger headers never change
+            self._undecided.pop(run_id, None)
+        else:
+            self._undecided[run_id] = time.monotonic()
+            if len(self._undecided) > _KEY_CACHE:
+                self._undecided.clear()
         return key, full
 
     def _apply(self, client: Any, watches: list[Watch], runs: list[Any]) -> bool:

@@ -168,3 +168,18 @@ def test_first_argument_must_be_credentials():
 
     with pytest.raises(ImbraceConfigurationError, match="ImbraceCredentials block"):
         t.get_run.fn("not-credentials", "x" * 21)
+
+
+def test_task_bodies_run_directly_under_disabled_run_logger(creds, flows):
+    from prefect.logging import disable_run_logger
+
+    fid = flows.echo()
+    with disable_run_logger():
+        assert t.get_flow.fn(creds, fid).id == fid
+        assert t.trigger_flow_sync.fn(creds, fid, {"n": 1}).body == {"echo": {"n": 1}}
+
+
+def test_secret_returning_tasks_never_persist_results():
+    for task in (t.get_connection, t.upsert_connection, t.get_mcp_server, t.list_mcp_servers,
+                 t.create_mcp_server, t.update_mcp_server, t.rotate_mcp_token):
+        assert task.persist_result is False and task.aio.persist_result is False, task.name
