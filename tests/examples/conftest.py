@@ -33,9 +33,13 @@ IMBRACE_VARIABLES = (
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def prefect_api() -> Iterator[None]:
-    """A temporary Prefect server, unless one is already up for this session."""
+    """A temporary Prefect server for this folder, unless one is already up.
+
+    Package-scoped, so it stops before the next folder starts its own: Prefect's test
+    harnesses work one after another, not nested (events then reach the wrong server).
+    """
     if PREFECT_API_URL.value():
         yield
     else:

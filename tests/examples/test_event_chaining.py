@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import event_chaining
 import pytest
-from examples_helpers import load_prefect_yaml
 from imbrace_demo import build_echo
 from prefect.cli.deploy._triggers import _initialize_deployment_triggers
+
+from .examples_helpers import load_prefect_yaml
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 

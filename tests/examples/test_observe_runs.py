@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import observe_runs
 import pytest
-from examples_helpers import read_events
 from imbrace_demo import build_echo
+
+from .examples_helpers import read_events
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import recurring_trigger
 from croniter import croniter
-from examples_helpers import load_prefect_yaml
 from imbrace_demo import build_echo
 from prefect.flows import Flow, load_flow_from_entrypoint
+
+from .examples_helpers import load_prefect_yaml
 
 FLOWS_DIR = Path(recurring_trigger.__file__).parent
 
