@@ -13,7 +13,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from prefect.settings.base import PrefectBaseSettings, build_settings_config
+from prefect.settings.base import PrefectBaseSettings
+
+try:
+    from prefect.settings.base import build_settings_config
+except ImportError:  # Prefect releases before the public name
+    from prefect.settings.base import _build_settings_config as build_settings_config
 from pydantic import Field, SecretStr
 
 __all__ = ["ImbraceSettings", "get_settings", "setting"]
