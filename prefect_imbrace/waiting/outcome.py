@@ -121,8 +121,33 @@ def is_finished(run: Any) -> bool:
     return getattr(run, "finish_time", None) is not None
 
 
+SENSITIVE_HEADERS = frozenset(
+    {"x-access-token", "x-api-key", "authorization", "proxy-authorization", "cookie"}
+)
+REDACTED = "**REDACTED**"
+
+
+def redact_run(run: Any) -> Any:
+    """A copy of the run whose recorded trigger headers hide credentials.
+
+    The gateway forwards the caller's access token to the engine as `x-access-token`, and the
+    webhook trigger records every request header, so the run read back holds the token. It
+    must not reach results, errors, artifacts or persisted state.
+    """
+    steps = getattr(run, "steps", None) or {}
+    trigger = steps.get("trigger") if isinstance(steps, dict) else None
+    output = getattr(trigger, "output", None)
+    headers = output.get("headers") if isinstance(output, dict) else None
+    if not isinstance(headers, dict) or not SENSITIVE_HEADERS & {str(k).lower() for k in headers}:
+        return run
+    clean = {k: REDACTED if str(k).lower() in SENSITIVE_HEADERS else v for k, v in headers.items()}
+    new_trigger = trigger.model_copy(update={"output": {**output, "headers": clean}})
+    return run.model_copy(update={"steps": {**steps, "trigger": new_trigger}})
+
+
 def result_from_run(run: Any, *, key: str | None = None, webhook_id: str | None = None):
     """Build the typed result of a finished run (any status; callers check the outcome)."""
+    run = redact_run(run)
     duration = getattr(run, "duration", None)
     return ImbraceRunResult(
         run_id=run.id,
@@ -158,6 +183,7 @@ def raise_for_outcome(run: Any, result: ImbraceRunResult) -> ImbraceRunResult:
     status = (run.status or "").upper()
     if status in SUCCESS_STATUSES:
         return result
+    run = redact_run(run)
     fields = {"run_id": run.id, "flow_id": run.flow_id, "status": run.status, "run": run}
     if status in CANCELLED_STATUSES:
         raise ImbraceRunCancelled(
