@@ -55,7 +55,7 @@ def prefect_api() -> Iterator[None]:
 
     poller = get_poller()  # it may predate this file (other suites in the same session)
     poller.poll_interval, poller.max_interval = 0.2, 1.0
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=240):
         yield
     shutdown_poller()
 
