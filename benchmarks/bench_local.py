@@ -72,7 +72,7 @@ async def _load(host: str, port: int, request: bytes, seconds: float) -> tuple[i
     return ok, errors
 
 
-def _gets_per_second(engine: LocalProcess, flow_id: str, seconds: float) -> Metric:
+def _gets_per_second(engine: LocalProcess, flow_id: str, seconds: float) -> list[Metric]:
     host, port = "127.0.0.1", int(engine.url.rsplit(":", 1)[1])
     request = (f"GET /activepieces/v1/flows/{flow_id} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                f"x-api-key: {engine.api_key}\r\naccept: application/json\r\n\r\n").encode()
@@ -84,13 +84,16 @@ def _gets_per_second(engine: LocalProcess, flow_id: str, seconds: float) -> Metr
     server_util = (_cpu_s(engine.proc.pid) - server_cpu) / wall
     client_util = (time.process_time() - client_cpu) / wall
     rate = ok / wall
-    return Metric(name="local_engine_get_per_s", value=round(rate, 1), unit="requests/s",
+    per_cpu = ok / max(server_util * wall, 1e-9)
+    return [Metric(name="local_engine_get_per_s", value=round(rate, 1), unit="requests/s",
                   goal=f">= {GET_GOAL:g}", met=rate >= GET_GOAL and errors == 0,
                   notes=(f"GET /v1/flows/{{id}}, one worker process, {CONNECTIONS} keep-alive connections "
                          f"from a raw asyncio load generator, {seconds:g}s"),
                   details={"requests": ok, "errors": errors, "server_cpu_util": round(server_util, 2),
-                           "per_server_cpu_second": round(ok / max(server_util * wall, 1e-9), 1),
-                           "loadgen_cpu_util": round(client_util, 2)})
+                           "loadgen_cpu_util": round(client_util, 2)}),
+            Metric(name="local_engine_get_per_cpu_s", value=round(per_cpu, 1), unit="requests/CPU-s",
+                   goal="report", notes="same load; requests per CPU-second the server process used (less "
+                   "sensitive to other load on a shared machine than the wall rate)")]
 
 
 def _iso_s(value: str) -> float:
@@ -189,7 +192,7 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
     metrics: list[Metric] = []
     with LocalProcess() as engine:
         flow_id = echo_flow(engine.url, engine.api_key, name="GET target")
-        metrics.append(_gets_per_second(engine, flow_id, seconds))
+        metrics += _gets_per_second(engine, flow_id, seconds)
         metrics += _webhook_latency(engine, runs)
         metrics += _sync_trigger(engine, calls)
     metrics.append(_startup(starts))

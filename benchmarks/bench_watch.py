@@ -3,8 +3,9 @@
 Every trial is one fresh worker process (`_watch_worker.py`) against the same Imbrace Local
 subprocess: the engine is reset, a fresh Imbrace flow (webhook -> Delay For 1 s) is published,
 then the side triggers N runs and waits until all are terminal. Requests are counted on the
-engine (`engine.control.counters()`). Sides run in mirrored order (A B C D, D C B A) so drift
-hits all of them alike; figures are medians over the trials of one run.
+engine (`engine.control.counters()`). Client and SDK trials run in back-to-back pairs (order
+alternating) and the client ratio is the median of the pair ratios, so drift cancels within a
+pair; the long layer and Prefect trials run between pairs. Other figures are medians.
 """
 
 from __future__ import annotations
@@ -69,24 +70,35 @@ def _summary(trials: list[dict[str, Any]]) -> dict[str, Any]:
 def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
     """`smoke`: 5 runs, our client and the SDK only, no traced trials (tests/benchmarks: code paths only)."""
     n = 5 if smoke else 50 if quick else 500
-    repeats = 1 if quick or smoke else 2
+    pairs = 1 if smoke else 2 if quick else 5  # client/SDK pairs (cheap trials)
+    heavy_after = set() if smoke else {0} if quick else {1, 3}  # pairs after which layer and prefect run
     wait_timeout = 10.0 if quick or smoke else 300.0  # per-run wait limit of the layer sides (runs take ~1 s)
-    sides = ["client", "sdk"] if smoke else ["client", "sdk", "layer", "prefect"]
-    results: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
+    results: dict[str, list[dict[str, Any]]] = {s: [] for s in ("client", "sdk", "layer", "prefect")}
+    pair_ratios: list[float] = []
     memory: dict[str, dict[str, Any]] = {}
+
+    def trial(side: str, trace: bool = False) -> dict[str, Any]:
+        out = _trial(engine, side, n, trace=trace, wait_timeout=wait_timeout)
+        print(f"  {'memory' if trace else 'watch'} trial {side}: {_brief(out)}", flush=True)
+        return out
+
     with LocalProcess() as engine:
-        for r in range(repeats):
-            for side in sides if r % 2 == 0 else list(reversed(sides)):
-                results[side].append(_trial(engine, side, n, wait_timeout=wait_timeout))
-                print(f"  watch trial {side}: {_brief(results[side][-1])}", flush=True)
+        for r in range(pairs):
+            pair = {side: trial(side) for side in (("client", "sdk") if r % 2 == 0 else ("sdk", "client"))}
+            for side, out in pair.items():
+                results[side].append(out)
+            if pair["client"].get("ok") and pair["sdk"].get("ok"):
+                pair_ratios.append(pair["client"]["wall_s"] / pair["sdk"]["wall_s"])
+            if r in heavy_after:
+                for side in ("layer", "prefect") if len(results["layer"]) % 2 == 0 else ("prefect", "layer"):
+                    results[side].append(trial(side))
         for side in ("client", "sdk", "layer"):
             layer_walls = [t["wall_s"] for t in results.get("layer", []) if t.get("ok")]
-            if smoke or side not in sides or (side == "layer" and (not layer_walls or min(layer_walls) > 30)):
-                continue  # not run, failed or slow above: tracemalloc would only multiply that
-            memory[side] = _trial(engine, side, n, trace=True, wait_timeout=wait_timeout)
-            print(f"  memory trial {side}: {_brief(memory[side])}", flush=True)
-    s = {side: _summary(results.get(side, [])) for side in ("client", "sdk", "layer", "prefect")}
-    return _metrics(n, s, memory)
+            if smoke or (side == "layer" and (not layer_walls or min(layer_walls) > 30)):
+                continue  # failed or slow above: tracemalloc would only multiply that
+            memory[side] = trial(side, trace=True)
+    s = {side: _summary(results[side]) for side in ("client", "sdk", "layer", "prefect")}
+    return _metrics(n, s, memory, pair_ratios)
 
 
 def _brief(t: dict[str, Any]) -> str:
@@ -95,7 +107,8 @@ def _brief(t: dict[str, Any]) -> str:
     return f"{t['wall_s']:.2f}s requests={t['requests']['total']} rss+{t['rss_delta_kb']}kB"
 
 
-def _metrics(n: int, s: dict[str, dict[str, Any]], memory: dict[str, dict[str, Any]]) -> list[Metric]:
+def _metrics(n: int, s: dict[str, dict[str, Any]], memory: dict[str, dict[str, Any]],
+             pair_ratios: list[float]) -> list[Metric]:
     pages = math.ceil(n / 100)
     sdk = s["sdk"]
     out: list[Metric] = []
@@ -108,11 +121,14 @@ def _metrics(n: int, s: dict[str, dict[str, Any]], memory: dict[str, dict[str, A
             out.append(Metric(name=f"{name}[{label}]", value=None, unit="s", goal=f"ratio <= {WATCH_GOAL}",
                               met=False, notes="did not complete: " + str(ours.get("errors") or sdk.get("errors"))[:600]))
             continue
-        ratio = ours["wall_s"] / sdk["wall_s"]
+        # client: median of the ratios of back-to-back client/SDK pairs (drift cancels within a
+        # pair); layer: ratio of medians (its trials are too long to pair).
+        ratio = median(pair_ratios) if side == "client" and pair_ratios else ours["wall_s"] / sdk["wall_s"]
         out.append(Metric(name=f"{name}[{label}]", value=round(ours["wall_s"], 3), unit="s",
                           baseline=round(sdk["wall_s"], 3), ratio=round(ratio, 3), goal=f"ratio <= {WATCH_GOAL}",
                           met=ratio <= WATCH_GOAL, notes=common,
-                          details={"ours": ours, "sdk": sdk}))
+                          details={"ours": ours, "sdk": sdk,
+                                   **({"pair_ratios": [round(x, 3) for x in pair_ratios]} if side == "client" else {})}))
         req = ours["requests"]
         ticks = ours["ticks"] if side == "client" else math.ceil(req["list_runs"] / pages)
         allowed = n + ticks * pages
