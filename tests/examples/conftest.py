@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prefect.settings import PREFECT_API_URL
-from prefect.testing.utilities import prefect_test_harness
 
 ROOT = Path(__file__).resolve().parents[2]
 for folder in ("flows", "blocks"):
@@ -34,17 +32,9 @@ IMBRACE_VARIABLES = (
 
 
 @pytest.fixture(scope="package")
-def prefect_api() -> Iterator[None]:
-    """A temporary Prefect server for this folder, unless one is already up.
-
-    Package-scoped, so it stops before the next folder starts its own: Prefect's test
-    harnesses work one after another, not nested (events then reach the wrong server).
-    """
-    if PREFECT_API_URL.value():
-        yield
-    else:
-        with prefect_test_harness(server_startup_timeout=120):
-            yield
+def prefect_api(prefect_harness: None) -> Iterator[None]:
+    """The session's one Prefect API (tests/conftest.py); the poller stops with this folder."""
+    yield
     shutdown_poller()
 
 
