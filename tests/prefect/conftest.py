@@ -12,7 +12,6 @@ from imbrace_prefect_helpers import SECRET_KEY, FlowFactory
 # Faster polling for tests (read when the shared poller is created).
 os.environ.setdefault("PREFECT_INTEGRATIONS_IMBRACE_POLL_INTERVAL", "0.2")
 os.environ.setdefault("PREFECT_INTEGRATIONS_IMBRACE_MAX_POLL_INTERVAL", "1.0")
-from prefect.testing.utilities import prefect_test_harness
 
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.local import ImbraceLocal
@@ -20,9 +19,9 @@ from prefect_imbrace.waiting.poller import shutdown_poller
 
 
 @pytest.fixture(scope="session", autouse=True)
-def prefect_api() -> Iterator[None]:
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
+def prefect_api(prefect_harness: None) -> Iterator[None]:
+    """The session's one Prefect API (tests/conftest.py); the poller stops with this folder."""
+    yield
     shutdown_poller()
 
 
