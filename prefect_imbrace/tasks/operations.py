@@ -153,6 +153,35 @@ def cancel_runs(
     ).log("Cancelling Imbrace runs (ids %s, flow %s).", flow_run_ids, flow_id)
 
 
+@operation("Retry Imbrace runs")
+def retry_runs(
+    imbrace_credentials: ImbraceCredentials,
+    strategy: str = "FROM_FAILED_STEP",
+    flow_run_ids: list[str] | None = None,
+    flow_id: str | list[str] | None = None,
+    status: str | list[str] | None = None,
+    **filters: Any,
+) -> Call:
+    """Retry every selected run at once (a selector is required: the engine would take all)."""
+    return Call(
+        "retry_runs", strategy, flow_run_ids=flow_run_ids, flow_id=flow_id, status=status, **filters
+    ).log("Retrying Imbrace runs (%s; ids %s, flow %s).", strategy, flow_run_ids, flow_id)
+
+
+@operation("Archive Imbrace runs")
+def archive_runs(
+    imbrace_credentials: ImbraceCredentials,
+    flow_run_ids: list[str] | None = None,
+    flow_id: str | list[str] | None = None,
+    status: str | list[str] | None = None,
+    **filters: Any,
+) -> Call:
+    """Archive the selected runs (hidden from `list_runs(archived=False)`, kept otherwise)."""
+    return Call(
+        "archive_runs", flow_run_ids=flow_run_ids, flow_id=flow_id, status=status, **filters
+    ).log("Archiving Imbrace runs (ids %s, flow %s).", flow_run_ids, flow_id)
+
+
 # -- folders -------------------------------------------------------------------------------------
 
 
@@ -410,3 +439,31 @@ def list_invitations(
 ) -> Call:
     """One page of user invitations of the given type (PROJECT or PLATFORM)."""
     return Call("list_invitations", type=type, limit=limit).log("Listing Imbrace invitations.")
+
+
+@operation("Delete Imbrace invitation")
+def delete_invitation(imbrace_credentials: ImbraceCredentials, invitation_id: str) -> Call:
+    """Withdraw a user invitation."""
+    return Call("delete_invitation", invitation_id).log(
+        "Deleting Imbrace invitation %s.", invitation_id
+    )
+
+
+@operation("Test Imbrace trigger")
+def test_trigger(imbrace_credentials: ImbraceCredentials, body: Mapping[str, Any]) -> Call:
+    """Run a trigger's test (`TEST_FUNCTION`) or toggle listening (`SIMULATION`) for a version."""
+    return Call("test_trigger", body).log(
+        "Testing the trigger of Imbrace flow %s.", dict(body).get("flowId")
+    )
+
+
+@operation("Get Imbrace record")
+def get_record(imbrace_credentials: ImbraceCredentials, record_id: str) -> Call:
+    """One table record with its cells."""
+    return Call("get_record", record_id).log("Reading Imbrace record %s.", record_id)
+
+
+@operation("Get Imbrace project")
+def get_project(imbrace_credentials: ImbraceCredentials) -> Call:
+    """The project the credentials act in (one per Imbrace organisation)."""
+    return Call("get_project").log("Reading the Imbrace project of these credentials.")

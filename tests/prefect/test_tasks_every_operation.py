@@ -52,6 +52,12 @@ def scenario(creds: Any, tag: str) -> list[tuple[str, Any, Any]]:
         ("run", t.get_run, a(lambda c: c["result"].run_id)),
         ("retried", t.retry_run, a(lambda c: c["result"].run_id, "ON_LATEST_VERSION")),
         ("cancelled", t.cancel_runs, a(flow_id=fid, status=["PAUSED"])),
+        ("retried_all", t.retry_runs, a("ON_LATEST_VERSION", flow_run_ids=lambda c: [c["result"].run_id])),
+        ("_", t.archive_runs, a(flow_run_ids=lambda c: [c["result"].run_id])),
+        ("tested", t.test_trigger, a(lambda c: {
+            "flowId": c["flow"].id, "flowVersionId": c["published"].version.id, "testStrategy": "TEST_FUNCTION",
+        })),
+        ("project", t.get_project, a()),
         ("conn", t.upsert_connection, a({
             "externalId": f"conn-{tag}", "displayName": "Conn", "pieceName": HTTP,
             "type": "SECRET_TEXT", "value": {"type": "SECRET_TEXT", "secret_text": "s3cr3t-conn-value"},
@@ -75,6 +81,7 @@ def scenario(creds: Any, tag: str) -> list[tuple[str, Any, Any]]:
         ("records_read", t.list_records, a(lambda c: c["table"].id)),
         ("record_updated", t.update_record,
          a(lambda c: c["records"][0].id, lambda c: c["table"].id, lambda c: {c["field"].id: "x@y.z"})),
+        ("record_read", t.get_record, a(lambda c: c["records"][0].id)),
         ("_", t.delete_records, a(lambda c: [r.id for r in c["records"]])),
         ("_", t.delete_table, a(lambda c: c["table"].id)),
         ("pieces", t.list_pieces, a()),
@@ -103,6 +110,9 @@ def check(ctx: dict, tag: str) -> None:
     assert ctx["result"].payload == {"got": {"via": "wait"}}
     assert [r.payload for r in ctx["many"]] == [{"got": {"i": 1}}, {"got": {"i": 2}}]
     assert ctx["run"].id == ctx["result"].run_id
+    assert len(ctx["retried_all"]) == 1 and ctx["retried_all"][0].id != ctx["result"].run_id
+    assert ctx["project"].id == ctx["flow"].project_id
+    assert ctx["record_read"].id == ctx["records"][0].id
     assert ctx["conn_read"].value.get_secret_value()["secret_text"] == "s3cr3t-conn-value"
     assert "s3cr3t" not in repr(ctx["conn_read"])
     assert ctx["mcp_rotated"].token.get_secret_value() != ctx["mcp"].token.get_secret_value()
@@ -113,9 +123,22 @@ def check(ctx: dict, tag: str) -> None:
 
 
 def test_every_public_task_is_in_the_scenario():
-    used = {task.name for _, task, _ in scenario(None, "x")}
+    # delete_invitation is the one task no scenario can succeed with: invitations cannot be
+    # created through the gateway, so it has its own test below (the typed 404).
+    used = {task.name for _, task, _ in scenario(None, "x")} | {t.delete_invitation.name}
     public = {getattr(t, n).name for n in t.__all__ if isinstance(getattr(t, n), ImbraceTask)}
     assert public == used
+
+
+def test_delete_invitation_of_an_unknown_invitation_is_a_typed_not_found(creds, engine):
+    from prefect_imbrace.exceptions import NotFoundError
+
+    @flow
+    def sync_parent() -> None:
+        t.delete_invitation(creds, "AAAAAAAAAAAAAAAAAAAAA")
+
+    with pytest.raises(NotFoundError):
+        sync_parent()
 
 
 def test_every_task_from_a_sync_flow(creds, engine):
