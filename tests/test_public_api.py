@@ -13,9 +13,9 @@ EXPECTED = [
     "ImbraceRunError", "ImbraceRunFailed", "ImbraceRunResult", "ImbraceRunWaitTimeout",
     "InvalidRequestError", "LocalControl", "NotFoundError", "PermissionDeniedError",
     "RateLimitError", "RequestOutcomeUnknownError", "RunCategory", "SeekPage", "ServerError",
-    "StepResult", "SyncOutcome", "SyncReply", "TriggerReceipt", "WaitOptions",
-    "cancel_imbrace_runs_hook", "observe_imbrace_runs", "trigger_flow_and_wait_for_completion",
-    "trigger_flow_chain",
+    "StepResult", "StepSummary", "SyncOutcome", "SyncReply", "TriggerReceipt", "WaitOptions",
+    "atrigger_and_wait", "cancel_imbrace_runs_hook", "observe_imbrace_runs",
+    "trigger_and_wait", "trigger_flow_and_wait_for_completion", "trigger_flow_chain",
 ]
 
 
