@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from typing import Any
 
@@ -28,8 +29,22 @@ async def fan_out(
     return str(current_flow_run.id)
 
 
-async def task_runs(flow_run_id: str) -> list[Any]:
-    """The task runs of a flow run as the Prefect API stores them."""
+async def task_runs(flow_run_id: str, settle_s: float = 60.0) -> list[Any]:
+    """The task runs of a flow run as the Prefect API stores them, once their states settled.
+
+    Task run states reach the API asynchronously (client-side orchestration), so a state read
+    right after the flow returned may still say Running; read again until none does (bounded).
+    """
+    deadline = time.monotonic() + settle_s
+    while True:
+        found = await _read_task_runs(flow_run_id)
+        settled = all(run.state is not None and run.state.is_final() for run in found)
+        if settled or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.5)
+
+
+async def _read_task_runs(flow_run_id: str) -> list[Any]:
     found: list[Any] = []
     async with get_client() as client:
         for _ in range(100):
@@ -44,4 +59,4 @@ async def task_runs(flow_run_id: str) -> list[Any]:
 
 
 def state_counts(runs: list[Any]) -> dict[str, int]:
-    return dict(Counter(run.state.name for run in runs))
+    return dict(Counter(run.state.name if run.state else "no state" for run in runs))

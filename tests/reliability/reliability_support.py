@@ -122,14 +122,15 @@ class Ledger:
         return counts
 
 
-def exactly_once(counts: Counter[str | None], logical: int) -> tuple[int, int, int]:
+def exactly_once(counts: Counter[str | None], logical: int, failed: int = 0) -> tuple[int, int, int]:
     """(runs counted, duplicates, lost) for `logical` triggers that each used their own key.
 
     A key seen n > 1 times counts n - 1 duplicates; a run without a key is a duplicate too (it
-    was not started by a keyed trigger); every logical trigger without a keyed run is lost.
+    was not started by a keyed trigger). A logical trigger without a run is lost unless its
+    Prefect task run ended Failed (`failed` of them), saying the trigger did not happen.
     """
     runs = sum(counts.values())
     keyed = {key: n for key, n in counts.items() if key is not None}
     duplicates = sum(n - 1 for n in keyed.values()) + counts.get(None, 0)
-    lost = max(0, logical - len(keyed))
+    lost = max(0, logical - len(keyed) - failed)
     return runs, duplicates, lost

@@ -64,6 +64,8 @@ SCENARIOS = {
         [dict(path=WEBHOOK, method="POST", latency_ms=1500, times=lambda m: m)],
         creds={"timeout": 1.0},
         env={"PREFECT_INTEGRATIONS_IMBRACE_CORRELATION_GRACE": "2"},
+        # a trigger may draw the fault on each of its 3 sends; task retries outlast the storm
+        task_options={"retries": 2, "retry_delay_seconds": 0},
     ),
     "Prefect task retry after the wait failed (poll budget 0)": Scenario(
         [dict(path=RUN_READS, method="GET", status=500, times=lambda m: 4)],
@@ -98,7 +100,7 @@ async def test_fault_keeps_exactly_once(name, engine, creds, flows, ledger, monk
 
     runs = await task_runs(flow_run_id)
     states = state_counts(runs)
-    counted, duplicates, lost = exactly_once(ledger.keys([flow_id]), m)
+    counted, duplicates, lost = exactly_once(ledger.keys([flow_id]), m, states.get("Failed", 0))
     record_fault(name, m, counted, duplicates, lost, states)
     for run in runs:
         if run.state.name != "Completed":
