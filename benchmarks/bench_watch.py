@@ -70,9 +70,9 @@ def _summary(trials: list[dict[str, Any]]) -> dict[str, Any]:
 def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
     """`smoke`: 5 runs, our client and the SDK only, no traced trials (tests/benchmarks: code paths only)."""
     n = 5 if smoke else 50 if quick else 500
-    pairs = 1 if smoke else 2 if quick else 5  # client/SDK pairs (cheap trials)
+    pairs = 1 if smoke or quick else 5  # client/SDK pairs (cheap trials)
     heavy_after = set() if smoke else {0} if quick else {1, 3}  # pairs after which layer and prefect run
-    wait_timeout = 10.0 if quick or smoke else 300.0  # per-run wait limit of the layer sides (runs take ~1 s)
+    wait_timeout = 60.0 if quick or smoke else 300.0  # per-run wait limit of the layer sides (runs take ~1 s)
     results: dict[str, list[dict[str, Any]]] = {s: [] for s in ("client", "sdk", "layer", "prefect")}
     pair_ratios: list[float] = []
     memory: dict[str, dict[str, Any]] = {}
@@ -94,8 +94,8 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
                     results[side].append(trial(side))
         for side in ("client", "sdk", "layer"):
             layer_walls = [t["wall_s"] for t in results.get("layer", []) if t.get("ok")]
-            if smoke or (side == "layer" and (not layer_walls or min(layer_walls) > 30)):
-                continue  # failed or slow above: tracemalloc would only multiply that
+            if smoke or (side == "layer" and (quick or not layer_walls or min(layer_walls) > 30)):
+                continue  # quick, failed or slow above: tracemalloc would only multiply that
             memory[side] = trial(side, trace=True)
     s = {side: _summary(results[side]) for side in ("client", "sdk", "layer", "prefect")}
     return _metrics(n, s, memory, pair_ratios)
