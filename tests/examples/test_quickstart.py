@@ -13,7 +13,7 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
 def test_pipeline_chains_and_fans_out_exactly_once(target, capsys):
-    outcome = quickstart.run(target, None, None, batch_size=12, max_concurrent=4)
+    outcome = quickstart.run(target, None, None, batch_size=12, max_concurrent=6)
 
     assert outcome["reply"] == {"greeting": "Hello, Prefect!", "n": 12}
     assert outcome["chained"] == {"n": 12, "size": "large", "message": "Hello, Prefect! 12 is large."}
