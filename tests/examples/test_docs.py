@@ -59,6 +59,9 @@ def test_reference_covers_every_public_name(site: Path):
     names = documented_names(site)
     missing = sorted(set(prefect_imbrace.__all__) - names)
     assert not missing, f"not in the API reference: {missing}"
+    package_page = (site / "reference" / "package" / "index.html").read_text()
+    unlisted = [n for n in prefect_imbrace.__all__ if f"<code>{n}</code></a>" not in package_page]
+    assert not unlisted, f"not linked from the prefect_imbrace page: {unlisted}"
 
 
 @pytest.mark.parametrize("module", DOCUMENTED_MODULES)
