@@ -34,7 +34,9 @@ class TriggerContext:
 
 def _digest(*parts: object) -> str:
     raw = "|".join(str(p) for p in parts)
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+    # surrogatepass: a malformed argument (lone surrogate) must reach the client's argument
+    # checks, which name it, instead of failing here with a UnicodeEncodeError
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 _task_run_keys: dict[str, str] = {}
