@@ -186,6 +186,8 @@ def main() -> None:
     # The Prefect layer's in-process trigger limit (default 16) would serialise the fan-out; the
     # baselines fire all N at once, so the layer gets the same freedom.
     os.environ["PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY"] = str(a.n)
+    # Loopback only: the temporary Prefect server must not try to send telemetry.
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     if a.side == "prefect":
         out = run_prefect(a)
     else:

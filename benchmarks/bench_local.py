@@ -188,7 +188,7 @@ def _startup(repeats: int) -> Metric:
 
 def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
     """`smoke`: tiny sizes (tests/benchmarks: code paths only)."""
-    seconds, runs, calls, starts = (0.3, 5, 5, 1) if smoke else (2.0, 40, 60, 2) if quick else (6.0, 200, 400, 5)
+    seconds, runs, calls, starts = (0.3, 5, 5, 1) if smoke else (1.5, 25, 40, 1) if quick else (6.0, 200, 400, 5)
     metrics: list[Metric] = []
     with LocalProcess() as engine:
         flow_id = echo_flow(engine.url, engine.api_key, name="GET target")

@@ -104,7 +104,7 @@ def _metric(kind: str, op: str, ours: Side, raw: Side, profile: str | None) -> M
 
 def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
     """`smoke`: a few calls per side, no profiles (tests/benchmarks: code paths only)."""
-    rounds, per_round = (4, 2) if smoke else (60, 5) if quick else (400, 5)
+    rounds, per_round = (4, 2) if smoke else (30, 5) if quick else (400, 5)
     warm = 5 if smoke else 50
     from prefect_imbrace.client import AsyncImbraceClient, ImbraceClient
 
