@@ -14,8 +14,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from .backend.common import new_id
 
 
@@ -89,6 +87,8 @@ class LocalControl:
         return f"LocalControl(url={self.url!r})"
 
     def _call(self, method: str, path: str, json: Any = None) -> Any:
+        import httpx  # lazily: importing httpx costs ~0.4 s of the server's start-up (its CLI)
+
         with httpx.Client(timeout=self._timeout) as client:
             response = client.request(method, f"{self.url}/_local{path}", json=json,
                                       headers={"x-control-token": self._token})
