@@ -29,7 +29,7 @@ from prefect_imbrace.exceptions import (
     ImbraceRunWaitTimeout,
     RequestOutcomeUnknownError,
 )
-from prefect_imbrace.settings import get_settings
+from prefect_imbrace.waiting.clients import cached_settings, client_kwargs_of, shared_async_client
 from prefect_imbrace.waiting.inbox import Inbox
 from prefect_imbrace.waiting.keys import KEY_HEADER, trigger_context
 from prefect_imbrace.waiting.limits import slots
@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 _MAX_SENDS = 3
+_IDENTIFY_AFTER = 10.0
 
 
 def _logger():
@@ -105,7 +106,7 @@ class WaitOptions:
         correlation_grace: float | None = None,
         clock_skew: float | None = None,
     ):
-        s = get_settings()
+        s = cached_settings()
         self.timeout = s.wait_timeout if timeout is None else timeout
         self.paused_timeout = s.paused_timeout if paused_timeout is None else paused_timeout
         self.max_poll_errors = s.max_poll_errors if max_poll_errors is None else max_poll_errors
@@ -158,21 +159,30 @@ class ImbraceRunHandle:
         self._inbox = Inbox()
         self._watch: Watch | None = None
         self._flow_run_id = _flow_run_id()
+        self._kwargs = client_kwargs_of(credentials)
         self._started = time.monotonic()
         self._abandoned = False
         self._cancel_attempted = False
+        self._cancel_searched = False
 
     # -- trigger ----------------------------------------------------------------------------
-    async def start(self) -> ImbraceRunHandle:
-        """Find or start the run; returns when its run id is known."""
+    async def start(self, identify: bool = True) -> ImbraceRunHandle:
+        """Find or start the run.
+
+        With `identify` (the default) it returns when the run id is known. Without it, it
+        returns once the trigger is sent; the poller then identifies the run lazily, by
+        reading a candidate only when it is terminal (one GET gives the key AND the final
+        steps) or once the wait is old enough for status to matter (see `Watch.eager_at`).
+        """
         log = _logger()
         skew = timedelta(seconds=self.options.clock_skew)
-        async with self.credentials.get_async_client() as client:
+        async with shared_async_client(self._kwargs) as shared:
+            client = shared.client
             if self.maybe_repeat:
                 since = self.search_from - skew
                 run, undecided = await self._search(client, since)
                 if run is None and undecided:  # a queued run may still be ours: let it show
-                    self._register_watch(since)
+                    self._register_watch(since, eager=True)
                     if await self._await_found(self.options.correlation_grace):
                         run = await client.workflows.get_run(self.run_id)
                 if run is not None:
@@ -180,8 +190,14 @@ class ImbraceRunHandle:
                     return self
             for attempt in range(1, _MAX_SENDS + 1):
                 created_after = datetime.now(timezone.utc) - skew
-                self._register_watch(created_after)
-                doubt = await self._send(client, attempt)
+                self._register_watch(created_after, eager=identify or attempt > 1)
+                self._track()
+                async with shared.sends:
+                    doubt = await self._send(client, attempt)
+                if not doubt and not identify:
+                    return self
+                if doubt and self._watch is not None:
+                    self._watch.eager = True  # must be found within the grace period
                 if await self._await_found(None if not doubt else self.options.correlation_grace):
                     return self
                 log.warning(
@@ -267,21 +283,32 @@ class ImbraceRunHandle:
             run.id, getattr(run, "failed_step_name", None),
         )
 
-    def _register_watch(self, created_after: datetime) -> None:
+    def _register_watch(self, created_after: datetime, eager: bool = True) -> None:
         poller = get_poller()
         if self._watch is not None:
             poller.unwatch(self._watch)
+        # the PAUSED limit needs the status while running, so such waits identify at once;
+        # others turn eager after half their timeout (10 s at most) for status events/messages
+        eager = eager or self.options.paused_timeout is not None
         self._watch = poller.watch(
             Watch(
-                client_kwargs=self.credentials.client_kwargs(),
+                client_kwargs=self._kwargs,
                 flow_id=self.flow_id,
                 key=self.key,
                 created_after=created_after,
                 deliver=self._inbox.put,
                 run_id=self.run_id,
                 status=None,
+                eager=eager,
+                eager_at=time.monotonic() + min(_IDENTIFY_AFTER, self.options.timeout / 2),
             )
         )
+
+    def _track(self) -> None:
+        """Known to hooks and guard_interrupts from the send on, even before it is identified."""
+        if self._flow_run_id:
+            with _active_lock:
+                _active.setdefault(self._flow_run_id, {})[self.key] = self
 
     async def _await_found(self, grace: float | None) -> bool:
         deadline = time.monotonic() + (grace if grace is not None else self.options.timeout)
@@ -303,9 +330,7 @@ class ImbraceRunHandle:
     async def _on_found(self, run: Any) -> None:
         self.run_id = run.id
         self.project_id = getattr(run, "project_id", None)
-        if self._flow_run_id:
-            with _active_lock:
-                _active.setdefault(self._flow_run_id, {})[run.id] = self
+        self._track()
         _logger().info("Imbrace run %s of flow %s found (%s).", run.id, self.flow_id, run.status)
         if self.observe:
             await observability.arecord_run_link(self.credentials, run)
@@ -345,7 +370,7 @@ class ImbraceRunHandle:
 
     async def wait(self) -> ImbraceRunResult:
         """Wait for the run to finish; return its result or raise the matching error."""
-        if self.run_id is None:
+        if self.run_id is None and (self._watch is None or self.sent_at is None):
             raise ImbraceConfigurationError("start() the run before waiting for it.")
         opts = self.options
         deadline = self._started + opts.timeout
@@ -356,6 +381,12 @@ class ImbraceRunHandle:
                     raise asyncio.CancelledError("the caller stopped waiting")
                 now = time.monotonic()
                 if now >= deadline:
+                    if self.run_id is None:
+                        raise self._timeout(
+                            f"no run of Imbrace flow {self.flow_id} carrying key {self.key} "
+                            f"appeared within {opts.timeout:.0f}s of its trigger (webhook id "
+                            f"{self.webhook_id}); the flow may filter requests (webhook auth)"
+                        )
                     raise self._timeout(
                         f"Imbrace run {self.run_id} is still {self.status} after "
                         f"{opts.timeout:.0f}s"
@@ -390,10 +421,10 @@ class ImbraceRunHandle:
     def close(self) -> None:
         if self._watch is not None:
             get_poller().unwatch(self._watch)
-        if self._flow_run_id and self.run_id:
+        if self._flow_run_id:
             with _active_lock:
                 runs = _active.get(self._flow_run_id, {})
-                runs.pop(self.run_id, None)
+                runs.pop(self.key, None)
                 if not runs:
                     _active.pop(self._flow_run_id, None)
 
@@ -413,12 +444,15 @@ class ImbraceRunHandle:
         self.close()
 
     async def _find_for_cancel(self) -> None:
+        if self._cancel_searched:
+            return
+        self._cancel_searched = True
         since = (self.sent_at or datetime.now(timezone.utc)) - timedelta(
             seconds=self.options.clock_skew
         )
         try:
-            async with self.credentials.get_async_client() as client:
-                run, _ = await self._search(client, since)
+            async with shared_async_client(self._kwargs) as shared:
+                run, _ = await self._search(shared.client, since)
         except Exception as exc:
             _logger().warning("Could not look up the run of key %s to cancel it: %s", self.key, exc)
             return
@@ -428,14 +462,16 @@ class ImbraceRunHandle:
     async def acancel(self, reason: str = "cancelled") -> bool:
         """Cancel the Imbrace run if the engine allows it (QUEUED or PAUSED); log what happened."""
         log = _logger()
+        if self.run_id is None and self.sent_at is not None and self.final_run is None:
+            await self._find_for_cancel()  # sent but not identified yet (lazy correlation)
         if self.run_id is None:
             return False
         try:
-            async with self.credentials.get_async_client() as client:
-                await client.workflows.cancel_runs(
+            async with shared_async_client(self._kwargs) as shared:
+                await shared.client.workflows.cancel_runs(
                     flow_run_ids=[self.run_id], status=sorted(CANCELLABLE_STATUSES)
                 )
-                run = await client.workflows.get_run(self.run_id)
+                run = await shared.client.workflows.get_run(self.run_id)
         except Exception as exc:  # best effort during shutdown; never mask the original
             log.warning("Could not cancel Imbrace run %s (%s): %s", self.run_id, reason, exc)
             return False
@@ -477,7 +513,7 @@ async def atrigger_and_wait(
     )
     async with slots(concurrency_limit, max_concurrent):
         try:
-            await handle.start()
+            await handle.start(identify=False)
             return await handle.wait()
         except BaseException as exc:
             await handle.on_interrupt(exc)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from prefect_imbrace.settings import get_settings
+from prefect_imbrace.waiting.clients import cached_settings
 
 __all__ = ["slots"]
 
@@ -47,7 +47,7 @@ _slots = _Slots()
 @asynccontextmanager
 async def slots(concurrency_limit: str | None, max_concurrent: int | None) -> AsyncIterator[None]:
     """Hold one in-process slot and, if named, one slot of a Prefect global limit."""
-    settings = get_settings()
+    settings = cached_settings()
     limit = max_concurrent or settings.trigger_concurrency
     name = concurrency_limit or settings.concurrency_limit_name
     delay = 0.01

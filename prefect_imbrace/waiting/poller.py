@@ -2,9 +2,13 @@
 
 Why: hundreds of concurrent waits must not cost hundreds of GETs per tick. The poller keeps
 one *lane* per (credentials, Imbrace flow) and, per tick, makes ONE paginated list call
-(`flowId` + `createdAfter`) for the lane. A run is fetched by id only when it is needed:
-once to read its trigger headers (correlation; the answer is cached, a run's trigger headers
-never change) and once when it finishes (for its steps).
+(`flowId` + `createdAfter`) for the lane. A run is fetched by id only when it is needed, and
+then usually once: a candidate is read when the listing shows it terminal, which gives its
+trigger headers (correlation) and its final steps in one GET. Only *eager* watches (a lost
+trigger answer, a PAUSED limit, a caller that needs the run id now, or a wait older than
+`Watch.eager_at`) make the poller read candidates that are still running; the key read is
+cached (a run's trigger headers never change) and the final GET follows when it ends.
+The GETs of one tick run concurrently on a small thread pool.
 
 The poller only observes. It hands `Update`s to each `Watch` through a thread-safe callback;
 timeouts, logging, events and error budgets are decided by the waiter in its own run context.
@@ -13,11 +17,11 @@ It runs in a daemon thread with its own synchronous clients and stops itself whe
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +32,7 @@ from prefect_imbrace.exceptions import (
     RateLimitError,
     ServerError,
 )
+from prefect_imbrace.waiting.clients import creds_digest
 from prefect_imbrace.waiting.keys import KEY_HEADER
 from prefect_imbrace.waiting.outcome import is_finished
 
@@ -38,6 +43,7 @@ _MAX_PAGES = 50
 _KEY_CACHE = 20_000
 _IDLE_EXIT = 3.0
 _UNDECIDED_REREAD = 1.0
+_GET_WORKERS = 8
 
 
 @dataclass
@@ -65,6 +71,12 @@ class Watch:
     run_created: datetime | None = None
     errors: int = 0
     closed: bool = False
+    eager: bool = True
+    eager_at: float = 0.0
+
+    def wants_early(self, now: float) -> bool:
+        """Whether its run must be identified before it ends."""
+        return self.eager or now >= self.eager_at
 
 
 @dataclass(eq=False)
@@ -74,12 +86,10 @@ class _Lane:
     watches: list[Watch] = field(default_factory=list)
     interval: float = 0.5
     next_at: float = 0.0
+    seen: int = 0  # hash of the last listing's (id, status) pairs: activity resets backoff
 
 
-def _creds_key(kwargs: dict[str, Any]) -> str:
-    """A digest, so no credential sits in a dict key or a repr."""
-    raw = "\n".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
-    return hashlib.sha256(raw.encode()).hexdigest()
+_creds_key = creds_digest
 
 
 def key_of(run: Any) -> str | None:
@@ -112,6 +122,7 @@ class RunPoller:
         self._thread: threading.Thread | None = None
         self._stop = False
         self.stats = {"ticks": 0, "list_calls": 0, "get_calls": 0}
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- registration -------------------------------------------------------------------
     def watch(self, watch: Watch) -> Watch:
@@ -122,7 +133,8 @@ class RunPoller:
                 lane = self._lanes[lane_key] = _Lane(watch.client_kwargs, watch.flow_id)
             lane.watches.append(watch)
             lane.interval = self.poll_interval
-            lane.next_at = 0.0
+            # a new run needs a moment to appear: tick soon, but not once per registration
+            lane.next_at = min(lane.next_at or float("inf"), time.monotonic() + self.poll_interval)
             self._ensure_thread()
         self._wake.set()
         return watch
@@ -169,6 +181,7 @@ class RunPoller:
     def _run(self) -> None:
         clients: dict[str, Any] = {}
         idle_since: float | None = None
+        pool = self._pool = ThreadPoolExecutor(_GET_WORKERS, thread_name_prefix="prefect-imbrace-get")
         try:
             while not self._stop:
                 with self._lock:
@@ -192,6 +205,7 @@ class RunPoller:
                 self._wake.wait(max(0.0, min(next_at - time.monotonic(), 1.0)))
                 self._wake.clear()
         finally:
+            pool.shutdown(wait=False)
             for client in clients.values():
                 try:
                     client.close()
@@ -218,7 +232,9 @@ class RunPoller:
             client = self._client(lane, clients)
             since = min(w.run_created or w.created_after for w in watches)
             runs = self._list(client, lane.flow_id, since - timedelta(seconds=1))
-            changed = self._apply(client, watches, runs)
+            seen = hash(frozenset((run.id, run.status) for run in runs))
+            changed = self._apply(client, watches, runs) or seen != lane.seen
+            lane.seen = seen
             for w in watches:
                 w.errors = 0
         except Exception as exc:  # delivered to each waiter, which owns the error budget
@@ -245,16 +261,21 @@ class RunPoller:
                 break
         return runs
 
-    def _read_key(self, client: Any, run_id: str) -> tuple[str | None, Any]:
-        known, key = self.known_key(run_id)
-        if known:
-            return key, None
-        # a run that has not recorded its trigger yet is re-read, but not on every tick
-        last = self._undecided.get(run_id)
-        if last is not None and time.monotonic() - last < _UNDECIDED_REREAD:
-            return None, None
-        self.stats["get_calls"] += 1
-        full = client.workflows.get_run(run_id)
+    def _get_many(self, client: Any, run_ids: list[str]) -> list[Any]:
+        """GET runs by id, concurrently; None for a run that is gone."""
+
+        def one(run_id: str) -> Any:
+            try:
+                return client.workflows.get_run(run_id)
+            except NotFoundError:
+                return None
+
+        self.stats["get_calls"] += len(run_ids)
+        if len(run_ids) <= 1:
+            return [one(r) for r in run_ids]
+        return list(self._pool.map(one, run_ids))  # type: ignore[union-attr]
+
+    def _learn_key(self, run_id: str, full: Any) -> str | None:
         key = key_of(full)
         if key is not None or trigger_recorded(full):
             self.remember_key(run_id, key)  # final: a run's trigger headers never change
@@ -263,45 +284,77 @@ class RunPoller:
             self._undecided[run_id] = time.monotonic()
             if len(self._undecided) > _KEY_CACHE:
                 self._undecided.clear()
-        return key, full
+        return key
+
+    def _correlate(self, client: Any, seeking: list[Watch], runs: list[Any]) -> dict[str, Any]:
+        """Match seeking watches to runs; returns the finished runs read on the way, by id."""
+        now = time.monotonic()
+        early = any(w.wants_early(now) for w in seeking)
+        wanted: dict[str, list[Watch]] = {}
+        for w in seeking:
+            wanted.setdefault(w.key, []).append(w)
+        earliest = min(w.created_after for w in seeking)
+        known: list[tuple[Any, str | None]] = []
+        to_read: list[Any] = []
+        for run in sorted(runs, key=lambda r: r.created):
+            if run.created is not None and run.created < earliest:
+                continue
+            cached, key = self.known_key(run.id)
+            if cached:
+                known.append((run, key))
+            elif is_finished(run):
+                to_read.append(run)
+            elif early:
+                # a run that has not recorded its trigger yet is re-read, but not every tick
+                last = self._undecided.get(run.id)
+                if last is None or now - last >= _UNDECIDED_REREAD:
+                    to_read.append(run)
+        finished: dict[str, Any] = {}
+        fulls = self._get_many(client, [run.id for run in to_read]) if to_read else []
+        for run, full in zip(to_read, fulls, strict=True):
+            if full is None:
+                continue
+            known.append((full, self._learn_key(run.id, full)))
+            if is_finished(full):
+                finished[run.id] = full
+        for run, key in known:
+            for watch in wanted.pop(key, []) if key else []:
+                watch.run_id, watch.run_created = run.id, run.created
+                watch.deliver(Update("found", run=run))
+            if not wanted:
+                break
+        return finished
 
     def _apply(self, client: Any, watches: list[Watch], runs: list[Any]) -> bool:
-        changed = False
-        by_id = {run.id: run for run in runs}
         seeking = [w for w in watches if w.run_id is None]
-        if seeking:
-            wanted: dict[str, list[Watch]] = {}
-            for w in seeking:
-                wanted.setdefault(w.key, []).append(w)
-            earliest = min(w.created_after for w in seeking)
-            for run in sorted(runs, key=lambda r: r.created):
-                if not wanted:
-                    break
-                if run.created is not None and run.created < earliest:
-                    continue
-                key, _ = self._read_key(client, run.id)
-                for watch in wanted.pop(key, []) if key else []:
-                    watch.run_id, watch.run_created = run.id, run.created
-                    watch.deliver(Update("found", run=run))
-                    changed = True
+        finished = self._correlate(client, seeking, runs) if seeking else {}
+        changed = any(w.run_id is not None for w in seeking)
+        by_id = {run.id: run for run in runs}
+        missing = [w.run_id for w in watches if w.run_id and not w.closed and w.run_id not in by_id]
+        if missing:  # not in the listing (archived, paging quirk): ask directly
+            for run in self._get_many(client, missing):
+                if run is not None:
+                    by_id[run.id] = run
+        ended = [
+            w.run_id for w in watches
+            if w.run_id and not w.closed and w.run_id not in finished
+            and w.run_id in by_id and is_finished(by_id[w.run_id])
+        ]
+        ended = list(dict.fromkeys(ended))
+        for run_id, full in zip(ended, self._get_many(client, ended) if ended else [], strict=True):
+            if full is not None:
+                finished[run_id] = full
         for watch in watches:
             if watch.run_id is None or watch.closed:
                 continue
+            full = finished.get(watch.run_id)
             run = by_id.get(watch.run_id)
-            if run is None:  # not in the listing (archived, paging quirk): ask directly
-                self.stats["get_calls"] += 1
-                try:
-                    run = client.workflows.get_run(watch.run_id)
-                except NotFoundError:
-                    continue
-            if is_finished(run):
-                self.stats["get_calls"] += 1
-                full = client.workflows.get_run(run.id)
+            if full is not None and is_finished(full):
                 watch.status = full.status
                 watch.deliver(Update("final", run=full))
                 watch.closed = True
                 changed = True
-            elif run.status != watch.status:
+            elif run is not None and run.status != watch.status:
                 watch.status = run.status
                 watch.deliver(Update("status", run=run))
                 changed = True
@@ -319,7 +372,7 @@ def get_poller() -> RunPoller:
         if _poller is None:
             from prefect_imbrace.settings import get_settings
 
-            s = get_settings()
+            s = get_settings()  # once per process
             _poller = RunPoller(s.poll_interval, s.max_poll_interval)
         return _poller
 
