@@ -188,8 +188,21 @@ class _Call(Generic[T]):
     """Error statuses this call decodes itself (sync webhook replies), instead of raising."""
 
 
+def _wants_retry(method: str, outcome: httpx.Response | BaseException) -> bool:
+    """Whether one attempt's outcome calls for a retry decision (the tenacity predicate's rule).
+
+    The transport asks this after the first attempt, outside tenacity: a call whose first answer
+    is final (the common case) never pays for building the retry machinery.
+    """
+    if isinstance(outcome, BaseException):
+        return _should_retry(method, outcome)
+    return outcome.status_code >= 400 and _should_retry(
+        method, outcome.status_code, outcome.headers
+    )
+
+
 class _RetryPolicy(retry_base):
-    """Tenacity predicate delegating to `_should_retry`."""
+    """Tenacity predicate delegating to `_should_retry` (through `_wants_retry`)."""
 
     def __init__(self, method: str):
         self.method = method
@@ -200,11 +213,25 @@ class _RetryPolicy(retry_base):
             return False
         if outcome.failed:
             exc = outcome.exception()
-            return exc is not None and _should_retry(self.method, exc)
-        response: httpx.Response = outcome.result()
-        return response.status_code >= 400 and _should_retry(
-            self.method, response.status_code, response.headers
-        )
+            return exc is not None and _wants_retry(self.method, exc)
+        return _wants_retry(self.method, outcome.result())
+
+
+class _Replay:
+    """The first outcome, handed to tenacity as its attempt 1 (later attempts send again), so
+    tenacity counts, judges, waits and stops exactly as if it had made that attempt itself."""
+
+    __slots__ = ("first",)
+
+    def __init__(self, first: httpx.Response | BaseException):
+        self.first: httpx.Response | BaseException | None = first
+
+    def take(self) -> httpx.Response:
+        first, self.first = self.first, None
+        if isinstance(first, BaseException):
+            raise first
+        assert first is not None
+        return first
 
 
 def _body_of(response: httpx.Response) -> Any:
@@ -256,6 +283,8 @@ class _BaseAPIClient:
         self.max_retries = max_retries
         self.retry_initial_delay = retry_initial_delay
         self.retry_max_delay = retry_max_delay
+        self._auth_headers = config.auth_headers()
+        """Computed once: the config is frozen. Copied into each request, never mutated."""
 
     @property
     def engine_url(self) -> str:
@@ -279,13 +308,18 @@ class _BaseAPIClient:
     def _build_request(
         self, http: httpx.Client | httpx.AsyncClient, call: _Call[Any]
     ) -> httpx.Request:
-        headers = {"accept": "application/json", "x-request-id": f"req_{uuid.uuid4().hex[:21]}"}
-        headers.update(self._config.auth_headers())
+        headers = {
+            "accept": "application/json",
+            "x-request-id": f"req_{uuid.uuid4().hex[:21]}",
+            **self._auth_headers,
+        }
         if call.headers:
             headers.update(header_items(call.headers))
-        params = {k: v for k, v in (call.params or {}).items() if v is not None}
-        _check_text(params)
-        timeout = _as_timeout(call.timeout, self.timeout)
+        params = None
+        if call.params:
+            params = {k: v for k, v in call.params.items() if v is not None}
+            _check_text(params)
+        timeout = self.timeout if call.timeout is None else _as_timeout(call.timeout, self.timeout)
         kwargs: dict[str, Any] = {"params": params, "headers": headers, "timeout": timeout}
         if call.json is not _NO_BODY:
             kwargs["json"] = call.json
@@ -377,14 +411,15 @@ class _BaseAPIClient:
 
     def _finish(self, call: _Call[T], response: httpx.Response, attempts: int) -> T:
         status = response.status_code
-        logger.debug(
-            "%s %s -> %d (%d attempt(s))",
-            call.method,
-            call.path,
-            status,
-            attempts,
-            extra={"imbrace_status": status, "imbrace_attempts": attempts},
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d (%d attempt(s))",
+                call.method,
+                call.path,
+                status,
+                attempts,
+                extra={"imbrace_status": status, "imbrace_attempts": attempts},
+            )
         if status >= 400 and not (call.accept_error and call.accept_error(response)):
             raise _make_status_error(
                 status,
@@ -454,14 +489,36 @@ class SyncAPIClient(_BaseAPIClient):
         if timeout is not None:
             call.timeout = timeout
         request = self._build_request(self._http, call)
+        try:
+            first: httpx.Response | httpx.TransportError = self._http.send(request)
+        except httpx.TransportError as exc:
+            first = exc
+        if not _wants_retry(call.method, first):
+            if isinstance(first, httpx.TransportError):
+                raise self._transport_error(call, first, 1) from first
+            return self._finish(call, first, 1)
+        return self._retry(request, call, first)
+
+    def _retry(
+        self, request: httpx.Request, call: _Call[T], first: httpx.Response | BaseException
+    ) -> T:
+        """Hand a first outcome that calls for a retry decision to tenacity (it replays it as attempt 1)."""
+        replay = _Replay(first)
         retrying = Retrying(sleep=self._sleep, **self._tenacity_kwargs(call.method))
         try:
-            response = retrying(self._send_once, request, call=call)
+            response = retrying(self._attempt, replay, request, call=call)
         except httpx.TransportError as exc:
             raise self._transport_error(
                 call, exc, retrying.statistics.get("attempt_number", 1)
             ) from exc
         return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
+
+    def _attempt(
+        self, replay: _Replay, request: httpx.Request, *, call: _Call[Any]
+    ) -> httpx.Response:
+        if replay.first is not None:
+            return replay.take()
+        return self._send_once(request, call=call)
 
     def _send_once(self, request: httpx.Request, *, call: _Call[Any]) -> httpx.Response:
         return self._http.send(request)
@@ -519,14 +576,36 @@ class AsyncAPIClient(_BaseAPIClient):
         if timeout is not None:
             call.timeout = timeout
         request = self._build_request(self._http, call)
+        try:
+            first: httpx.Response | httpx.TransportError = await self._http.send(request)
+        except httpx.TransportError as exc:
+            first = exc
+        if not _wants_retry(call.method, first):
+            if isinstance(first, httpx.TransportError):
+                raise self._transport_error(call, first, 1) from first
+            return self._finish(call, first, 1)
+        return await self._retry(request, call, first)
+
+    async def _retry(
+        self, request: httpx.Request, call: _Call[T], first: httpx.Response | BaseException
+    ) -> T:
+        """Hand a first outcome that calls for a retry decision to tenacity (it replays it as attempt 1)."""
+        replay = _Replay(first)
         retrying = AsyncRetrying(sleep=self._sleep, **self._tenacity_kwargs(call.method))
         try:
-            response = await retrying(self._send_once, request, call=call)
+            response = await retrying(self._attempt, replay, request, call=call)
         except httpx.TransportError as exc:
             raise self._transport_error(
                 call, exc, retrying.statistics.get("attempt_number", 1)
             ) from exc
         return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
+
+    async def _attempt(
+        self, replay: _Replay, request: httpx.Request, *, call: _Call[Any]
+    ) -> httpx.Response:
+        if replay.first is not None:
+            return replay.take()
+        return await self._send_once(request, call=call)
 
     async def _send_once(self, request: httpx.Request, *, call: _Call[Any]) -> httpx.Response:
         return await self._http.send(request)
