@@ -59,14 +59,14 @@ def run_url(credentials: ImbraceCredentials, run: Any) -> str:
     `{ui_url}/projects/{project_id}/runs/{run_id}` (the Activepieces UI route). Without it: the
     run's JSON in the engine API, `{gateway}/activepieces/v1/flow-runs/{run_id}`.
     """
-    from prefect_imbrace.settings import setting
+    from prefect_imbrace.waiting.clients import cached_setting
 
     fields = {
         "run_id": run.id,
         "flow_id": getattr(run, "flow_id", "") or "",
         "project_id": getattr(run, "project_id", "") or "",
     }
-    ui = credentials.ui_url or setting("ui_url")
+    ui = credentials.ui_url or cached_setting("ui_url")
     if ui:
         ui = ui.rstrip("/")
         if "{" in ui:
@@ -86,7 +86,9 @@ _PRESETS = {
 def _engine_url(credentials: ImbraceCredentials) -> str:
     import os
 
-    kwargs = credentials.client_kwargs()
+    from prefect_imbrace.waiting.clients import client_kwargs_of
+
+    kwargs = client_kwargs_of(credentials)
     if kwargs["engine_url"]:
         return kwargs["engine_url"].rstrip("/")
     gateway = kwargs["gateway"] or os.environ.get("IMBRACE_GATEWAY_URL")

@@ -5,9 +5,10 @@ Why: building `ImbraceSettings` (pydantic-settings) costs milliseconds and every
 RSS). 500 concurrent trigger-and-waits paid both hundreds of times. Here:
 
 - settings are rebuilt only when a `PREFECT_*` / `IMBRACE_*` variable changed;
-- a credentials object's client kwargs are cached while its fields and the settings are the
-  same (keyed by object identity AND a digest of its field values, so two credentials never
-  share an entry and a mutated block is re-read);
+- client kwargs are cached per digest of (settings environment, every field value of the
+  credentials, secrets included): Prefect hands each task run its own copy of a block, and a
+  copy with the same values builds the same kwargs, while credentials that differ in any
+  field (or a mutated block) never share an entry;
 - waits on the same event loop with the same client kwargs share ONE reference-counted
   `AsyncImbraceClient` (closed when the last user leaves), and triggers through it keep at most
   `max_connections` in flight, because httpcore's pool queue is slow when hundreds wait on it.
@@ -28,11 +29,17 @@ if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials
     from prefect_imbrace.settings import ImbraceSettings
 
-__all__ = ["cached_settings", "client_kwargs_of", "creds_digest", "shared_async_client"]
+__all__ = [
+    "cached_setting",
+    "cached_settings",
+    "client_kwargs_of",
+    "creds_digest",
+    "shared_async_client",
+]
 
 _lock = threading.Lock()
 _settings: tuple[tuple, ImbraceSettings] | None = None
-_kwargs: dict[int, tuple[Any, str, dict[str, Any]]] = {}
+_kwargs: dict[str, dict[str, Any]] = {}
 _KWARGS_CACHE = 64
 
 
@@ -64,6 +71,16 @@ def cached_settings() -> ImbraceSettings:
     return value
 
 
+def cached_setting(name: str) -> Any:
+    """`settings.setting(name)` on the cached settings (same `IMBRACE_<NAME>` fallback)."""
+    from prefect_imbrace.settings import _ENV_NAMES
+
+    value = getattr(cached_settings(), name, None)
+    if value is None:
+        value = os.environ.get(_ENV_NAMES.get(name, f"IMBRACE_{name.upper()}")) or None
+    return value
+
+
 def creds_digest(kwargs: dict[str, Any]) -> str:
     """A digest of client kwargs, so no credential sits in a dict key or a repr."""
     raw = "\n".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
@@ -83,15 +100,14 @@ def client_kwargs_of(credentials: ImbraceCredentials) -> dict[str, Any]:
     fp = _env_fingerprint()
     state = hashlib.sha256(f"{fp!r}|{_state_digest(credentials)}".encode()).hexdigest()
     with _lock:
-        entry = _kwargs.get(id(credentials))
-        if entry is not None and entry[0] is credentials and entry[1] == state:
-            return entry[2]
-    cached_settings()  # warm; client_kwargs() reads settings through `setting()`
+        kwargs = _kwargs.get(state)
+    if kwargs is not None:
+        return kwargs
     kwargs = credentials.client_kwargs()
     with _lock:
         if len(_kwargs) >= _KWARGS_CACHE:
             _kwargs.clear()
-        _kwargs[id(credentials)] = (credentials, state, kwargs)  # holds the object: id stays unique
+        _kwargs[state] = kwargs
     return kwargs
 
 
