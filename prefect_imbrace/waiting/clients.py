@@ -130,7 +130,8 @@ async def shared_async_client(kwargs: dict[str, Any]) -> AsyncIterator[_Shared]:
 
     loop = asyncio.get_running_loop()
     key = creds_digest(kwargs)
-    per_loop = _shared.setdefault(loop, {})
+    with _lock:  # the mapping is shared by the loops of all threads
+        per_loop = _shared.setdefault(loop, {})
     entry = per_loop.get(key)
     if entry is None:
         client = AsyncImbraceClient(**kwargs)
