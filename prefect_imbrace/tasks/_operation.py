@@ -27,11 +27,21 @@ class Call:
         self.kwargs = kwargs
         self.message = "Calling Imbrace %s."
         self.message_args: tuple[Any, ...] = (method,)
+        self.shape: Callable[[Any], Any] = _unchanged
 
     def log(self, message: str, *args: Any) -> Call:
         """The INFO line the task writes (%-style; never pass secrets here)."""
         self.message, self.message_args = message, args
         return self
+
+    def returning(self, shape: Callable[[Any], Any]) -> Call:
+        """Reshape the client's answer before it becomes the task result (e.g. hide secrets)."""
+        self.shape = shape
+        return self
+
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 def credentials_of(signature: inspect.Signature, args: tuple, kwargs: dict) -> Any:
@@ -57,14 +67,15 @@ def operation(name: str, *, secret: bool = False) -> Callable[[Callable[..., Cal
             call = body(*args, **kwargs)
             get_run_logger().info(call.message, *call.message_args)
             with creds.get_client() as client:
-                return getattr(client.workflows, call.method)(*call.args, **call.kwargs)
+                return call.shape(getattr(client.workflows, call.method)(*call.args, **call.kwargs))
 
         async def async_fn(*args: Any, **kwargs: Any) -> Any:
             creds = credentials_of(signature, args, kwargs)
             call = body(*args, **kwargs)
             get_run_logger().info(call.message, *call.message_args)
             async with creds.get_async_client() as client:
-                return await getattr(client.workflows, call.method)(*call.args, **call.kwargs)
+                answer = await getattr(client.workflows, call.method)(*call.args, **call.kwargs)
+                return call.shape(answer)
 
         return make_task(sync_fn, async_fn, name=name, like=body, secret=secret)
 

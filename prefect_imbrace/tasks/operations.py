@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from prefect_imbrace.tasks._operation import Call, operation
+from prefect_imbrace.waiting.outcome import redact_run
 
 if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials
@@ -125,8 +126,12 @@ def list_runs(
 
 @operation("Get Imbrace run")
 def get_run(imbrace_credentials: ImbraceCredentials, run_id: str) -> Call:
-    """One run with its step outputs; never cached, statuses change."""
-    return Call("get_run", run_id).log("Reading Imbrace run %s.", run_id)
+    """One run with its step outputs; never cached, statuses change.
+
+    The trigger step records the request headers, which through the gateway include the
+    caller's `x-access-token`: the task result shows it redacted.
+    """
+    return Call("get_run", run_id).log("Reading Imbrace run %s.", run_id).returning(redact_run)
 
 
 @operation("Retry Imbrace run")
@@ -134,8 +139,10 @@ def retry_run(
     imbrace_credentials: ImbraceCredentials, run_id: str, strategy: str = "FROM_FAILED_STEP"
 ) -> Call:
     """Retry a run: FROM_FAILED_STEP resumes the same run; ON_LATEST_VERSION starts a new one."""
-    return Call("retry_run", run_id, strategy=strategy).log(
-        "Retrying Imbrace run %s (%s).", run_id, strategy
+    return (
+        Call("retry_run", run_id, strategy=strategy)
+        .log("Retrying Imbrace run %s (%s).", run_id, strategy)
+        .returning(redact_run)
     )
 
 

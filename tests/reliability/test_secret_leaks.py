@@ -133,14 +133,18 @@ async def test_no_secret_in_anything_prefect_stores_or_shows(engine, flows, tmp_
             token_creds = await ImbraceCredentials.load("rel-imbrace-token")
             ok = await t.trigger_flow_and_wait(key_creds, echo, {"hello": "world"})
             by_access_token = await t.trigger_flow_and_wait(token_creds, echo, {"via": "token"})
+            # the run read back through the gateway records x-access-token in its trigger step
+            run_read = await t.get_run(token_creds, by_access_token.run_id)
             conn = await t.upsert_connection(key_creds, _connection("rel-secret-conn"))
             read = await t.get_connection(key_creds, conn.id)
             server = await t.create_mcp_server(key_creds, "rel mcp")
             rotated = await t.rotate_mcp_token(key_creds, server.id, secret_block_name="rel-mcp-token")
             return {"runs": [ok.run_id, by_access_token.run_id], "conn": read.id,
-                    "results": [ok.model_dump_json(), by_access_token.model_dump_json()],
+                    "results": [ok.model_dump_json(), by_access_token.model_dump_json(),
+                                run_read.model_dump_json()],
                     "tokens": [server.token.get_secret_value(), rotated.token.get_secret_value()],
-                    "reprs": [repr(conn), repr(read), repr(server), repr(rotated), str(read)]}
+                    "reprs": [repr(conn), repr(read), repr(server), repr(rotated), str(read),
+                              repr(run_read)]}
 
         out = await representative()
         secrets += out.pop("tokens")
