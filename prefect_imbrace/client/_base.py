@@ -317,8 +317,11 @@ class _BaseAPIClient:
             headers.update(header_items(call.headers))
         params = None
         if call.params:
-            params = {k: v for k, v in call.params.items() if v is not None}
-            _check_text(params)
+            # None values are left out; an empty query is passed as None (httpx then skips
+            # re-parsing the URL to merge nothing).
+            params = {k: v for k, v in call.params.items() if v is not None} or None
+            if params:
+                _check_text(params)
         timeout = self.timeout if call.timeout is None else _as_timeout(call.timeout, self.timeout)
         kwargs: dict[str, Any] = {"params": params, "headers": headers, "timeout": timeout}
         if call.json is not _NO_BODY:

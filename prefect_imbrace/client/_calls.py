@@ -52,11 +52,11 @@ StrList = str | Iterable[str] | None
 
 
 def _one(model: type[M]) -> Callable[[httpx.Response], M]:
-    return lambda response: model.model_validate(response.json())
+    return lambda response: model.model_validate_json(response.content)
 
 
 def _page(model: type[M]) -> Callable[[httpx.Response], SeekPage[M]]:
-    return lambda response: SeekPage[model].model_validate(response.json())  # type: ignore[valid-type]
+    return lambda response: SeekPage[model].model_validate_json(response.content)  # type: ignore[valid-type]
 
 
 def _list(model: type[M]) -> Callable[[httpx.Response], list[M]]:

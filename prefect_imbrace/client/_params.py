@@ -32,6 +32,8 @@ def guard(name: str, value: Any) -> str:
 
 def guard_id(name: str, value: Any) -> str:
     """An engine id (the engine pattern-checks these and answers 400 otherwise)."""
+    if isinstance(value, str) and ID_PATTERN.match(value):
+        return value  # the common case: a well-formed id needs no quoting or further checks
     guard(name, value)
     if not ID_PATTERN.match(value):
         raise ImbraceConfigurationError(
