@@ -511,7 +511,9 @@ async def atrigger_and_wait(
         options=options, retry_failed_from_step=retry_failed_from_step, observe=observe,
         discriminator=discriminator,
     )
-    async with slots(concurrency_limit, max_concurrent):
+    # holding the loop's shared client for the whole wait keeps it (and its connections)
+    # alive between the sends of concurrent waits instead of re-opening it
+    async with slots(concurrency_limit, max_concurrent), shared_async_client(handle._kwargs):
         try:
             await handle.start(identify=False)
             return await handle.wait()
