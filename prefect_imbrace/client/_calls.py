@@ -61,7 +61,7 @@ def _page(model: type[M]) -> Callable[[httpx.Response], SeekPage[M]]:
 
 def _list(model: type[M]) -> Callable[[httpx.Response], list[M]]:
     adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
-    return lambda response: adapter.validate_python(response.json())
+    return lambda response: adapter.validate_json(response.content)
 
 
 def _none(response: httpx.Response) -> None:
