@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from ..exceptions import ImbraceConfigurationError
 
-ID_PATTERN = re.compile(r"^[0-9a-zA-Z]{21}$")
+ID_PATTERN = re.compile(r"[0-9a-zA-Z]{21}")  # always fullmatch: `$` would admit a trailing newline
 
 
 def guard(name: str, value: Any) -> str:
@@ -32,10 +32,10 @@ def guard(name: str, value: Any) -> str:
 
 def guard_id(name: str, value: Any) -> str:
     """An engine id (the engine pattern-checks these and answers 400 otherwise)."""
-    if isinstance(value, str) and ID_PATTERN.match(value):
+    if isinstance(value, str) and ID_PATTERN.fullmatch(value):
         return value  # the common case: a well-formed id needs no quoting or further checks
     guard(name, value)
-    if not ID_PATTERN.match(value):
+    if not ID_PATTERN.fullmatch(value):
         raise ImbraceConfigurationError(
             f"`{name}` must be an engine id: exactly 21 letters and digits, like "
             f"'ZurYxBCHMoYIzudlATavb' (received {value!r})"

@@ -24,6 +24,10 @@ _TYPE_NAMES = {"string": str, "boolean": bool, "object": dict, "array": list}
 
 @lru_cache(maxsize=256)
 def _regex(pattern: str) -> re.Pattern[str]:
+    # AJV runs JavaScript regexes, where `$` is the very end of the text; Python's `$` also
+    # matches before a final newline, which would let "<21 chars>\n" pass as an id.
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
     return re.compile(pattern)
 
 

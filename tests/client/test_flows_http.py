@@ -135,6 +135,7 @@ async def test_operation_errors(fresh, wf):
         ("get_flow", ("",), "Expected a non-empty value for `flow_id` but received ''"),
         ("delete_flow", (None,), "Expected a non-empty value for `flow_id` but received None"),
         ("get_flow", ("not-a-valid-id",), "21 letters and digits"),
+        ("get_flow", ("A" * 21 + "\n",), "21 letters and digits"),
         (
             "apply_flow_operation",
             ("short", {"type": "LOCK_FLOW", "request": {}}),
