@@ -13,30 +13,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from prefect_imbrace import exceptions as _exceptions  # light: no Prefect, no httpx
+
 __version__ = "0.1.0"
 
-_EXCEPTIONS = (
-    "APIConnectionError",
-    "APIError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "ConflictError",
-    "FlowDisabledError",
-    "FlowGoneError",
-    "ImbraceConfigurationError",
-    "ImbraceError",
-    "ImbraceRunCancelled",
-    "ImbraceRunError",
-    "ImbraceRunFailed",
-    "ImbraceRunWaitTimeout",
-    "InvalidRequestError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "RequestOutcomeUnknownError",
-    "ServerError",
-)
 _CLIENT = (
     "AsyncImbraceClient",
     "Flow",
@@ -53,7 +33,7 @@ _CLIENT = (
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
-    **dict.fromkeys(_EXCEPTIONS, "prefect_imbrace.exceptions"),
+    **dict.fromkeys(_exceptions.__all__, "prefect_imbrace.exceptions"),
     **dict.fromkeys(_CLIENT, "prefect_imbrace.client"),
     "ImbraceCredentials": "prefect_imbrace.credentials",
     "ImbraceFlow": "prefect_imbrace.jobs",
