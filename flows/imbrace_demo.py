@@ -22,6 +22,7 @@ from prefect.settings import (
 
 from prefect_imbrace.client import ImbraceClient
 from prefect_imbrace.client import operations as ops
+from prefect_imbrace.client.webhook_flows import create_webhook_flow
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.exceptions import ImbraceConfigurationError
 from prefect_imbrace.local import ImbraceLocal
@@ -104,21 +105,8 @@ def flow_ids_from(given: Sequence[str | None], env_names: Sequence[str]) -> list
 
 
 def draft(client: ImbraceClient, name: str, actions: Sequence[Any]) -> str:
-    """Create a webhook-triggered flow with `actions` in a row (not published); return its id."""
-    flow = client.workflows.create_flow(name)
-    client.workflows.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
-    parent = "trigger"
-    for action in actions:
-        client.workflows.apply_flow_operation(flow.id, ops.add_action(parent, action))
-        parent = action.name
-    return flow.id
-
-
-def publish(client: ImbraceClient, name: str, actions: Sequence[Any]) -> str:
-    """`draft`, then lock and publish (which also enables the flow)."""
-    flow_id = draft(client, name, actions)
-    client.workflows.apply_flow_operation(flow_id, ops.lock_and_publish())
-    return flow_id
+    """A webhook flow with `actions` in a row, not yet published: add branches, then publish."""
+    return create_webhook_flow(client, name, actions, publish=False).id
 
 
 def mapper(name: str, mapping: Mapping[str, Any]) -> Any:
@@ -134,7 +122,7 @@ def build_greeter(client: ImbraceClient) -> str:
     reply = ops.return_response(
         "reply", body={"greeting": "Hello, {{trigger.body.name}}!", "n": "{{trigger.body.n}}"}
     )
-    return publish(client, "Quickstart: greeter", [reply])
+    return create_webhook_flow(client, "Quickstart: greeter", [reply]).id
 
 
 def build_classifier(client: ImbraceClient, delay_seconds: float = 1.0) -> str:
@@ -159,7 +147,8 @@ def build_classifier(client: ImbraceClient, delay_seconds: float = 1.0) -> str:
 
 def build_echo(client: ImbraceClient, name: str = "Echo") -> str:
     """Ends with a data mapper that hands back its payload plus a marker."""
-    return publish(client, name, [mapper("echo", {"received": "{{trigger.body}}", "ok": True})])
+    echo = mapper("echo", {"received": "{{trigger.body}}", "ok": True})
+    return create_webhook_flow(client, name, [echo]).id
 
 
 # ------------------------------------------------------------------------- deployments

@@ -6,6 +6,7 @@ from typing import Any
 
 from prefect_imbrace.client import ImbraceClient
 from prefect_imbrace.client import operations as ops
+from prefect_imbrace.client.webhook_flows import create_webhook_flow
 
 SECRET_KEY = "sk-test-5ecret-ImbraceKey-0123456789abcdef"
 """The API key of the session engine: it must never show up in logs, artifacts or events."""
@@ -18,14 +19,7 @@ class FlowFactory:
         self.client = client
 
     def _publish(self, name: str, actions: list[Any]) -> str:
-        flow = self.client.workflows.create_flow(name)
-        self.client.workflows.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
-        parent = "trigger"
-        for action in actions:
-            self.client.workflows.apply_flow_operation(flow.id, ops.add_action(parent, action))
-            parent = action.name
-        self.client.workflows.apply_flow_operation(flow.id, ops.lock_and_publish())
-        return flow.id
+        return create_webhook_flow(self.client, name, actions).id
 
     def echo(self, name: str = "Echo", extra: dict[str, Any] | None = None) -> str:
         """Replies {"echo": <trigger body>, **extra}."""

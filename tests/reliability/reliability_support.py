@@ -15,6 +15,7 @@ import httpx
 
 from prefect_imbrace.client import ImbraceClient
 from prefect_imbrace.client import operations as ops
+from prefect_imbrace.client.webhook_flows import create_webhook_flow
 
 KEY_HEADER = "x-prefect-imbrace-key"
 
@@ -45,14 +46,7 @@ class Flows:
         self.client = client
 
     def _publish(self, name: str, actions: list[Any]) -> str:
-        flow = self.client.workflows.create_flow(name)
-        self.client.workflows.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
-        parent = "trigger"
-        for action in actions:
-            self.client.workflows.apply_flow_operation(flow.id, ops.add_action(parent, action))
-            parent = action.name
-        self.client.workflows.apply_flow_operation(flow.id, ops.lock_and_publish())
-        return flow.id
+        return create_webhook_flow(self.client, name, actions).id
 
     def echo(self, name: str = "Echo") -> str:
         return self._publish(name, [ops.return_response("step_1", body={"echo": "{{trigger.body}}"})])

@@ -11,6 +11,7 @@ from reliability_figures import record_outcome
 from reliability_support import API_KEY
 
 from prefect_imbrace.client import operations as ops
+from prefect_imbrace.client.webhook_flows import create_webhook_flow
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.exceptions import (
     APIConnectionError,
@@ -87,12 +88,11 @@ async def test_overall_wait_limit(creds, flows):
 
 async def test_no_run_appears_for_the_trigger(creds, flows):
     """The flow's webhook auth rejects the call: answered 200, but no run is created."""
+    guard = ops.catch_webhook(
+        auth_type="header", auth_fields={"headerName": "x-guard", "headerValue": "expected"})
     with creds.get_client() as client:
-        flow = client.workflows.create_flow("Guarded")
-        client.workflows.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook(
-            auth_type="header", auth_fields={"headerName": "x-guard", "headerValue": "expected"})))
-        client.workflows.apply_flow_operation(flow.id, ops.add_action("trigger", ops.return_response("step_1", body={})))
-        client.workflows.apply_flow_operation(flow.id, ops.lock_and_publish())
+        flow = create_webhook_flow(
+            client, "Guarded", [ops.return_response("step_1", body={})], trigger=guard)
     state, exc = await _outcome("no run appears (webhook auth filtered the call)", creds, flow.id, timeout=2)
     assert state.is_failed() and isinstance(exc, ImbraceRunWaitTimeout)
     assert "webhook auth" in state.message
