@@ -123,19 +123,10 @@ class LocalProcess:
 
 def publish_flow(url: str, api_key: str, name: str, actions: list[Any]) -> str:
     """Create an ENABLED webhook flow whose chain is `actions`; returns its id."""
-    from prefect_imbrace.client import ImbraceClient
-    from prefect_imbrace.client import operations as ops
+    from prefect_imbrace.client import ImbraceClient, create_webhook_flow
 
     with ImbraceClient(gateway=url, api_key=api_key) as client:
-        wf = client.workflows
-        flow = wf.create_flow(name)
-        wf.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
-        parent = "trigger"
-        for action in actions:
-            wf.apply_flow_operation(flow.id, ops.add_action(parent, action))
-            parent = action.name
-        wf.apply_flow_operation(flow.id, ops.lock_and_publish())
-        return flow.id
+        return create_webhook_flow(client, name, actions).id
 
 
 def delay_flow(url: str, api_key: str, seconds: float, name: str = "Bench delay") -> str:

@@ -16,6 +16,10 @@ Sides (each triggers N runs of the same kind of flow, a fresh flow per trial):
   concurrent calls, outside any Prefect flow.
 * `prefect`: N `trigger_flow_and_wait` task runs in ONE async Prefect flow under
   `prefect_test_harness()` (a real temporary Prefect API).
+* `prefect_many`: ONE `trigger_many_and_wait` task run for the N payloads, in one Prefect flow
+  (the fan-out the docs recommend).
+* `prefect_floor`: N Prefect task runs that only sleep as long as a run lasts (`--floor-sleep`),
+  in one flow: what N task runs cost Prefect whatever they do (the floor under `prefect`).
 """
 
 from __future__ import annotations
@@ -143,21 +147,37 @@ async def side_layer(a: argparse.Namespace) -> dict[str, Any]:
 
 def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
     """Harness startup happens before the clock starts; only the flow run is timed."""
-    from prefect import flow
+    from prefect import flow, task
     from prefect.testing.utilities import prefect_test_harness
 
-    from prefect_imbrace.tasks import trigger_flow_and_wait
+    from prefect_imbrace.tasks import trigger_flow_and_wait, trigger_many_and_wait
     from prefect_imbrace.waiting.poller import get_poller
 
     creds = _creds(a)
 
-    @flow(name="imbrace-fanout-bench")
-    async def fanout(n: int) -> list[str]:
-        results = await asyncio.gather(
+    @task(name="sleep-like-a-run")
+    async def sleeper(i: int) -> str:
+        await asyncio.sleep(a.floor_sleep)
+        return "SUCCEEDED"
+
+    async def calls(n: int) -> list[Any]:
+        if a.side == "prefect_many":
+            return await trigger_many_and_wait(
+                creds, a.flow, [{"i": i} for i in range(n)], max_concurrent=n,
+                timeout=a.wait_timeout, return_exceptions=True,
+            )
+        if a.side == "prefect_floor":
+            return await asyncio.gather(*(sleeper(i) for i in range(n)))
+        return await asyncio.gather(
             *(trigger_flow_and_wait(creds, a.flow, {"i": i}, timeout=a.wait_timeout) for i in range(n)),
             return_exceptions=True,
         )
-        return [repr(r) if isinstance(r, BaseException) else r.status for r in results]
+
+    @flow(name="imbrace-fanout-bench")
+    async def fanout(n: int) -> list[str]:
+        results = await calls(n)
+        return [r if isinstance(r, str) else repr(r) if isinstance(r, BaseException) else r.status
+                for r in results]
 
     with prefect_test_harness(server_startup_timeout=120):
         base_rss = _rss_kb()
@@ -172,7 +192,8 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--side", required=True, choices=["client", "sdk", "layer", "prefect"])
+    parser.add_argument("--side", required=True,
+                        choices=["client", "sdk", "layer", "prefect", "prefect_many", "prefect_floor"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--flow", required=True)
@@ -181,6 +202,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=10, help="SDK thread pool (= its connection pool)")
     parser.add_argument("--concurrency", type=int, default=100, help="client: in-flight triggers (= pool)")
     parser.add_argument("--wait-timeout", type=float, default=120.0, help="per-run wait limit (layer, prefect)")
+    parser.add_argument("--floor-sleep", type=float, default=1.0, help="prefect_floor: seconds per task")
     parser.add_argument("--trace", action="store_true", help="tracemalloc (slower; memory trials only)")
     a = parser.parse_args()
     # The Prefect layer's in-process trigger limit (default 16) would serialise the fan-out; the
@@ -188,7 +210,7 @@ def main() -> None:
     os.environ["PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY"] = str(a.n)
     # Loopback only: the temporary Prefect server must not try to send telemetry.
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    if a.side == "prefect":
+    if a.side.startswith("prefect"):
         out = run_prefect(a)
     else:
         # import everything the side needs before the baseline RSS is taken

@@ -20,9 +20,8 @@ from prefect.settings import (
     temporary_settings,
 )
 
-from prefect_imbrace.client import ImbraceClient
+from prefect_imbrace.client import ImbraceClient, create_webhook_flow
 from prefect_imbrace.client import operations as ops
-from prefect_imbrace.client.webhook_flows import create_webhook_flow
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.exceptions import ImbraceConfigurationError
 from prefect_imbrace.local import ImbraceLocal

@@ -29,6 +29,7 @@ _CLIENT = (
     "SyncOutcome",
     "SyncReply",
     "TriggerReceipt",
+    "create_webhook_flow",
 )
 
 # public name -> module that defines it

@@ -11,7 +11,10 @@ Nothing here ever receives credentials: only run ids, statuses, step names and s
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import weakref
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from prefect.logging.loggers import get_logger
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EVENT_PREFIX",
     "acreate_progress",
+    "arecord_batch_table",
     "arecord_run_link",
     "arecord_run_summary",
     "aupdate_progress",
@@ -36,6 +40,25 @@ __all__ = [
 EVENT_PREFIX = "imbrace.flow-run"
 _EVENT_NAMESPACE = uuid.UUID("6f1c5a8e-3f0b-4d4c-9a53-6f2f0b1d7e21")
 _log = get_logger("prefect_imbrace.observability")
+_ARTIFACT_WRITES = 8
+_write_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _slots() -> asyncio.Semaphore:
+    """At most `_ARTIFACT_WRITES` artifact writes in flight per event loop.
+
+    Why: hundreds of waits finishing together would otherwise queue hundreds of POSTs on the
+    Prefect client's connection pool at once, and httpcore's pool queue costs O(queued) per
+    request (a 500-task fan-out spent most of its time there, docs/benchmarks.md). A few
+    writers drain the same queue faster.
+    """
+    loop = asyncio.get_running_loop()
+    slots = _write_slots.get(loop)
+    if slots is None:
+        slots = _write_slots[loop] = asyncio.Semaphore(_ARTIFACT_WRITES)
+    return slots
 
 
 def _in_run_context() -> bool:
@@ -159,11 +182,12 @@ async def arecord_run_link(credentials: ImbraceCredentials, run: Any) -> None:
     from prefect.artifacts import acreate_link_artifact
 
     try:
-        await acreate_link_artifact(
-            link=run_url(credentials, run),
-            link_text=f"Imbrace run {run.id}",
-            description=f"Imbrace run {run.id} of flow {run.flow_id}.",
-        )
+        async with _slots():
+            await acreate_link_artifact(
+                link=run_url(credentials, run),
+                link_text=f"Imbrace run {run.id}",
+                description=f"Imbrace run {run.id} of flow {run.flow_id}.",
+            )
     except Exception as exc:  # artifacts are a convenience; never fail the wait for one
         _log.warning("Could not create the link artifact for Imbrace run %s: %s", run.id, exc)
 
@@ -173,12 +197,13 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:300]
 
 
-def summary_markdown(result: ImbraceRunResult) -> str:
-    """Status, duration and a row per step (status, duration, error)."""
+def summary_markdown(result: ImbraceRunResult, link: str | None = None) -> str:
+    """Status, duration and a row per step (status, duration, error); `link` opens the run."""
     duration = f"{result.duration_seconds:.2f}s" if result.duration_seconds is not None else "-"
     lines = [
         f"### Imbrace run `{result.run_id}`",
         "",
+        *([f"[Open the run]({link})", ""] if link else []),
         f"- **Flow:** `{result.flow_id}`",
         f"- **Status:** {result.status}",
         f"- **Duration:** {duration}",
@@ -192,17 +217,25 @@ def summary_markdown(result: ImbraceRunResult) -> str:
     return "\n".join(lines)
 
 
-async def arecord_run_summary(run: Any, result: ImbraceRunResult) -> None:
-    """A markdown artifact summarising a finished run."""
+async def arecord_run_summary(
+    run: Any, result: ImbraceRunResult, credentials: ImbraceCredentials | None = None
+) -> None:
+    """A markdown artifact summarising a finished run; with `credentials` it links to the run.
+
+    The waiter passes credentials when it found the run only once it had ended (no link
+    artifact was written while it ran), so one artifact per run carries both.
+    """
     if not _in_run_context():
         return
     from prefect.artifacts import acreate_markdown_artifact
 
+    link = run_url(credentials, run) if credentials is not None else None
     try:
-        await acreate_markdown_artifact(
-            markdown=summary_markdown(result),
-            description=f"Imbrace run {result.run_id}: {result.status}.",
-        )
+        async with _slots():
+            await acreate_markdown_artifact(
+                markdown=summary_markdown(result, link),
+                description=f"Imbrace run {result.run_id}: {result.status}.",
+            )
     except Exception as exc:
         _log.warning("Could not create the summary artifact for run %s: %s", result.run_id, exc)
 
@@ -225,3 +258,48 @@ async def aupdate_progress(artifact_id: Any, done: int, total: int) -> None:
         await aupdate_progress_artifact(artifact_id=artifact_id, progress=100.0 * done / total)
     except Exception as exc:
         _log.warning("Could not update the progress artifact: %s", exc)
+
+
+def batch_row(credentials: ImbraceCredentials, index: int, outcome: Any) -> dict[str, Any]:
+    """One row of a fan-out's table: a result, or the error that ended that run's wait."""
+    run_id = getattr(outcome, "run_id", None)
+    run = getattr(outcome, "run", None)
+    project_id = getattr(outcome, "project_id", None) or getattr(run, "project_id", None)
+    flow_id = getattr(outcome, "flow_id", None)
+    link = ""
+    if run_id:
+        link = run_url(credentials, SimpleNamespace(id=run_id, flow_id=flow_id, project_id=project_id))
+    if isinstance(outcome, BaseException):
+        status = getattr(outcome, "status", None) or type(outcome).__name__
+        note = _cell(getattr(outcome, "failed_step", None) or outcome)
+        seconds = None
+    else:
+        status, note = outcome.status, ""
+        seconds = round(outcome.duration_seconds, 2) if outcome.duration_seconds is not None else None
+    return {"#": index, "imbrace_run": run_id or "-", "status": status, "seconds": seconds,
+            "failed_step_or_error": note, "link": link}
+
+
+async def arecord_batch_table(
+    credentials: ImbraceCredentials, flow_id: str, outcomes: list[Any]
+) -> None:
+    """One table artifact for a whole fan-out: a row per run, in payload order.
+
+    Why one table and not a link and a summary per run: a batch of hundreds would write
+    hundreds of artifacts (each a Prefect API call) that nobody pages through; a table is
+    one write and sorts by status in the UI.
+    """
+    if not _in_run_context() or not outcomes:
+        return
+    from prefect.artifacts import acreate_table_artifact
+
+    rows = [batch_row(credentials, i, outcome) for i, outcome in enumerate(outcomes)]
+    ok = sum(not isinstance(o, BaseException) for o in outcomes)
+    try:
+        async with _slots():
+            await acreate_table_artifact(
+                table=rows,
+                description=f"{len(rows)} runs of Imbrace flow {flow_id}: {ok} succeeded.",
+            )
+    except Exception as exc:
+        _log.warning("Could not create the table artifact of the fan-out: %s", exc)

@@ -38,6 +38,7 @@ from prefect_imbrace.waiting.outcome import (
     FAILURE_STATUSES,
     ImbraceRunResult,
     StepSummary,
+    is_finished,
     raise_for_outcome,
     result_from_run,
 )
@@ -133,7 +134,12 @@ class ImbraceRunHandle:
         retry_failed_from_step: bool = False,
         observe: bool = True,
         discriminator: str | None = None,
+        artifacts: bool = True,
+        quiet: bool = False,
     ):
+        """`observe=False` turns off artifacts and events; `artifacts=False` only the per-run
+        link and summary (a fan-out writes one table instead); `quiet` logs the routine steps
+        of this run (sent, found, status) at DEBUG, for fan-outs that log a summary instead."""
         if not flow_id or not isinstance(flow_id, str):
             raise ImbraceConfigurationError("flow_id must be the id of an Imbrace flow.")
         self.credentials = credentials
@@ -143,6 +149,9 @@ class ImbraceRunHandle:
         self.extra_headers = dict(headers or {})
         self.retry_failed_from_step = retry_failed_from_step
         self.observe = observe
+        self.artifacts = observe and artifacts
+        self._note = _logger().debug if quiet else _logger().info
+        self._linked = False
         ctx = trigger_context(
             flow_id, idempotency_key, discriminator=discriminator, payload=payload
         )
@@ -227,7 +236,7 @@ class ImbraceRunHandle:
             return True
         self.webhook_id = receipt.webhook_id
         self.sent_at = receipt.sent_at or self.sent_at
-        log.info(
+        self._note(
             "Triggered Imbrace flow %s (webhook id %s, key %s).",
             self.flow_id, self.webhook_id, self.key,
         )
@@ -264,7 +273,7 @@ class ImbraceRunHandle:
 
     async def _adopt(self, client: Any, run: Any, since: datetime) -> None:
         self.adopted = True
-        _logger().info(
+        self._note(
             "Adopted Imbrace run %s of flow %s started earlier for key %s.",
             run.id, self.flow_id, self.key,
         )
@@ -331,8 +340,10 @@ class ImbraceRunHandle:
         self.run_id = run.id
         self.project_id = getattr(run, "project_id", None)
         self._track()
-        _logger().info("Imbrace run %s of flow %s found (%s).", run.id, self.flow_id, run.status)
-        if self.observe:
+        self._note("Imbrace run %s of flow %s found (%s).", run.id, self.flow_id, run.status)
+        # a run found only once it has ended gets one artifact: the summary, with the link
+        if self.artifacts and not is_finished(run):
+            self._linked = True
             await observability.arecord_run_link(self.credentials, run)
         await self._on_status(run)
 
@@ -341,7 +352,7 @@ class ImbraceRunHandle:
             return
         self.status = run.status
         if self.run_id and run.status:
-            _logger().info("Imbrace run %s is %s.", self.run_id, run.status)
+            self._note("Imbrace run %s is %s.", self.run_id, run.status)
             if self.observe:
                 observability.emit_run_event(run, flow_id=self.flow_id)
 
@@ -414,8 +425,9 @@ class ImbraceRunHandle:
 
     async def _finish(self, run: Any) -> ImbraceRunResult:
         result = result_from_run(run, key=self.key, webhook_id=self.webhook_id)
-        if self.observe:
-            await observability.arecord_run_summary(run, result)
+        if self.artifacts:
+            link_to = None if self._linked else self.credentials
+            await observability.arecord_run_summary(run, result, link_to)
         return raise_for_outcome(run, result)
 
     def close(self) -> None:
@@ -504,12 +516,14 @@ async def atrigger_and_wait(
     max_concurrent: int | None = None,
     observe: bool = True,
     discriminator: str | None = None,
+    artifacts: bool = True,
+    quiet: bool = False,
 ) -> ImbraceRunResult:
     """Trigger `flow_id` once (idempotently) and wait for the run to end."""
     handle = ImbraceRunHandle(
         credentials, flow_id, payload, idempotency_key=idempotency_key, headers=headers,
         options=options, retry_failed_from_step=retry_failed_from_step, observe=observe,
-        discriminator=discriminator,
+        discriminator=discriminator, artifacts=artifacts, quiet=quiet,
     )
     # holding the loop's shared client for the whole wait keeps it (and its connections)
     # alive between the sends of concurrent waits instead of re-opening it

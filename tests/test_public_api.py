@@ -14,7 +14,7 @@ EXPECTED = [
     "InvalidRequestError", "LocalControl", "NotFoundError", "PermissionDeniedError",
     "RateLimitError", "RequestOutcomeUnknownError", "RunCategory", "SeekPage", "ServerError",
     "StepResult", "StepSummary", "SyncOutcome", "SyncReply", "TriggerReceipt", "WaitOptions",
-    "atrigger_and_wait", "cancel_imbrace_runs_hook", "observe_imbrace_runs",
+    "atrigger_and_wait", "cancel_imbrace_runs_hook", "create_webhook_flow", "observe_imbrace_runs",
     "trigger_and_wait", "trigger_flow_and_wait_for_completion", "trigger_flow_chain",
 ]
 

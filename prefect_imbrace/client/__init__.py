@@ -34,13 +34,14 @@ from .models import (
 )
 from .operations import FlowOperation
 from .pagination import SeekPage
+from .webhook_flows import create_webhook_flow
 from .workflows import AsyncWorkflows, Workflows
 
 __all__ = [
-    "ENVIRONMENTS",
     "AppConnection",
     "AsyncImbraceClient",
     "AsyncWorkflows",
+    "ENVIRONMENTS",
     "Field",
     "Flow",
     "FlowOperation",
@@ -63,5 +64,6 @@ __all__ = [
     "TriggerReceipt",
     "UpsertConnectionRequest",
     "Workflows",
+    "create_webhook_flow",
     "operations",
 ]

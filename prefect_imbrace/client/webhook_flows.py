@@ -6,7 +6,7 @@ exactly that, in that order; anything else (router branches, loops) is added aft
 `apply_flow_operation` on a draft (`publish=False`)::
 
     from prefect_imbrace.client import operations as ops
-    from prefect_imbrace.client.webhook_flows import create_webhook_flow
+    from prefect_imbrace.client import create_webhook_flow
 
     flow = create_webhook_flow(client, "Echo", [ops.return_response(body={"echo": "{{trigger.body}}"})])
     client.workflows.trigger_flow_sync(flow.id, {"n": 1})

@@ -56,12 +56,14 @@ async def _atrigger(
     *,
     discriminator: str | None = None,
     max_concurrent: int | None = None,
+    in_batch: bool = False,
 ) -> ImbraceRunResult:
     return await atrigger_and_wait(
         imbrace_credentials, flow_id, payload, idempotency_key=idempotency_key, headers=headers,
         options=WaitOptions(timeout, paused_timeout, max_poll_errors),
         retry_failed_from_step=retry_failed_from_step, concurrency_limit=concurrency_limit,
         max_concurrent=max_concurrent, discriminator=discriminator,
+        artifacts=not in_batch, quiet=in_batch,
     )
 
 
@@ -92,7 +94,9 @@ def _trigger_many_and_wait(
     poll tick (shared poller), not hundreds of GETs. `max_concurrent` bounds the runs in
     flight (default `PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY`); `concurrency_limit`
     also takes a slot of that Prefect global concurrency limit per run. A progress artifact
-    follows the fan-out. Each payload gets its own stable idempotency key, so a retry of this
+    follows the fan-out and one table artifact lists every run at the end (run id, status,
+    duration, failed step, link) instead of a link and a summary per run; the routine log
+    lines of each run go to DEBUG, failures and the totals stay at INFO. Each payload gets its own stable idempotency key, so a retry of this
     task adopts the runs already started. With `return_exceptions=False` the first failure is
     raised after all runs ended; with True, failures are returned in place of results.
     """
@@ -123,8 +127,11 @@ async def _atrigger_many(
             return await _atrigger(
                 imbrace_credentials, flow_id, payload, timeout=timeout,
                 paused_timeout=paused_timeout, concurrency_limit=concurrency_limit,
-                discriminator=f"fan-out:{index}", max_concurrent=max_concurrent,
+                discriminator=f"fan-out:{index}", max_concurrent=max_concurrent, in_batch=True,
             )
+        except Exception as exc:
+            log.warning("Imbrace flow %s, payload %s: %s", flow_id, index, exc)
+            raise
         finally:
             done += 1
             if done % max(1, total // 20) == 0 and not progress_lock.locked():
@@ -136,6 +143,7 @@ async def _atrigger_many(
     )
     async with progress_lock:
         await observability.aupdate_progress(progress, total, total)
+    await observability.arecord_batch_table(imbrace_credentials, flow_id, list(results))
     failures = [r for r in results if isinstance(r, BaseException)]
     log.info(
         "Imbrace flow %s: %s of %s runs succeeded.", flow_id, total - len(failures), total

@@ -43,7 +43,14 @@ _kwargs: dict[str, dict[str, Any]] = {}
 _KWARGS_CACHE = 64
 
 
+# The process environment as stored (bytes on POSIX). `os.environ` decodes every key and value
+# on iteration (~30 us here); the raw mapping is copied in ~1 us, and this runs a few times per
+# trigger-and-wait. Falls back to the public mapping where CPython keeps no raw dict.
+_RAW_ENV = os.environ._data if isinstance(getattr(os.environ, "_data", None), dict) else None
+
+
 def _env_fingerprint() -> tuple:
+    """What settings and client kwargs depend on: the Prefect settings profile and the environment."""
     try:
         from prefect.context import SettingsContext
 
@@ -51,9 +58,7 @@ def _env_fingerprint() -> tuple:
         profile = id(ctx.settings) if ctx is not None else None
     except Exception:
         profile = None
-    items = tuple(
-        sorted((k, v) for k, v in os.environ.items() if k.startswith(("PREFECT_", "IMBRACE_")))
-    )
+    items = tuple(_RAW_ENV.items()) if _RAW_ENV is not None else tuple(os.environ.items())
     return profile, items
 
 

@@ -222,9 +222,10 @@ class RunPoller:
 
     # -- one tick of one lane ----------------------------------------------------------------
     def _tick(self, lane: _Lane, clients: dict[str, Any]) -> None:
+        started = time.monotonic()
         watches = [w for w in list(lane.watches) if not w.closed]
         if not watches:
-            lane.next_at = time.monotonic() + lane.interval
+            lane.next_at = started + lane.interval
             return
         changed = False
         self.stats["ticks"] += 1
@@ -245,7 +246,9 @@ class RunPoller:
             lane.interval = self.poll_interval
         else:
             lane.interval = min(lane.interval * 1.5, self.max_interval)
-        lane.next_at = time.monotonic() + lane.interval
+        # fixed rate: a tick that spent its interval reading finished runs is followed at once
+        # (with a short breather), not one whole interval after it ended
+        lane.next_at = max(started + lane.interval, time.monotonic() + lane.interval / 5)
 
     def _list(self, client: Any, flow_id: str, since: datetime) -> list[Any]:
         runs: list[Any] = []

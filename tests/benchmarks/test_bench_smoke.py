@@ -48,7 +48,7 @@ def test_local_engine_paths() -> None:
 def test_watch_paths_count_requests_on_the_engine() -> None:
     metrics = bench_watch.run(quick=True, smoke=True)
     _check(metrics, {"watch_5[client list polling]", "watch_5_requests[client list polling]",
-                     "watch_5_rss_delta[client list polling]"})
+                     "watch_5_rss_delta[client list polling]", "watch_5@50ms_rtt[client list polling]"})
     requests = next(m for m in metrics if m.name == "watch_5_requests[client list polling]")
     ours, sdk = requests.details["ours"], requests.details["sdk"]
     assert ours["trigger"] == sdk["trigger"] == 5  # each side sent exactly one webhook per run

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from prefect_imbrace.client import ImbraceClient
+from prefect_imbrace.client import ImbraceClient, create_webhook_flow
 from prefect_imbrace.client import operations as ops
-from prefect_imbrace.client.webhook_flows import create_webhook_flow
 from prefect_imbrace.exceptions import FlowDisabledError, ImbraceConfigurationError
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect_imbrace.client import ImbraceClient
+from prefect_imbrace.client import ImbraceClient, create_webhook_flow
 from prefect_imbrace.client import operations as ops
-from prefect_imbrace.client.webhook_flows import create_webhook_flow
 
 SECRET_KEY = "sk-test-5ecret-ImbraceKey-0123456789abcdef"
 """The API key of the session engine: it must never show up in logs, artifacts or events."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from prefect import flow
 from prefect.client.orchestration import get_client
@@ -29,7 +30,7 @@ def events_named(worker, prefix: str):
     return [e for e in worker._client.events if e.event.startswith(prefix)]
 
 
-def test_link_and_summary_artifacts_for_a_finished_run(creds, flows):
+def test_a_run_found_once_ended_gets_one_summary_with_its_link(creds, flows):
     fid = flows.failing("Broken")
 
     @flow
@@ -40,12 +41,28 @@ def test_link_and_summary_artifacts_for_a_finished_run(creds, flows):
     arts = artifacts_of(state.state_details.flow_run_id)
     links = [a for a in arts if str(a.data).startswith("[Imbrace run")]  # LinkArtifact data
     summaries = [a for a in arts if str(a.data).startswith("### Imbrace run")]
-    assert len(links) == 1 and len(summaries) == 1
-    assert "/activepieces/v1/flow-runs/" in links[0].data
+    assert links == [] and len(summaries) == 1  # found when it had ended: one artifact
     summary = summaries[0].data
+    assert "[Open the run](" in summary and "/activepieces/v1/flow-runs/" in summary
     assert "**Status:** FAILED" in summary
     assert "| step_1 | FAILED |" in summary and "cannot execute CODE steps" in summary
     assert "| trigger | SUCCEEDED |" in summary
+
+
+def test_a_run_found_before_it_ends_gets_a_link_at_once(creds, flows):
+    fid = flows.paused()  # the engine records a run's steps when it pauses or ends
+
+    @flow
+    def parent():
+        return trigger_flow_and_wait(creds, fid, {}, paused_timeout=1)
+
+    state = parent(return_state=True)
+    assert state.is_failed()  # stayed PAUSED past the limit: no summary, the link was written
+    arts = artifacts_of(state.state_details.flow_run_id)
+    links = [a for a in arts if str(a.data).startswith("[Imbrace run")]
+    summaries = [a for a in arts if str(a.data).startswith("### Imbrace run")]
+    assert len(links) == 1 and summaries == []
+    assert "/activepieces/v1/flow-runs/" in links[0].data
 
 
 def test_ui_url_template_is_used_for_links(creds, flows):
@@ -59,8 +76,8 @@ def test_ui_url_template_is_used_for_links(creds, flows):
     state = parent(return_state=True)
     run_id = state.result().run_id
     arts = artifacts_of(state.state_details.flow_run_id)
-    links = [a for a in arts if str(a.data).startswith("[Imbrace run")]
-    assert links[0].data.startswith(f"[Imbrace run {run_id}](https://app.example/runs/{run_id}?p=")
+    summary = next(a.data for a in arts if str(a.data).startswith("### Imbrace run"))
+    assert f"[Open the run](https://app.example/runs/{run_id}?p=" in summary
 
 
 def test_events_per_status_with_run_flow_project_and_prefect_run(creds, flows, asserting_events_worker):  # noqa: F811
@@ -85,16 +102,30 @@ def test_events_per_status_with_run_flow_project_and_prefect_run(creds, flows, a
     assert final.payload["status"] == "SUCCEEDED"
 
 
-def test_progress_artifact_follows_a_fan_out(creds, flows):
+def test_a_fan_out_writes_progress_and_one_table_not_an_artifact_per_run(creds, flows):
     fid = flows.echo()
+    broken = flows.failing("Broken")
 
     @flow
     def parent():
-        return trigger_many_and_wait(creds, fid, [{"i": i} for i in range(5)])
+        good = trigger_many_and_wait(creds, fid, [{"i": i} for i in range(5)])
+        bad = trigger_many_and_wait(creds, broken, [{}, {}], return_exceptions=True)
+        return good, bad
 
     state = parent(return_state=True)
-    progress = [a for a in artifacts_of(state.state_details.flow_run_id) if a.type == "progress"]
-    assert len(progress) == 1 and progress[0].data == 100.0
+    good, bad = state.result()
+    arts = artifacts_of(state.state_details.flow_run_id)
+    assert sorted(a.type for a in arts) == ["progress", "progress", "table", "table"]
+    assert all(a.data == 100.0 for a in arts if a.type == "progress")
+    tables = {a.description.split(":")[0]: a.data for a in arts if a.type == "table"}
+    rows = json.loads(tables[f"5 runs of Imbrace flow {fid}"])
+    assert [r["imbrace_run"] for r in rows] == [r.run_id for r in good]
+    assert {r["status"] for r in rows} == {"SUCCEEDED"}
+    assert all(r["link"].endswith(f"/activepieces/v1/flow-runs/{r['imbrace_run']}") for r in rows)
+    failed = json.loads(tables[f"2 runs of Imbrace flow {broken}"])
+    assert [r["status"] for r in failed] == ["FAILED", "FAILED"]
+    assert [r["imbrace_run"] for r in failed] == [e.run_id for e in bad]
+    assert all(r["failed_step_or_error"] == "step_1" for r in failed)
 
 
 def test_observer_reports_runs_started_outside_prefect_once(creds, flows, engine, asserting_events_worker):  # noqa: F811

@@ -13,9 +13,8 @@ from typing import Any
 
 import httpx
 
-from prefect_imbrace.client import ImbraceClient
+from prefect_imbrace.client import ImbraceClient, create_webhook_flow
 from prefect_imbrace.client import operations as ops
-from prefect_imbrace.client.webhook_flows import create_webhook_flow
 
 KEY_HEADER = "x-prefect-imbrace-key"
 

@@ -10,8 +10,8 @@ import pytest
 from reliability_figures import record_outcome
 from reliability_support import API_KEY
 
+from prefect_imbrace.client import create_webhook_flow
 from prefect_imbrace.client import operations as ops
-from prefect_imbrace.client.webhook_flows import create_webhook_flow
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.exceptions import (
     APIConnectionError,
