@@ -53,6 +53,81 @@ def _peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def _children_cpu_s() -> float:
+    """CPU seconds used so far by this process's live children (the Prefect test server)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for children in Path("/proc/self/task").glob("*/children"):
+        for pid in children.read_text().split():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
+class Profiled:
+    """Where the timed part spent its time: CPU of this process and its children, and a
+    cProfile of the main thread (the event loop) grouped by package, plus its top functions."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.profile: Any = None
+
+    def __enter__(self) -> Profiled:
+        self.cpu0, self.child0, self.wall0 = time.process_time(), _children_cpu_s(), time.perf_counter()
+        if self.enabled:
+            import cProfile
+
+            self.profile = cProfile.Profile()
+            self.profile.enable()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.profile is not None:
+            self.profile.disable()
+        self.wall = time.perf_counter() - self.wall0
+        self.cpu = time.process_time() - self.cpu0
+        self.child_cpu = _children_cpu_s() - self.child0
+
+    def report(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"process_cpu_s": round(self.cpu, 3), "children_cpu_s": round(self.child_cpu, 3)}
+        if self.profile is None:
+            return out
+        import pstats
+
+        stats = pstats.Stats(self.profile)
+        by_package: dict[str, float] = {}
+        rows = []
+        for (filename, line, func), (_cc, _nc, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+            package = _package(filename)
+            by_package[package] = by_package.get(package, 0.0) + tottime
+            rows.append((cumtime, tottime, f"{_short(filename)}:{line}({func})"))
+        rows.sort(reverse=True)
+        out["main_thread_tottime_by_package_s"] = {
+            k: round(v, 3) for k, v in sorted(by_package.items(), key=lambda kv: -kv[1])[:12]}
+        out["main_thread_top_cumulative"] = [f"{cum:8.3f}s cum {tot:7.3f}s own  {name}" for cum, tot, name in rows[:30]]
+        return out
+
+
+def _package(filename: str) -> str:
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1].split("/", 1)[0]
+    if "prefect_imbrace" in filename:
+        return "prefect_imbrace"
+    if filename.startswith("<") or filename == "~":
+        return "builtins"
+    return "stdlib"
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "/work/main/", "/lib/python3."):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
 async def side_client(a: argparse.Namespace) -> dict[str, Any]:
     from prefect_imbrace.client import AsyncImbraceClient
 
@@ -181,12 +256,12 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
 
     with prefect_test_harness(server_startup_timeout=120):
         base_rss = _rss_kb()
-        start = time.perf_counter()
-        statuses = asyncio.run(fanout(a.n))
-        wall = time.perf_counter() - start
-        out = {"wall_s": wall, "succeeded": sum(s == "SUCCEEDED" for s in statuses),
+        t0_epoch = time.time()
+        with Profiled(a.profile) as profiled:
+            statuses = asyncio.run(fanout(a.n))
+        out = {"wall_s": profiled.wall, "t0_epoch": t0_epoch, "succeeded": sum(s == "SUCCEEDED" for s in statuses),
                "errors": [s for s in statuses if s != "SUCCEEDED"][:3], "poller": dict(get_poller().stats),
-               "rss_base_kb": base_rss, "rss_peak_kb": _peak_rss_kb()}
+               "rss_base_kb": base_rss, "rss_peak_kb": _peak_rss_kb(), **profiled.report()}
     return out
 
 
@@ -204,6 +279,7 @@ def main() -> None:
     parser.add_argument("--wait-timeout", type=float, default=120.0, help="per-run wait limit (layer, prefect)")
     parser.add_argument("--floor-sleep", type=float, default=1.0, help="prefect_floor: seconds per task")
     parser.add_argument("--trace", action="store_true", help="tracemalloc (slower; memory trials only)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the main thread (profile trials only)")
     a = parser.parse_args()
     # The Prefect layer's in-process trigger limit (default 16) would serialise the fan-out; the
     # baselines fire all N at once, so the layer gets the same freedom.
@@ -234,14 +310,15 @@ def main() -> None:
         base_rss = _rss_kb()
         if a.trace:
             tracemalloc.start()
-        start = time.perf_counter()
-        if a.side == "client":
-            out = asyncio.run(side_client(a))
-        elif a.side == "layer":
-            out = asyncio.run(side_layer(a))
-        else:
-            out = side_sdk(a)
-        out["wall_s"] = time.perf_counter() - start
+        t0_epoch = time.time()
+        with Profiled(a.profile) as profiled:
+            if a.side == "client":
+                out = asyncio.run(side_client(a))
+            elif a.side == "layer":
+                out = asyncio.run(side_layer(a))
+            else:
+                out = side_sdk(a)
+        out.update(wall_s=profiled.wall, t0_epoch=t0_epoch, **profiled.report())
         if a.trace:
             out["tracemalloc_peak_kb"] = tracemalloc.get_traced_memory()[1] // 1024
             tracemalloc.stop()

@@ -31,8 +31,37 @@ FANOUT_GOAL = 2.0
 PREFECT_SIDES = ("prefect", "prefect_many", "prefect_floor")
 
 
+def _phases(engine: LocalProcess, flow_id: str, t0_epoch: float, wall: float) -> dict[str, float]:
+    """Where a trial's wall time went, from the engine's own timestamps (read after counting).
+
+    `triggers_done_s`: last run created; `runs_done_s`: last run finished (both from the side's
+    first trigger); `detect_s`: wall minus runs_done_s, how long the side took to know.
+    """
+    from prefect_imbrace.client import ImbraceClient
+
+    created: list[float] = []
+    finished: list[float] = []
+    with ImbraceClient(gateway=engine.url, api_key=engine.api_key) as client:
+        cursor = None
+        for _ in range(100):
+            page = client.workflows.list_runs(flow_id=flow_id, limit=100, cursor=cursor)
+            for run in page.data:
+                if run.created:
+                    created.append(run.created.timestamp())
+                if run.finish_time:
+                    finished.append(run.finish_time.timestamp())
+            cursor = page.next
+            if not cursor:
+                break
+    if not created or not finished:
+        return {}
+    runs_done = max(finished) - t0_epoch
+    return {"triggers_done_s": round(max(created) - t0_epoch, 3), "runs_done_s": round(runs_done, 3),
+            "detect_s": round(wall - runs_done, 3)}
+
+
 def _trial(engine: LocalProcess, side: str, n: int, *, trace: bool = False, wait_timeout: float = 60.0,
-           rtt_ms: int = 0, floor_sleep: float = DELAY_S) -> dict[str, Any]:
+           rtt_ms: int = 0, floor_sleep: float = DELAY_S, profile: bool = False) -> dict[str, Any]:
     control = engine.control
     control.reset()
     flow_id = delay_flow(engine.url, engine.api_key, DELAY_S, name=f"Watch {side}")
@@ -44,6 +73,8 @@ def _trial(engine: LocalProcess, side: str, n: int, *, trace: bool = False, wait
            "--wait-timeout", str(wait_timeout), "--floor-sleep", f"{floor_sleep:.3f}"]
     if trace:
         cmd.append("--trace")
+    if profile:
+        cmd.append("--profile")
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=900)
     control.clear_faults()
     after = control.counters()
@@ -56,6 +87,8 @@ def _trial(engine: LocalProcess, side: str, n: int, *, trace: bool = False, wait
     out["runs_created"] = after["runs_per_flow"].get(flow_id, 0)
     out["ok"] = out.get("succeeded") == n
     out["rss_delta_kb"] = out["rss_peak_kb"] - out["rss_base_kb"]
+    if side != "prefect_floor":
+        out["phases"] = _phases(engine, flow_id, out["t0_epoch"], out["wall_s"])
     return out
 
 
@@ -74,6 +107,9 @@ def _summary(trials: list[dict[str, Any]]) -> dict[str, Any]:
         "trigger_s": median([t["trigger_s"] for t in ok]) if "trigger_s" in ok[0] else None,
         "rss_delta_kb": int(median([t["rss_delta_kb"] for t in ok])),
         "poller": ok[-1].get("poller"),
+        "phases": {k: median([t["phases"][k] for t in ok if t.get("phases")])
+                   for k in (ok[0].get("phases") or {})},
+        "cpu_s": {k: median([t.get(k, 0.0) for t in ok]) for k in ("process_cpu_s", "children_cpu_s")},
         "failed_trials": len(trials) - len(ok),
     }
 
@@ -86,12 +122,13 @@ class _Scenario:
         self.results: dict[str, list[dict[str, Any]]] = {}
         self.pair_ratios: list[float] = []
 
-    def trial(self, side: str, trace: bool = False, **kwargs: Any) -> dict[str, Any]:
+    def trial(self, side: str, trace: bool = False, profile: bool = False, **kwargs: Any) -> dict[str, Any]:
         out = _trial(self.engine, side, self.n, trace=trace, wait_timeout=self.wait_timeout,
-                     rtt_ms=self.rtt_ms, **kwargs)
+                     rtt_ms=self.rtt_ms, profile=profile, **kwargs)
         where = f" @{self.rtt_ms}ms" if self.rtt_ms else ""
-        print(f"  {'memory' if trace else 'watch'} trial {side}{where}: {_brief(out)}", flush=True)
-        if not trace:
+        kind = "memory" if trace else "profile" if profile else "watch"
+        print(f"  {kind} trial {side}{where}: {_brief(out)}", flush=True)
+        if not (trace or profile):
             self.results.setdefault(side, []).append(out)
         return out
 
@@ -129,6 +166,9 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
             if smoke or (side == "layer" and (quick or not layer_walls or min(layer_walls) > 30)):
                 continue  # quick, failed or slow above: tracemalloc would only multiply that
             memory[side] = loop.trial(side, trace=True)
+        # one cProfiled trial of each Prefect side (its wall time is not used)
+        profiles = {} if smoke else {side: loop.trial(side, profile=True, floor_sleep=loop.client_wall())
+                                     for side in ("layer", "prefect", "prefect_many")}
         rtt = _Scenario(engine, n, RTT_MS, wait_timeout)
         for r in range(2 if pairs > 1 else 1):
             rtt.pair(first_client=r % 2 == 0)
@@ -136,7 +176,8 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
             rtt.trial("layer")
     metrics = _watch_metrics(n, loop.summaries(), loop.pair_ratios, "")
     metrics += _watch_metrics(n, rtt.summaries(), rtt.pair_ratios, f"@{RTT_MS}ms_rtt")
-    return metrics + _memory_metrics(n, loop.summaries(), memory) + _fanout_metrics(n, loop.summaries())
+    return (metrics + _memory_metrics(n, loop.summaries(), memory)
+            + _fanout_metrics(n, loop.summaries(), profiles))
 
 
 def _brief(t: dict[str, Any]) -> str:
@@ -212,7 +253,20 @@ _FANOUT = {
 }
 
 
-def _fanout_metrics(n: int, s: dict[str, dict[str, Any]]) -> list[Metric]:
+def format_profile(trial: dict[str, Any]) -> str:
+    """A profiled trial as text: wall, CPU, main-thread time by package, top functions."""
+    if not trial.get("ok") or "main_thread_top_cumulative" not in trial:
+        return ""
+    lines = [f"wall {trial['wall_s']:.2f} s; CPU of this process {trial['process_cpu_s']:.2f} s (all threads), "
+             f"of its children (the Prefect test server) {trial['children_cpu_s']:.2f} s; under cProfile",
+             "main thread (event loop), own time by package:"]
+    lines += [f"  {pkg:<20} {sec:7.3f} s" for pkg, sec in trial["main_thread_tottime_by_package_s"].items()]
+    lines += ["main thread, top functions by cumulative time:"]
+    lines += [f"  {row}" for row in trial["main_thread_top_cumulative"][:25]]
+    return "\n".join(lines)
+
+
+def _fanout_metrics(n: int, s: dict[str, dict[str, Any]], profiles: dict[str, dict[str, Any]]) -> list[Metric]:
     out: list[Metric] = []
     bare = s.get("client", {"ok": False, "errors": ["not run"]})
     for side, (goal, what) in _FANOUT.items():
@@ -223,10 +277,15 @@ def _fanout_metrics(n: int, s: dict[str, dict[str, Any]]) -> list[Metric]:
         notes = what.format(n=n) + " (prefect_test_harness) vs the bare async client (list polling)"
         if pf["ok"] and bare["ok"]:
             ratio = pf["wall_s"] / bare["wall_s"]
+            met = ratio <= FANOUT_GOAL if goal != "report" else None
+            profile = format_profile(profiles.get(side, {})) if met is False else ""
+            layer_profile = format_profile(profiles.get("layer", {})) if met is False else ""
             out.append(Metric(name=name, value=round(pf["wall_s"], 3), unit="s", baseline=round(bare["wall_s"], 3),
-                              ratio=round(ratio, 3), goal=goal, met=ratio <= FANOUT_GOAL if goal != "report" else None,
+                              ratio=round(ratio, 3), goal=goal, met=met,
                               notes=notes, details={"prefect": pf, "bare_client": bare,
-                                                    "layer_no_flow_s": s.get("layer", {}).get("wall_s")}))
+                                                    "layer_no_flow_s": s.get("layer", {}).get("wall_s"),
+                                                    **({"profile": profile} if profile else {}),
+                                                    **({"layer_profile": layer_profile} if layer_profile else {})}))
         else:
             out.append(Metric(name=name, value=None, unit="s", goal=goal, met=False if goal != "report" else None,
                               notes="did not complete: " + str(pf.get("errors") or bare.get("errors"))[:600]))

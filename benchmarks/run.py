@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "latest.json").write_text(json.dumps(records, indent=2, default=str) + "\n")
     table = to_markdown(metrics, machine, args.quick)
     profiles = [f"### {m.name}\n\n```\n{m.details['profile']}\n```\n" for m in metrics if m.details.get("profile")]
-    md = table + ("\n## Profiles of missed client-overhead goals\n\n" + "\n".join(profiles) if profiles else "")
+    profiles += [f"### {m.name}: the Prefect layer alone (no flow)\n\n```\n{m.details['layer_profile']}\n```\n"
+                 for m in metrics if m.details.get("layer_profile")][:1]
+    md = table + ("\n## Profiles of missed goals\n\n" + "\n".join(profiles) if profiles else "")
     (args.out / "latest.md").write_text(md)
     print()
     print(table)

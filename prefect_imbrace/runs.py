@@ -345,14 +345,16 @@ class ImbraceRunHandle:
         if self.artifacts and not is_finished(run):
             self._linked = True
             await observability.arecord_run_link(self.credentials, run)
-        await self._on_status(run)
+        await self._on_status(run, announced=True)
 
-    async def _on_status(self, run: Any) -> None:
+    async def _on_status(self, run: Any, announced: bool = False) -> None:
+        """Record a new status: a log line (unless `announced` by the caller) and an event."""
         if run.status == self.status:
             return
         self.status = run.status
         if self.run_id and run.status:
-            self._note("Imbrace run %s is %s.", self.run_id, run.status)
+            if not announced:
+                self._note("Imbrace run %s is %s.", self.run_id, run.status)
             if self.observe:
                 observability.emit_run_event(run, flow_id=self.flow_id)
 

@@ -8,20 +8,23 @@ trigger headers (correlation) and its final steps in one GET. Only *eager* watch
 trigger answer, a PAUSED limit, a caller that needs the run id now, or a wait older than
 `Watch.eager_at`) make the poller read candidates that are still running; the key read is
 cached (a run's trigger headers never change) and the final GET follows when it ends.
-The GETs of one tick run concurrently on a small thread pool.
 
 The poller only observes. It hands `Update`s to each `Watch` through a thread-safe callback;
 timeouts, logging, events and error budgets are decided by the waiter in its own run context.
-It runs in a daemon thread with its own synchronous clients and stops itself when idle.
+It runs in a daemon thread with its own event loop and async clients, and stops itself when
+idle. Async on purpose: the GETs of a tick (hundreds when a fan-out ends) run up to
+`_GET_CONCURRENCY` at a time on one thread, so over a 50 ms gateway round trip 500 reads take
+about half a second instead of the 3 s a pool of 8 threads took, and on loopback no pool of
+threads competes with the waiters' event loop for the GIL (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,7 +46,7 @@ _MAX_PAGES = 50
 _KEY_CACHE = 20_000
 _IDLE_EXIT = 3.0
 _UNDECIDED_REREAD = 1.0
-_GET_WORKERS = 8
+_GET_CONCURRENCY = 64
 
 
 @dataclass
@@ -122,7 +125,9 @@ class RunPoller:
         self._thread: threading.Thread | None = None
         self._stop = False
         self.stats = {"ticks": 0, "list_calls": 0, "get_calls": 0}
-        self._pool: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._awake: asyncio.Event | None = None
+        self._gets: asyncio.Semaphore | None = None
 
     # -- registration -------------------------------------------------------------------
     def watch(self, watch: Watch) -> Watch:
@@ -136,7 +141,7 @@ class RunPoller:
             # a new run needs a moment to appear: tick soon, but not once per registration
             lane.next_at = min(lane.next_at or float("inf"), time.monotonic() + self.poll_interval)
             self._ensure_thread()
-        self._wake.set()
+        self._wake_up()
         return watch
 
     def unwatch(self, watch: Watch) -> None:
@@ -165,7 +170,7 @@ class RunPoller:
         """Stop the thread (tests; the thread also stops by itself when idle)."""
         thread = self._thread
         self._stop = True
-        self._wake.set()
+        self._wake_up()
         if thread is not None:
             thread.join(timeout=10)
         self._stop = False
@@ -178,10 +183,25 @@ class RunPoller:
             )
             self._thread.start()
 
+    def _wake_up(self) -> None:
+        """From any thread: end the poller loop's current sleep."""
+        self._wake.set()
+        loop, awake = self._loop, self._awake
+        if loop is not None and awake is not None:
+            try:
+                loop.call_soon_threadsafe(awake.set)
+            except RuntimeError:  # the loop just closed; the thread is on its way out
+                pass
+
     def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._awake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._gets = asyncio.Semaphore(_GET_CONCURRENCY)
         clients: dict[str, Any] = {}
         idle_since: float | None = None
-        pool = self._pool = ThreadPoolExecutor(_GET_WORKERS, thread_name_prefix="prefect-imbrace-get")
         try:
             while not self._stop:
                 with self._lock:
@@ -194,34 +214,43 @@ class RunPoller:
                             if not self._lanes:
                                 self._thread = None
                                 return
-                    self._wake.wait(0.2)
-                    self._wake.clear()
+                    await self._sleep(0.2)
                     continue
                 idle_since = None
-                for lane in lanes:
-                    if lane.next_at <= now and not self._stop:
-                        self._tick(lane, clients)
+                due = [lane for lane in lanes if lane.next_at <= now]
+                if due and not self._stop:  # lanes (flows) tick side by side
+                    await asyncio.gather(*(self._tick(lane, clients) for lane in due))
                 next_at = min((lane.next_at for lane in lanes), default=now + 0.2)
-                self._wake.wait(max(0.0, min(next_at - time.monotonic(), 1.0)))
-                self._wake.clear()
+                await self._sleep(max(0.0, min(next_at - time.monotonic(), 1.0)))
         finally:
-            pool.shutdown(wait=False)
+            self._loop = self._awake = None
             for client in clients.values():
                 try:
-                    client.close()
+                    await client.close()
                 except Exception:
                     pass
+
+    async def _sleep(self, timeout: float) -> None:
+        awake = self._awake
+        assert awake is not None
+        if not self._wake.is_set():  # a wake-up may have come before the loop existed
+            try:
+                await asyncio.wait_for(awake.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+        awake.clear()
+        self._wake.clear()
 
     def _client(self, lane: _Lane, clients: dict[str, Any]) -> Any:
         key = _creds_key(lane.client_kwargs)
         if key not in clients:
-            from prefect_imbrace.client import ImbraceClient
+            from prefect_imbrace.client import AsyncImbraceClient
 
-            clients[key] = ImbraceClient(**lane.client_kwargs)
+            clients[key] = AsyncImbraceClient(**lane.client_kwargs)
         return clients[key]
 
     # -- one tick of one lane ----------------------------------------------------------------
-    def _tick(self, lane: _Lane, clients: dict[str, Any]) -> None:
+    async def _tick(self, lane: _Lane, clients: dict[str, Any]) -> None:
         started = time.monotonic()
         watches = [w for w in list(lane.watches) if not w.closed]
         if not watches:
@@ -232,9 +261,9 @@ class RunPoller:
         try:
             client = self._client(lane, clients)
             since = min(w.run_created or w.created_after for w in watches)
-            runs = self._list(client, lane.flow_id, since - timedelta(seconds=1))
+            runs = await self._list(client, lane.flow_id, since - timedelta(seconds=1))
             seen = hash(frozenset((run.id, run.status) for run in runs))
-            changed = self._apply(client, watches, runs) or seen != lane.seen
+            changed = await self._apply(client, watches, runs) or seen != lane.seen
             lane.seen = seen
             for w in watches:
                 w.errors = 0
@@ -250,12 +279,12 @@ class RunPoller:
         # (with a short breather), not one whole interval after it ended
         lane.next_at = max(started + lane.interval, time.monotonic() + lane.interval / 5)
 
-    def _list(self, client: Any, flow_id: str, since: datetime) -> list[Any]:
+    async def _list(self, client: Any, flow_id: str, since: datetime) -> list[Any]:
         runs: list[Any] = []
         cursor = None
         for _ in range(_MAX_PAGES):
             self.stats["list_calls"] += 1
-            page = client.workflows.list_runs(
+            page = await client.workflows.list_runs(
                 flow_id=flow_id, created_after=since, limit=_PAGE, cursor=cursor
             )
             runs.extend(page.data)
@@ -264,19 +293,21 @@ class RunPoller:
                 break
         return runs
 
-    def _get_many(self, client: Any, run_ids: list[str]) -> list[Any]:
-        """GET runs by id, concurrently; None for a run that is gone."""
+    async def _get_many(self, client: Any, run_ids: list[str]) -> list[Any]:
+        """GET runs by id, concurrently (at most `_GET_CONCURRENCY`); None for a run that is gone."""
 
-        def one(run_id: str) -> Any:
-            try:
-                return client.workflows.get_run(run_id)
-            except NotFoundError:
-                return None
+        gets = self._gets
+        assert gets is not None  # created by _main, the only caller's loop
+
+        async def one(run_id: str) -> Any:
+            async with gets:
+                try:
+                    return await client.workflows.get_run(run_id)
+                except NotFoundError:
+                    return None
 
         self.stats["get_calls"] += len(run_ids)
-        if len(run_ids) <= 1:
-            return [one(r) for r in run_ids]
-        return list(self._pool.map(one, run_ids))  # type: ignore[union-attr]
+        return list(await asyncio.gather(*(one(r) for r in run_ids)))
 
     def _learn_key(self, run_id: str, full: Any) -> str | None:
         key = key_of(full)
@@ -289,7 +320,7 @@ class RunPoller:
                 self._undecided.clear()
         return key
 
-    def _correlate(self, client: Any, seeking: list[Watch], runs: list[Any]) -> dict[str, Any]:
+    async def _correlate(self, client: Any, seeking: list[Watch], runs: list[Any]) -> dict[str, Any]:
         """Match seeking watches to runs; returns the finished runs read on the way, by id."""
         now = time.monotonic()
         early = any(w.wants_early(now) for w in seeking)
@@ -313,7 +344,7 @@ class RunPoller:
                 if last is None or now - last >= _UNDECIDED_REREAD:
                     to_read.append(run)
         finished: dict[str, Any] = {}
-        fulls = self._get_many(client, [run.id for run in to_read]) if to_read else []
+        fulls = await self._get_many(client, [run.id for run in to_read]) if to_read else []
         for run, full in zip(to_read, fulls, strict=True):
             if full is None:
                 continue
@@ -328,14 +359,14 @@ class RunPoller:
                 break
         return finished
 
-    def _apply(self, client: Any, watches: list[Watch], runs: list[Any]) -> bool:
+    async def _apply(self, client: Any, watches: list[Watch], runs: list[Any]) -> bool:
         seeking = [w for w in watches if w.run_id is None]
-        finished = self._correlate(client, seeking, runs) if seeking else {}
+        finished = await self._correlate(client, seeking, runs) if seeking else {}
         changed = any(w.run_id is not None for w in seeking)
         by_id = {run.id: run for run in runs}
         missing = [w.run_id for w in watches if w.run_id and not w.closed and w.run_id not in by_id]
         if missing:  # not in the listing (archived, paging quirk): ask directly
-            for run in self._get_many(client, missing):
+            for run in await self._get_many(client, missing):
                 if run is not None:
                     by_id[run.id] = run
         ended = [
@@ -344,7 +375,7 @@ class RunPoller:
             and w.run_id in by_id and is_finished(by_id[w.run_id])
         ]
         ended = list(dict.fromkeys(ended))
-        for run_id, full in zip(ended, self._get_many(client, ended) if ended else [], strict=True):
+        for run_id, full in zip(ended, await self._get_many(client, ended) if ended else [], strict=True):
             if full is not None:
                 finished[run_id] = full
         for watch in watches:
