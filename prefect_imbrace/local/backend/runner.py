@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import engine
 from ..store import Store
-from .common import iso, new_id, now_ms
+from .common import clock_ms, iso, new_id
 from .runs import TERMINAL, new_run, touch
 
 logger = logging.getLogger("prefect_imbrace.local")
@@ -112,7 +112,7 @@ class Runner:
         if run is None or run["status"] != ("PAUSED" if resuming else "QUEUED"):
             return
         version = self.store.get("version", run["flowVersionId"])
-        ms = now_ms()
+        ms = clock_ms(run.get("_createdMs") or 0)
         changes: dict[str, Any] = {"status": "RUNNING"}
         if "startTime" not in run:
             changes["startTime"] = iso(ms)
@@ -153,7 +153,7 @@ class Runner:
             "logsFileId": run.get("logsFileId") or new_id(),
         }
         if outcome.status in TERMINAL:
-            changes["finishTime"] = iso(now_ms())
+            changes["finishTime"] = iso(clock_ms(run.get("_createdMs") or 0))
         resume_at = getattr(outcome, "resume_at", None)
         if outcome.status == "PAUSED" and resume_at is not None:
             if resume_at.tzinfo is None:

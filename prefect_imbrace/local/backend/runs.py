@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import EngineError, RequestValidationError, entity_not_found
 from ..store import Store
-from .common import created_key, iso, new_id, now_ms, paginate, parse_iso_ms, public
+from .common import clock_ms, created_key, iso, new_id, now_ms, paginate, parse_iso_ms, public
 from .tenancy import Principal
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMEOUT", "QUOTA_EXCEEDED", "MEMORY_LIMIT_EXCEEDED", "INTERNAL_ERROR", "CANCELED"}
@@ -40,7 +40,7 @@ def wire(run: dict[str, Any], with_steps: bool) -> dict[str, Any]:
 
 def touch(run: dict[str, Any], **changes: Any) -> dict[str, Any]:
     run.update(changes)
-    run["updated"] = iso(now_ms())
+    run["updated"] = iso(clock_ms(run.get("_createdMs") or 0))
     return run
 
 
@@ -95,7 +95,7 @@ class Runs:
         changed = []
         for run in self.select(principal, {k: v for k, v in f.items() if k != "status"}):
             if run["status"] in wanted:
-                ms = now_ms()
+                ms = clock_ms(run.get("_createdMs") or 0)
                 touch(run, status="CANCELED", finishTime=iso(ms), _resumeAtMs=None)
                 self.store.put("run", run)
                 changed.append(run)
