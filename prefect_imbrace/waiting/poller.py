@@ -12,15 +12,17 @@ cached (a run's trigger headers never change) and the final GET follows when it 
 The poller only observes. It hands `Update`s to each `Watch` through a thread-safe callback;
 timeouts, logging, events and error budgets are decided by the waiter in its own run context.
 It runs in a daemon thread with its own event loop and async clients, and stops itself when
-idle. Async on purpose: the GETs of a tick (hundreds when a fan-out ends) run up to
-`_GET_CONCURRENCY` at a time on one thread, so over a 50 ms gateway round trip 500 reads take
-about half a second instead of the 3 s a pool of 8 threads took, and on loopback no pool of
-threads competes with the waiters' event loop for the GIL (docs/benchmarks.md).
+idle. Async on purpose: the GETs of a tick (hundreds when a fan-out ends) run concurrently on
+one thread, as many at a time as the round trip calls for (`_read_limit`: Little's law with
+the client's CPU cost per read). Over a 50 ms gateway round trip 500 reads then take well under
+a second instead of the 3 s a pool of 8 threads took; on loopback they stay 8 at a time,
+because every extra connection adds to httpcore's per-request pool scan (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -46,7 +48,8 @@ _MAX_PAGES = 50
 _KEY_CACHE = 20_000
 _IDLE_EXIT = 3.0
 _UNDECIDED_REREAD = 1.0
-_GET_CONCURRENCY = 64
+_READS_MIN, _READS_MAX = 8, 64
+_READ_CPU_S = 0.0015  # client CPU per run read (measured: 1.3 to 2 ms on loopback)
 
 
 @dataclass
@@ -127,7 +130,7 @@ class RunPoller:
         self.stats = {"ticks": 0, "list_calls": 0, "get_calls": 0}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._awake: asyncio.Event | None = None
-        self._gets: asyncio.Semaphore | None = None
+        self._latency = 0.0  # moving average of one request's wall time (s)
 
     # -- registration -------------------------------------------------------------------
     def watch(self, watch: Watch) -> Watch:
@@ -199,7 +202,6 @@ class RunPoller:
     async def _main(self) -> None:
         self._awake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
-        self._gets = asyncio.Semaphore(_GET_CONCURRENCY)
         clients: dict[str, Any] = {}
         idle_since: float | None = None
         try:
@@ -284,27 +286,37 @@ class RunPoller:
         cursor = None
         for _ in range(_MAX_PAGES):
             self.stats["list_calls"] += 1
+            started = time.monotonic()
             page = await client.workflows.list_runs(
                 flow_id=flow_id, created_after=since, limit=_PAGE, cursor=cursor
             )
+            self._observe(time.monotonic() - started)
             runs.extend(page.data)
             cursor = page.next
             if not cursor:
                 break
         return runs
 
-    async def _get_many(self, client: Any, run_ids: list[str]) -> list[Any]:
-        """GET runs by id, concurrently (at most `_GET_CONCURRENCY`); None for a run that is gone."""
+    def _observe(self, seconds: float) -> None:
+        self._latency = seconds if not self._latency else 0.8 * self._latency + 0.2 * seconds
 
-        gets = self._gets
-        assert gets is not None  # created by _main, the only caller's loop
+    def _read_limit(self) -> int:
+        """Reads in flight: enough to cover the round trip, no more (each costs pool scans)."""
+        return max(_READS_MIN, min(_READS_MAX, math.ceil(self._latency / _READ_CPU_S)))
+
+    async def _get_many(self, client: Any, run_ids: list[str]) -> list[Any]:
+        """GET runs by id, concurrently (see `_read_limit`); None for a run that is gone."""
+        gets = asyncio.Semaphore(self._read_limit())
 
         async def one(run_id: str) -> Any:
             async with gets:
+                started = time.monotonic()
                 try:
                     return await client.workflows.get_run(run_id)
                 except NotFoundError:
                     return None
+                finally:
+                    self._observe(time.monotonic() - started)
 
         self.stats["get_calls"] += len(run_ids)
         return list(await asyncio.gather(*(one(r) for r in run_ids)))
