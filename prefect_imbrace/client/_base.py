@@ -412,6 +412,12 @@ class _BaseAPIClient:
             url=url,
         )
 
+    def _settle(self, call: _Call[T], first: httpx.Response | httpx.TransportError) -> T:
+        """The result (or error) of a first attempt that the retry policy has no say about."""
+        if isinstance(first, httpx.TransportError):
+            raise self._transport_error(call, first, 1) from first
+        return self._finish(call, first, 1)
+
     def _finish(self, call: _Call[T], response: httpx.Response, attempts: int) -> T:
         status = response.status_code
         if logger.isEnabledFor(logging.DEBUG):
@@ -497,9 +503,7 @@ class SyncAPIClient(_BaseAPIClient):
         except httpx.TransportError as exc:
             first = exc
         if not _wants_retry(call.method, first):
-            if isinstance(first, httpx.TransportError):
-                raise self._transport_error(call, first, 1) from first
-            return self._finish(call, first, 1)
+            return self._settle(call, first)
         return self._retry(request, call, first)
 
     def _retry(
@@ -584,9 +588,7 @@ class AsyncAPIClient(_BaseAPIClient):
         except httpx.TransportError as exc:
             first = exc
         if not _wants_retry(call.method, first):
-            if isinstance(first, httpx.TransportError):
-                raise self._transport_error(call, first, 1) from first
-            return self._finish(call, first, 1)
+            return self._settle(call, first)
         return await self._retry(request, call, first)
 
     async def _retry(
