@@ -21,8 +21,8 @@ from typing import Any
 
 from .. import engine
 from ..store import Store
-from .common import clock_ms, iso, new_id
-from .runs import TERMINAL, new_run, touch
+from .common import new_id
+from .runs import TERMINAL, new_run, run_clock, touch
 
 logger = logging.getLogger("prefect_imbrace.local")
 TICK_S = 1.0
@@ -112,10 +112,9 @@ class Runner:
         if run is None or run["status"] != ("PAUSED" if resuming else "QUEUED"):
             return
         version = self.store.get("version", run["flowVersionId"])
-        ms = clock_ms(run.get("_createdMs") or 0)
         changes: dict[str, Any] = {"status": "RUNNING"}
         if "startTime" not in run:
-            changes["startTime"] = iso(ms)
+            changes["startTime"] = run_clock(run)
         self.store.put("run", touch(run, **changes))
 
         async def on_response(reply: dict[str, Any]) -> None:
@@ -153,7 +152,7 @@ class Runner:
             "logsFileId": run.get("logsFileId") or new_id(),
         }
         if outcome.status in TERMINAL:
-            changes["finishTime"] = iso(clock_ms(run.get("_createdMs") or 0))
+            changes["finishTime"] = run_clock(run)
         resume_at = getattr(outcome, "resume_at", None)
         if outcome.status == "PAUSED" and resume_at is not None:
             if resume_at.tzinfo is None:

@@ -38,9 +38,14 @@ def wire(run: dict[str, Any], with_steps: bool) -> dict[str, Any]:
     return out
 
 
+def run_clock(run: dict[str, Any]) -> str:
+    """Now, for a run's start/finish/updated times: the wall clock, never before its `created`."""
+    return iso(clock_ms(run.get("_createdMs") or 0))
+
+
 def touch(run: dict[str, Any], **changes: Any) -> dict[str, Any]:
     run.update(changes)
-    run["updated"] = iso(clock_ms(run.get("_createdMs") or 0))
+    run["updated"] = run_clock(run)
     return run
 
 
@@ -95,8 +100,7 @@ class Runs:
         changed = []
         for run in self.select(principal, {k: v for k, v in f.items() if k != "status"}):
             if run["status"] in wanted:
-                ms = clock_ms(run.get("_createdMs") or 0)
-                touch(run, status="CANCELED", finishTime=iso(ms), _resumeAtMs=None)
+                touch(run, status="CANCELED", finishTime=run_clock(run), _resumeAtMs=None)
                 self.store.put("run", run)
                 changed.append(run)
         return changed
