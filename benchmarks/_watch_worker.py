@@ -231,8 +231,8 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
     creds = _creds(a)
 
     @task(name="sleep-like-a-run")
-    async def sleeper(i: int) -> str:
-        await asyncio.sleep(a.floor_sleep)
+    async def sleeper(i: int, seconds: float) -> str:
+        await asyncio.sleep(seconds)
         return "SUCCEEDED"
 
     async def calls(n: int) -> list[Any]:
@@ -242,7 +242,7 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
                 timeout=a.wait_timeout, return_exceptions=True,
             )
         if a.side == "prefect_floor":
-            return await asyncio.gather(*(sleeper(i) for i in range(n)))
+            return await asyncio.gather(*(sleeper(i, a.floor_sleep) for i in range(n)))
         return await asyncio.gather(
             *(trigger_flow_and_wait(creds, a.flow, {"i": i}, timeout=a.wait_timeout) for i in range(n)),
             return_exceptions=True,
@@ -256,14 +256,12 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
 
     @flow(name="imbrace-fanout-bench-warm-up")
     async def warm_up() -> None:
-        await sleeper.with_options(name="warm-up")(0)  # type: ignore[call-arg]
+        await sleeper.with_options(name="warm-up")(0, 0.0)
 
     with prefect_test_harness(server_startup_timeout=120):
         # One-off costs of a process's first flow and task run (Prefect imports its flow and
         # task engines then, ~0.6 s) are paid before the clock starts, like the transports'.
-        floor_sleep, a.floor_sleep = a.floor_sleep, 0.0
         asyncio.run(warm_up())
-        a.floor_sleep = floor_sleep
         base_rss = _rss_kb()
         t0_epoch = time.time()
         with Profiled(a.profile) as profiled:

@@ -42,17 +42,11 @@ def _phases(engine: LocalProcess, flow_id: str, t0_epoch: float, wall: float) ->
     created: list[float] = []
     finished: list[float] = []
     with ImbraceClient(gateway=engine.url, api_key=engine.api_key) as client:
-        cursor = None
-        for _ in range(100):
-            page = client.workflows.list_runs(flow_id=flow_id, limit=100, cursor=cursor)
-            for run in page.data:
-                if run.created:
-                    created.append(run.created.timestamp())
-                if run.finish_time:
-                    finished.append(run.finish_time.timestamp())
-            cursor = page.next
-            if not cursor:
-                break
+        for run in client.workflows.iter_runs(flow_id=flow_id, max_items=10_000):
+            if run.created:
+                created.append(run.created.timestamp())
+            if run.finish_time:
+                finished.append(run.finish_time.timestamp())
     if not created or not finished:
         return {}
     runs_done = max(finished) - t0_epoch
