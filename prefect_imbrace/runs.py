@@ -150,7 +150,8 @@ class ImbraceRunHandle:
         self.retry_failed_from_step = retry_failed_from_step
         self.observe = observe
         self.artifacts = observe and artifacts
-        self._note = _logger().debug if quiet else _logger().info
+        log = _logger()
+        self._note = log.debug if quiet else log.info
         self._linked = False
         ctx = trigger_context(
             flow_id, idempotency_key, discriminator=discriminator, payload=payload

@@ -96,8 +96,8 @@ def _trigger_many_and_wait(
     also takes a slot of that Prefect global concurrency limit per run. A progress artifact
     follows the fan-out and one table artifact lists every run at the end (run id, status,
     duration, failed step, link) instead of a link and a summary per run; the routine log
-    lines of each run go to DEBUG, failures and the totals stay at INFO. Each payload gets its own stable idempotency key, so a retry of this
-    task adopts the runs already started. With `return_exceptions=False` the first failure is
+    lines of each run go to DEBUG, failures and the totals stay at INFO. Each payload gets
+    its own stable idempotency key, so a retry of this task adopts the runs already started. With `return_exceptions=False` the first failure is
     raised after all runs ended; with True, failures are returned in place of results.
     """
     raise NotImplementedError
