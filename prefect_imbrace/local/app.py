@@ -23,6 +23,7 @@ from .backend import Backend, LocalConfig
 from .backend.common import new_id
 from .control import ControlState
 from .errors import FrameworkError, LocalError
+from .gauges import IN_FLIGHT, Gauges
 from .qs import parse_qs
 from .routes import connections, control, flows, folders, mcp, misc, runs, tables, webhooks
 from .routes._common import JSON_TYPE, dumps, ok
@@ -52,10 +53,12 @@ def _json_message(status: int, body: Any, request_id: str, extra: dict[str, str]
 
 
 class GatewayMiddleware:
-    def __init__(self, app: FastAPI, backend: Backend, control_state: ControlState):
+    def __init__(self, app: FastAPI, backend: Backend, control_state: ControlState,
+                 gauges: Gauges | None = None):
         self.app = app
         self.backend = backend
         self.control = control_state
+        self.gauges = gauges or Gauges()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -77,6 +80,7 @@ class GatewayMiddleware:
             await self._call_app(scope, receive, send, request_id)
             return
         self.control.requests[f"{method} {path}"] += 1
+        self.gauges.count_request()
         fault = self.control.take_fault(method, path) if self.control.faults else None
         if fault is not None:
             if fault.latency_ms:
@@ -148,6 +152,9 @@ def build_app(config: LocalConfig, backend: Backend | None = None) -> GatewayMid
     app.state.backend = backend
     app.state.control = ControlState()
     app.state.control_token = config.control_token
+    app.state.gauges = Gauges()
+    backend.store.on_run_write = app.state.gauges.observe_run
+    app.state.gauges.reset({run["id"] for run in backend.store.all("run") if run["status"] in IN_FLIGHT})
 
     @app.exception_handler(LocalError)
     async def local_error(request: Request, exc: LocalError) -> Response:
@@ -190,4 +197,4 @@ def build_app(config: LocalConfig, backend: Backend | None = None) -> GatewayMid
         app.router.routes.extend(module.router.routes)
 
     logging.getLogger("uvicorn.error").addFilter(_DropLostResponse())
-    return GatewayMiddleware(app, backend, app.state.control)
+    return GatewayMiddleware(app, backend, app.state.control, app.state.gauges)

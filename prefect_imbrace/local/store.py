@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from typing import Any
 
 KEEP_ON_RESET = ("project", "user")
@@ -22,6 +23,8 @@ class Store:
         self._docs: dict[str, dict[str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self.on_run_write: Callable[[dict[str, Any]], None] | None = None
+        """Told of every write of a run (the gauges of `/_local/counters` count runs in flight)."""
         if path:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -43,6 +46,8 @@ class Store:
 
     def put(self, kind: str, doc: dict[str, Any]) -> dict[str, Any]:
         self.kind(kind)[doc["id"]] = doc
+        if kind == "run" and self.on_run_write is not None:
+            self.on_run_write(doc)
         if self._db is not None:
             with self._lock:
                 self._db.execute(
@@ -53,6 +58,8 @@ class Store:
 
     def delete(self, kind: str, doc_id: str) -> None:
         self._docs.get(kind, {}).pop(doc_id, None)
+        if kind == "run" and self.on_run_write is not None:
+            self.on_run_write({"id": doc_id, "status": None})  # gone: no longer in flight
         if self._db is not None:
             with self._lock:
                 self._db.execute("DELETE FROM docs WHERE kind = ? AND id = ?", (kind, doc_id))

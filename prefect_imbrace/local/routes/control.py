@@ -32,6 +32,7 @@ async def reset(request: Request) -> Response:
     _guard(request)
     backend(request).reset()
     request.app.state.control.reset()
+    request.app.state.gauges.reset()
     return ok({})
 
 
@@ -60,6 +61,7 @@ async def counters(request: Request) -> Response:
     return ok({
         "requests": dict(control.requests), "runs_per_flow": dict(backend(request).runner.runs_per_flow),
         "faults_fired": control.faults_fired, "unhandled_errors": control.unhandled_errors,
+        **request.app.state.gauges.snapshot(),
     })
 
 
