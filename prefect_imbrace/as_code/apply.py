@@ -205,6 +205,9 @@ class _Applier:
     def mcp_server(self, change: Change, undo: list[Callable[[], Any]]) -> None:
         spec = self.declared.mcp_servers[change.name]
         tools = []
+        missing = [t.flow for t in spec.tools if t.flow is not None and t.flow not in self.flow_ids]
+        if missing:
+            raise ValueError(f"its tool flow(s) {', '.join(missing)} do not exist (their apply failed)")
         for tool in spec.tools:
             if tool.flow is not None:
                 tools.append(McpToolInput(type="FLOW", tool_name=self.declared.flows[tool.flow].display_name,

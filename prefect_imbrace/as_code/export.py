@@ -139,10 +139,9 @@ def export_current(
             if tool.type == "FLOW" and tool.flow_id in keys:
                 tools.append({"flow": keys[tool.flow_id]})
             elif tool.piece_metadata is not None:
-                tools.append({"piece": tool.piece_metadata.model_dump(
-                    exclude_none=True, exclude={"logo_url"}, include={
-                        "piece_name", "piece_version", "action_name", "action_display_name",
-                        "connection_external_id"})})
+                tools.append({"piece": tool.piece_metadata.model_dump(exclude_none=True, include={
+                    "piece_name", "piece_version", "action_name", "action_display_name", "logo_url",
+                    "connection_external_id"})})
         tools.sort(key=lambda t: str(sorted(t.items())))
         written.append(_write(root / "mcp_servers" / f"{slug(name)}.yaml",
                               {"mcp_servers": [{"name": name, "tools": tools}]}, "../" + SCHEMA_FILE))

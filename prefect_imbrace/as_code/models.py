@@ -278,10 +278,13 @@ class TableSpec(_Strict):
 
 
 class McpPieceTool(_Strict):
+    """A piece action as an MCP tool (the engine requires every field but the connection)."""
+
     piece_name: str
     piece_version: str
     action_name: str
-    action_display_name: Optional[str] = None
+    action_display_name: str
+    logo_url: str
     connection_external_id: Optional[str] = None
 
 

@@ -46,7 +46,8 @@ class Change:
 
     def title(self) -> str:
         sign = {"create": "+", "update": "~", "delete": "-"}[self.action]
-        return f"{sign} {self.action} {self.kind.replace('_', ' ')} {self.name!r}"
+        kind = "MCP server" if self.kind == "mcp_server" else self.kind
+        return f"{sign} {self.action} {kind} {self.name!r}"
 
 
 @dataclass

@@ -34,7 +34,7 @@ class Tenants:
 
 def build_tenant_a(client: ImbraceClient, url: str) -> dict[str, str]:
     """Flows with a webhook trigger, router, loop, delay, HTTP and Return Response steps, a
-    folder, a table with fields and a connection, all made through the API (no files)."""
+    folder, a table with fields, a connection and an MCP server, all made through the API."""
     wf = client.workflows
     folder = wf.create_folder(display_name="Orders")
     wf.upsert_connection(body={
@@ -77,6 +77,14 @@ def build_tenant_a(client: ImbraceClient, url: str) -> dict[str, str]:
         ops.lock_and_publish(),
     ):
         wf.apply_flow_operation(flow_id=echo.id, body=step)
+    server = wf.create_mcp_server(name="Support bot")
+    wf.update_mcp_server(mcp_server_id=server.id, tools=[
+        {"type": "FLOW", "toolName": "Echo", "flowId": echo.id},
+        {"type": "PIECE", "toolName": "send_request", "pieceMetadata": {
+            "pieceName": "@activepieces/piece-http", "pieceVersion": "0.9.5",
+            "actionName": "send_request", "actionDisplayName": "Send HTTP request",
+            "logoUrl": "https://cdn.activepieces.com/pieces/http.png"}},
+    ])
     return {"order-intake": flow.id, "echo": echo.id}
 
 

@@ -53,13 +53,14 @@ def test_export_from_a_apply_to_empty_b(tenants: Tenants, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     exported = sorted(str(p.relative_to(files)) for p in files.rglob("*") if p.is_file())
     assert exported == ["connections/ping-token.yaml", "flows/echo.yaml", "flows/order-intake.yaml",
-                        "folders.yaml", "imbrace.schema.json", "tables/customers.yaml"]
+                        "folders.yaml", "imbrace.schema.json", "mcp_servers/support-bot.yaml",
+                        "tables/customers.yaml"]
     text = "".join(p.read_text() for p in files.rglob("*.yaml"))
     assert SECRET not in text and built["echo"] not in text and "created" not in text
 
     code, out = cli(tenants.b.api_key, url, "apply", str(files))
     assert code == 0, out
-    assert "Applied: 5 created, 0 updated, 0 deleted, 0 unchanged, 0 failed." in out
+    assert "Applied: 6 created, 0 updated, 0 deleted, 0 unchanged, 0 failed." in out
 
     b_ids = flow_ids_by_key(tenants.b)
     for key, a_id in built.items():
@@ -74,15 +75,18 @@ def test_export_from_a_apply_to_empty_b(tenants: Tenants, tmp_path: Path) -> Non
         assert (tmp_path / "b" / path.relative_to(files)).read_text() == path.read_text()
     table = next(tenants.b.client.workflows.iter_tables())
     assert [f.name for f in tenants.b.client.workflows.list_fields(table_id=table.id)] == ["Email", "Score", "Tier"]
+    server = next(tenants.b.client.workflows.iter_mcp_servers())
+    assert server.name == "Support bot"
+    assert {t.flow_id for t in server.tools if t.type == "FLOW"} == {b_ids["echo"]}  # B's own flow
 
     writes = tenants.writes()
     code, out = cli(tenants.b.api_key, url, "apply", str(files))
     assert code == 0, out
-    assert "No changes: 5 object(s) already match the files." in out
+    assert "No changes: 6 object(s) already match the files." in out
     assert tenants.writes() == writes  # the second apply sent GETs only
 
     code, out = cli(tenants.b.api_key, url, "plan", str(files))
-    assert (code, out.strip()) == (0, "No changes: 5 object(s) match the files.")
+    assert (code, out.strip()) == (0, "No changes: 6 object(s) match the files.")
 
 
 def test_an_edit_in_b_shows_in_plan_and_apply_restores_it(tenants: Tenants, tmp_path: Path) -> None:
@@ -100,7 +104,7 @@ def test_an_edit_in_b_shows_in_plan_and_apply_restores_it(tenants: Tenants, tmp_
     assert "~ update flow 'order-intake'" in out
     assert "step reply_many: settings.input.fields.status: 202 -> 201" in out
     assert 'step reply_many: settings.input.fields.body.service: (absent) -> "{{ping.body.service}}"' in out
-    assert "Plan: 0 to create, 1 to update, 0 to delete, 4 unchanged." in out
+    assert "Plan: 0 to create, 1 to update, 0 to delete, 5 unchanged." in out
 
     code, out = cli(tenants.b.api_key, url, "apply", str(tmp_path))
     assert code == 0, out
@@ -143,10 +147,11 @@ def test_a_failed_object_is_rolled_back_and_exit_is_non_zero(tenants: Tenants, t
     assert code == 1, out
     assert "+ create flow 'echo': FAILED, rolled back" in out
     assert "+ create flow 'order-intake': ok" in out
-    assert "1 failed." in out
+    assert "+ create MCP server 'Support bot': FAILED, rolled back: ValueError: its tool flow(s) echo do not exist" in out
+    assert "2 failed." in out
     assert set(flow_ids_by_key(tenants.b)) == {"order-intake"}
     code, out = cli(tenants.b.api_key, url, "apply", str(tmp_path))
-    assert code == 0 and "+ create flow 'echo': ok" in out
+    assert code == 0 and "+ create flow 'echo': ok" in out and "+ create MCP server 'Support bot': ok" in out
 
 
 @pytest.mark.parametrize("prune", [False, True])
@@ -157,6 +162,6 @@ def test_apply_to_the_source_adopts_its_flows_once(tenants: Tenants, tmp_path: P
     assert cli(tenants.a.api_key, url, "export", str(tmp_path))[0] == 0
     args = ["apply", *(["--prune"] if prune else []), str(tmp_path)]
     code, out = cli(tenants.a.api_key, url, *args)
-    assert code == 0 and "Applied: 0 created, 2 updated, 0 deleted, 3 unchanged, 0 failed." in out
+    assert code == 0 and "Applied: 0 created, 2 updated, 0 deleted, 4 unchanged, 0 failed." in out
     assert len(list(tenants.a.client.workflows.iter_flows())) == 2
     assert cli(tenants.a.api_key, url, "plan", str(tmp_path))[0] == 0
