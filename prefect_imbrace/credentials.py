@@ -101,6 +101,29 @@ class ImbraceCredentials(CredentialsBlock):
         title="Max retries",
         description="How many times a safe request is retried on transient errors.",
     )
+    concurrency_limit: str | None = Field(
+        default=None,
+        title="Concurrency limit",
+        description=(
+            "Name of a Prefect global concurrency limit: one slot per Imbrace run in flight, "
+            "held from its trigger to its end by every process that uses this block."
+        ),
+    )
+    rate_limit: str | None = Field(
+        default=None,
+        title="Rate limit",
+        description=(
+            "Name of a Prefect global concurrency limit with slot decay: every engine request "
+            "of every process that uses this block takes one slot first."
+        ),
+    )
+
+    @field_validator("concurrency_limit", "rate_limit")
+    @classmethod
+    def _check_limit_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must be the name of a Prefect global concurrency limit, or empty")
+        return value.strip() if value else None
 
     @field_validator("gateway", "engine_url", "ui_url")
     @classmethod
@@ -125,7 +148,7 @@ class ImbraceCredentials(CredentialsBlock):
         }
         if not any(endpoint.values()):
             endpoint = {name: setting(name) for name in endpoint}
-        return {
+        kwargs: dict[str, Any] = {
             "api_key": api_key.get_secret_value() if api_key else None,
             "access_token": access_token.get_secret_value() if access_token else None,
             "organization_id": organization_id,
@@ -133,6 +156,11 @@ class ImbraceCredentials(CredentialsBlock):
             "timeout": self.timeout,
             "max_retries": self.max_retries,
         }
+        if self.rate_limit:
+            from prefect_imbrace.limits import PrefectRateLimit
+
+            kwargs["request_gate"] = PrefectRateLimit(self.rate_limit)
+        return kwargs
 
     def get_client(self) -> ImbraceClient:
         """A new synchronous client; use it in a `with` block to close its connections."""

@@ -530,7 +530,8 @@ async def atrigger_and_wait(
     )
     # holding the loop's shared client for the whole wait keeps it (and its connections)
     # alive between the sends of concurrent waits instead of re-opening it
-    async with slots(concurrency_limit, max_concurrent), shared_async_client(handle._kwargs):
+    limit_name = concurrency_limit or getattr(credentials, "concurrency_limit", None)
+    async with slots(limit_name, max_concurrent), shared_async_client(handle._kwargs):
         try:
             await handle.start(identify=False)
             return await handle.wait()

@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, Retrying, stop_after_attempt
@@ -255,6 +255,20 @@ def _as_timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> 
     return httpx.Timeout(value)
 
 
+class RequestGate(Protocol):
+    """Passed by every request before it is sent (each attempt of a retried request too).
+
+    The client has no Prefect dependency; `ImbraceCredentials.rate_limit` hands it a gate that
+    takes a slot of a Prefect rate limit shared by every process (prefect_imbrace.limits).
+    """
+
+    def acquire(self) -> None:
+        """Block until this request may go (sync client)."""
+
+    async def aacquire(self) -> None:
+        """Wait until this request may go (async client)."""
+
+
 class _BaseAPIClient:
     """What the sync and async transports share: config, request building, error mapping."""
 
@@ -470,6 +484,7 @@ class SyncAPIClient(_BaseAPIClient):
         retry_initial_delay: float = INITIAL_RETRY_DELAY,
         retry_max_delay: float = MAX_RETRY_DELAY,
         sleep: Callable[[float], None] | None = None,
+        request_gate: RequestGate | None = None,
     ):
         super().__init__(
             config,
@@ -492,12 +507,15 @@ class SyncAPIClient(_BaseAPIClient):
             transport=transport,
         )
         self._sleep = sleep or time.sleep
+        self._gate = request_gate
 
     def _request(self, timeout: float | httpx.Timeout | None, call: _Call[T]) -> T:
         """Perform one logical call; `timeout` (when given) overrides the call's own timeout."""
         if timeout is not None:
             call.timeout = timeout
         request = self._build_request(self._http, call)
+        if self._gate is not None:
+            self._gate.acquire()
         try:
             first: httpx.Response | httpx.TransportError = self._http.send(request)
         except httpx.TransportError as exc:
@@ -528,6 +546,8 @@ class SyncAPIClient(_BaseAPIClient):
         return self._send_once(request, call=call)
 
     def _send_once(self, request: httpx.Request, *, call: _Call[Any]) -> httpx.Response:
+        if self._gate is not None:
+            self._gate.acquire()
         return self._http.send(request)
 
     def close(self) -> None:
@@ -555,6 +575,7 @@ class AsyncAPIClient(_BaseAPIClient):
         retry_initial_delay: float = INITIAL_RETRY_DELAY,
         retry_max_delay: float = MAX_RETRY_DELAY,
         sleep: Callable[[float], Any] | None = None,
+        request_gate: RequestGate | None = None,
     ):
         super().__init__(
             config,
@@ -577,12 +598,15 @@ class AsyncAPIClient(_BaseAPIClient):
             transport=transport,
         )
         self._sleep = sleep or asyncio.sleep
+        self._gate = request_gate
 
     async def _request(self, timeout: float | httpx.Timeout | None, call: _Call[T]) -> T:
         """Perform one logical call; `timeout` (when given) overrides the call's own timeout."""
         if timeout is not None:
             call.timeout = timeout
         request = self._build_request(self._http, call)
+        if self._gate is not None:
+            await self._gate.aacquire()
         try:
             first: httpx.Response | httpx.TransportError = await self._http.send(request)
         except httpx.TransportError as exc:
@@ -613,6 +637,8 @@ class AsyncAPIClient(_BaseAPIClient):
         return await self._send_once(request, call=call)
 
     async def _send_once(self, request: httpx.Request, *, call: _Call[Any]) -> httpx.Response:
+        if self._gate is not None:
+            await self._gate.aacquire()
         return await self._http.send(request)
 
     async def close(self) -> None:

@@ -16,6 +16,7 @@ from ._base import (
     INITIAL_RETRY_DELAY,
     MAX_RETRY_DELAY,
     AsyncAPIClient,
+    RequestGate,
     SyncAPIClient,
 )
 from ._config import resolve_config
@@ -39,6 +40,8 @@ class ImbraceClient(SyncAPIClient):
     `timeout` applies per request (override per call with `timeout=`), `max_retries` bounds the
     retries of requests that are safe to repeat, `max_connections` sizes the pool.
     `http_client=` / `transport=` inject an httpx client or transport (tests, proxies).
+    `request_gate=` is passed by every request (and retry) before it is sent: a rate limit
+    shared by several processes (`ImbraceCredentials.rate_limit` sets one).
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class ImbraceClient(SyncAPIClient):
         retry_initial_delay: float = INITIAL_RETRY_DELAY,
         retry_max_delay: float = MAX_RETRY_DELAY,
         sleep: Callable[[float], None] | None = None,
+        request_gate: RequestGate | None = None,
     ):
         config = resolve_config(
             api_key=api_key,
@@ -77,6 +81,7 @@ class ImbraceClient(SyncAPIClient):
             retry_initial_delay=retry_initial_delay,
             retry_max_delay=retry_max_delay,
             sleep=sleep,
+            request_gate=request_gate,
         )
 
     @cached_property
@@ -116,6 +121,7 @@ class AsyncImbraceClient(AsyncAPIClient):
         retry_initial_delay: float = INITIAL_RETRY_DELAY,
         retry_max_delay: float = MAX_RETRY_DELAY,
         sleep: Callable[[float], Any] | None = None,
+        request_gate: RequestGate | None = None,
     ):
         config = resolve_config(
             api_key=api_key,
@@ -135,6 +141,7 @@ class AsyncImbraceClient(AsyncAPIClient):
             retry_initial_delay=retry_initial_delay,
             retry_max_delay=retry_max_delay,
             sleep=sleep,
+            request_gate=request_gate,
         )
 
     @cached_property
