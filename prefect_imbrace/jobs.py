@@ -196,3 +196,27 @@ class ImbraceFlow(JobBlock[ImbraceRunResult]):
         docs/concepts/trigger-and-wait.md).
         """
         return _dispatch(self.atrigger, payload, idempotency_key)
+
+    @classmethod
+    def by_key(cls, imbrace_credentials: ImbraceCredentials, key: str, **fields: Any) -> ImbraceFlow:
+        """The block for the flow that `prefect-imbrace apply` keyed `key` in this project.
+
+        Flow ids differ between projects, keys do not: the id is looked up now, at run time
+        (`prefect_imbrace.as_code.find_imbrace_flow_id`). `fields` are the other block fields.
+        """
+        from prefect_imbrace.as_code.tasks import find_imbrace_flow_id
+
+        with imbrace_credentials.get_client() as client:
+            flow_id = find_imbrace_flow_id(client, key=key)
+        return cls(imbrace_credentials=imbrace_credentials, flow_id=flow_id, **fields)
+
+    @classmethod
+    def by_external_id(
+        cls, imbrace_credentials: ImbraceCredentials, external_id: str, **fields: Any
+    ) -> ImbraceFlow:
+        """The block for the flow with this engine `externalId`, its id looked up at run time."""
+        from prefect_imbrace.as_code.tasks import find_imbrace_flow_id
+
+        with imbrace_credentials.get_client() as client:
+            flow_id = find_imbrace_flow_id(client, external_id=external_id)
+        return cls(imbrace_credentials=imbrace_credentials, flow_id=flow_id, **fields)

@@ -6,16 +6,19 @@ import sys
 import prefect_imbrace
 
 EXPECTED = [
-    "APIConnectionError", "APIError", "APIStatusError", "APITimeoutError", "AsyncImbraceClient",
-    "AuthenticationError", "ConflictError", "Flow", "FlowDisabledError", "FlowGoneError",
-    "FlowOperation", "FlowRun", "ImbraceClient", "ImbraceConfigurationError", "ImbraceCredentials",
-    "ImbraceError", "ImbraceFlow", "ImbraceFlowRun", "ImbraceLocal", "ImbraceRunCancelled",
+    "APIConnectionError", "APIError", "APIStatusError", "APITimeoutError", "AsCodeFilesError",
+    "AsyncImbraceClient", "AuthenticationError", "ConflictError", "Flow", "FlowDisabledError",
+    "FlowGoneError", "FlowOperation", "FlowRun", "ImbraceApplyFailed", "ImbraceClient",
+    "ImbraceConfigurationError", "ImbraceCredentials", "ImbraceError", "ImbraceFlow",
+    "ImbraceFlowNotFound", "ImbraceFlowRun", "ImbraceLocal", "ImbraceRunCancelled",
     "ImbraceRunError", "ImbraceRunFailed", "ImbraceRunResult", "ImbraceRunWaitTimeout",
     "InvalidRequestError", "LocalControl", "NotFoundError", "PermissionDeniedError",
     "RateLimitError", "RequestOutcomeUnknownError", "RunCategory", "SeekPage", "ServerError",
     "StepResult", "StepSummary", "SyncOutcome", "SyncReply", "TriggerReceipt", "WaitOptions",
-    "atrigger_and_wait", "cancel_imbrace_runs_hook", "create_webhook_flow", "observe_imbrace_runs",
-    "trigger_and_wait", "trigger_flow_and_wait_for_completion", "trigger_flow_chain",
+    "aapply_imbrace_flows", "aplan_imbrace_flows", "apply_imbrace_flows", "atrigger_and_wait",
+    "cancel_imbrace_runs_hook", "create_webhook_flow", "find_imbrace_flow_id",
+    "observe_imbrace_runs", "plan_imbrace_flows", "trigger_and_wait",
+    "trigger_flow_and_wait_for_completion", "trigger_flow_chain",
 ]
 
 

@@ -2,8 +2,10 @@
 
 `load_directory` checks files before any request; `compute_plan` reads a project and lists the
 changes; `apply_declared` makes the project match; `export_project` writes a project as files.
-The `prefect-imbrace` command line (`cli.py`), the Prefect tasks (`tasks.py`) and the
-`prefect deploy` step (`prefect_imbrace.deployments.steps`) are built on these.
+Built on these: the `prefect-imbrace` command line (`cli`), the Prefect tasks (`tasks`:
+`plan_imbrace_flows`, `apply_imbrace_flows`, their async twins, `find_imbrace_flow_id`) and the
+`prefect deploy` step `prefect_imbrace.deployments.steps.apply_imbrace_flows`. This package
+itself does not import Prefect, so the command line starts quickly.
 """
 
 from .apply import ApplyResult, apply_declared, apply_plan

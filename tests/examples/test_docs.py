@@ -22,6 +22,8 @@ DOCUMENTED_MODULES = (
     "prefect_imbrace.flows",
     "prefect_imbrace.jobs",
     "prefect_imbrace.local",
+    "prefect_imbrace.as_code",
+    "prefect_imbrace.deployments.steps",
 )
 HEADING = re.compile(r'<h\d id="([^"]+)" class="doc doc-heading">(.*?)</h\d>', re.S)
 

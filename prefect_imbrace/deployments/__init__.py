@@ -1,0 +1,1 @@
+"""Steps for `prefect.yaml` (`prefect deploy`): see `prefect_imbrace.deployments.steps`."""
