@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Secret
 
 from prefect_imbrace.client import Flow, ImbraceClient
 from prefect_imbrace.client import operations as ops
@@ -110,7 +112,7 @@ class _Applier:
         body = UpsertConnectionRequest(
             external_id=spec.external_id, display_name=spec.display_name,
             piece_name=spec.piece_name, type=spec.type,
-            value=self.plan.secrets[change.name], metadata=spec.metadata,
+            value=Secret(self.plan.secrets[change.name]), metadata=spec.metadata,
         )
         created = self.wf.upsert_connection(body=body)
         if old is None:
@@ -119,7 +121,7 @@ class _Applier:
             restore = UpsertConnectionRequest(
                 external_id=spec.external_id, display_name=old.display_name or spec.display_name,
                 piece_name=old.piece_name or spec.piece_name, type=old.type or spec.type,
-                value=old.value.get_secret_value(), metadata=old.metadata,
+                value=old.value, metadata=old.metadata,
             )
             undo.append(lambda: self.wf.upsert_connection(body=restore))
 
@@ -174,8 +176,9 @@ class _Applier:
             self._op(old.id, ops.update_metadata(metadata=metadata))
         if publish is not None and flags.get("publish"):
             self._check_status(self._op(old.id, publish), spec.status)
-        elif flags.get("status"):
-            self._check_status(self._op(old.id, ops.change_status(status=spec.status)), spec.status)
+        elif flags.get("status") and spec.status != "DRAFT":
+            status: Literal["ENABLED", "DISABLED"] = spec.status
+            self._check_status(self._op(old.id, ops.change_status(status=status)), spec.status)
         self.flow_ids[spec.key] = old.id
 
     @staticmethod
@@ -186,11 +189,12 @@ class _Applier:
     def _restore_flow(self, old: Flow) -> None:
         """Put an updated flow back: published version and status, draft tree, folder, metadata."""
         now = self.wf.get_flow(flow_id=old.id)
+        old_status: Literal["ENABLED", "DISABLED"] = "ENABLED" if old.status == "ENABLED" else "DISABLED"
         if old.published_version_id and now.published_version_id != old.published_version_id:
             self._op(old.id, ops.use_as_draft(version_id=old.published_version_id))
-            self._op(old.id, ops.lock_and_publish(status=old.status or "DISABLED"))
+            self._op(old.id, ops.lock_and_publish(status=old_status))
         elif old.published_version_id and now.status != old.status:
-            self._op(old.id, ops.change_status(status=old.status or "DISABLED"))
+            self._op(old.id, ops.change_status(status=old_status))
         now = self.wf.get_flow(flow_id=old.id)
         if flow_shape_of(now) != flow_shape_of(old) or now.display_name != old.display_name:
             tree = flow_tree(old) or {"name": "trigger", "type": "EMPTY", "settings": {}}

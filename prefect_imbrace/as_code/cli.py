@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Optional, cast
 
 import typer
 
@@ -39,7 +39,7 @@ def make_client(block: Optional[str]) -> ImbraceClient:
     if block:
         from prefect_imbrace.credentials import ImbraceCredentials
 
-        return ImbraceCredentials.load(block).get_client()
+        return cast(ImbraceCredentials, ImbraceCredentials.load(block)).get_client()
     return ImbraceClient()
 
 

@@ -103,14 +103,16 @@ def export_current(
         flows = [f for f in flows if (current.folder_of(f) or "").lower() == folder.lower()]
     if flow is not None:
         flows = [f for f in flows if keys[f.id] == flow]
+    names: set[str] = {name for f in flows if (name := current.folder_of(f))}
     folders = sorted(
-        {current.folder_of(f) for f in flows if current.folder_of(f)}
+        names
         | ({f.display_name for f in current.folders.values()} if everything else set())
         | ({current.folders[folder.lower()].display_name} if folder and folder.lower() in current.folders else set()),
         key=str.lower,
     )
     if folders:
         written.append(_write(root / "folders.yaml", {"folders": [{"name": n} for n in folders]}, SCHEMA_FILE))
+    doc: dict[str, Any]
     for item in flows:
         doc = flow_document(item, keys[item.id], current.folder_of(item))
         written.append(_write(root / "flows" / f"{keys[item.id]}.yaml", {"flows": [doc]}, "../" + SCHEMA_FILE))
@@ -118,7 +120,7 @@ def export_current(
         return written
     for ext in sorted(current.connections):
         conn = current.connections[ext]
-        doc: dict[str, Any] = {
+        doc = {
             "external_id": ext, "display_name": conn.display_name or ext,
             "piece_name": conn.piece_name, "type": conn.type or "SECRET_TEXT",
         }

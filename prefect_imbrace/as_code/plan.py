@@ -198,7 +198,7 @@ def _plan_flow(spec: FlowSpec, shape: dict[str, Any], flow: Flow | None, current
 
 
 def _mcp_tools_have(server: Any, keys_by_id: dict[str, str]) -> list[Any]:
-    out = []
+    out: list[list[Any]] = []
     for tool in server.tools:
         if tool.type == "FLOW":
             out.append(["FLOW", keys_by_id.get(tool.flow_id or "", f"id:{tool.flow_id}")])
@@ -210,7 +210,7 @@ def _mcp_tools_have(server: Any, keys_by_id: dict[str, str]) -> list[Any]:
 
 
 def mcp_tools_want(spec: McpServerSpec) -> list[Any]:
-    out = []
+    out: list[list[Any]] = []
     for tool in spec.tools:
         if tool.flow is not None:
             out.append(["FLOW", tool.flow])
@@ -220,47 +220,44 @@ def mcp_tools_want(spec: McpServerSpec) -> list[Any]:
     return sorted(out, key=json.dumps)
 
 
-def compute_plan(
-    client: ImbraceClient, declared: Declared, *, prune: bool = False
-) -> Plan:
-    """The changes `apply` would make to the client's project (GET requests only)."""
-    secrets = resolve_all(declared)
-    current = read_current(client, table_names={n.lower() for n in declared.tables})
-    plan = Plan(declared=declared, current=current, secrets=secrets)
-    wf = client.workflows
-
+def _plan_folders(plan: Plan, declared: Declared, current: Current) -> None:
     for name in declared.folders:
         if name.lower() in current.folders:
             plan.unchanged.append(f"folder {name!r}")
         else:
             plan.changes.append(Change("create", "folder", name))
 
-    for ext, spec in declared.connections.items():
+
+def _plan_connections(plan: Plan, declared: Declared, current: Current, client: ImbraceClient) -> None:
+    for ext, conn_spec in declared.connections.items():
         conn = current.connections.get(ext)
         if conn is None:
-            plan.changes.append(Change("create", "connection", ext, [f"{spec.piece_name} ({spec.type})"]))
+            plan.changes.append(Change("create", "connection", ext, [f"{conn_spec.piece_name} ({conn_spec.type})"]))
             continue
         details = diff_values(
             {"displayName": conn.display_name, "pieceName": conn.piece_name, "type": conn.type,
              "metadata": conn.metadata or {}},
-            {"displayName": spec.display_name, "pieceName": spec.piece_name, "type": spec.type,
-             "metadata": spec.metadata or {}},
+            {"displayName": conn_spec.display_name, "pieceName": conn_spec.piece_name,
+             "type": conn_spec.type, "metadata": conn_spec.metadata or {}},
         )
-        stored = wf.get_connection(connection_id=conn.id).value
-        if stored is None or stored.get_secret_value() != secrets[ext]:
+        stored = client.workflows.get_connection(connection_id=conn.id).value
+        if stored is None or stored.get_secret_value() != plan.secrets[ext]:
             details.append("secret: (changed)")
         if details:
             plan.changes.append(Change("update", "connection", ext, details, current=conn))
         else:
             plan.unchanged.append(f"connection {ext!r}")
 
+
+def _plan_tables(plan: Plan, declared: Declared, current: Current) -> None:
     for name, table_spec in declared.tables.items():
         table = current.tables.get(name.lower())
         if table is None:
             plan.changes.append(Change("create", "table", name, [f"fields: {', '.join(f.name for f in table_spec.fields) or '(none)'}"]))
             continue
         have = {f.name: field_spec(f) for f in current.fields.get(table.id, [])}
-        details, missing = [], []
+        details: list[str] = []
+        missing: list[str] = []
         for f in table_spec.fields:
             want = f.model_dump(exclude_none=True)
             if f.name not in have:
@@ -268,7 +265,7 @@ def compute_plan(
                 details.append(f"field {f.name}: added ({f.type})")
             elif have[f.name] != want:
                 details.extend(f"field {f.name}: {line}" for line in diff_values(have[f.name], want))
-        for extra in sorted(set(have) - {f.name for f in table_spec.fields}):
+        for extra in sorted(str(n) for n in set(have) - {f.name for f in table_spec.fields}):
             plan.notes.append(f"table {name!r} has field {extra!r}, which no file declares (left alone)")
         if details:
             plan.changes.append(Change("update", "table", name, details, current=table,
@@ -276,6 +273,9 @@ def compute_plan(
         else:
             plan.unchanged.append(f"table {name!r}")
 
+
+def _plan_flows(plan: Plan, declared: Declared, current: Current, prune: bool) -> dict[str, str]:
+    """Flow changes (and deletions with `prune`); returns flow id -> key of the matched flows."""
     by_key = current.by_key()
     taken = {flow.id for flow in by_key.values()}
     matched: dict[str, Flow] = {}
@@ -303,17 +303,34 @@ def compute_plan(
 
     keys_by_id = {flow.id: key for key, flow in matched.items()}
     keys_by_id.update({flow.id: key for key, flow in by_key.items()})
+    return keys_by_id
+
+
+def _plan_mcp_servers(plan: Plan, declared: Declared, current: Current, keys_by_id: dict[str, str]) -> None:
     for name, server_spec in declared.mcp_servers.items():
         server = current.mcp_servers.get(name)
-        want = mcp_tools_want(server_spec)
+        wanted = mcp_tools_want(server_spec)
         if server is None:
-            plan.changes.append(Change("create", "mcp_server", name, [f"{len(want)} tool(s)"]))
+            plan.changes.append(Change("create", "mcp_server", name, [f"{len(wanted)} tool(s)"]))
             continue
         have_tools = _mcp_tools_have(server, keys_by_id)
-        if have_tools != want:
-            plan.changes.append(Change("update", "mcp_server", name, [f"tools: {show(have_tools)} -> {show(want)}"], current=server))
+        if have_tools != wanted:
+            plan.changes.append(Change("update", "mcp_server", name, [f"tools: {show(have_tools)} -> {show(wanted)}"], current=server))
         else:
             plan.unchanged.append(f"MCP server {name!r}")
 
+
+def compute_plan(
+    client: ImbraceClient, declared: Declared, *, prune: bool = False
+) -> Plan:
+    """The changes `apply` would make to the client's project (GET requests only)."""
+    secrets = resolve_all(declared)
+    current = read_current(client, table_names={n.lower() for n in declared.tables})
+    plan = Plan(declared=declared, current=current, secrets=secrets)
+    _plan_folders(plan, declared, current)
+    _plan_connections(plan, declared, current, client)
+    _plan_tables(plan, declared, current)
+    keys_by_id = _plan_flows(plan, declared, current, prune)
+    _plan_mcp_servers(plan, declared, current, keys_by_id)
     plan.changes.sort(key=lambda c: (KIND_ORDER.index(c.kind), c.action == "delete"))
     return plan

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, cast
 
 from .loader import AsCodeFilesError, Declared, Problem
 from .models import ConnectionSpec
@@ -24,8 +24,9 @@ def _read(spec: ConnectionSpec) -> Any:
         return value
     from prefect.blocks.system import Secret
 
+    assert source.block is not None
     try:
-        block = Secret.load(source.block)
+        block = cast(Secret, Secret.load(source.block))
     except ValueError as exc:
         raise ValueError(f"Prefect Secret block {source.block!r} cannot be loaded: {exc}") from None
     return block.get()

@@ -16,7 +16,7 @@ Prefect flows can also find the id at run time with `find_imbrace_flow_id(client
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from prefect_imbrace.as_code.tasks import ImbraceApplyFailed, apply_directory
 from prefect_imbrace.client import ImbraceClient
@@ -31,7 +31,7 @@ def apply_imbrace_flows(
     if credentials_block:
         from prefect_imbrace.credentials import ImbraceCredentials
 
-        client = ImbraceCredentials.load(credentials_block).get_client()
+        client = cast(ImbraceCredentials, ImbraceCredentials.load(credentials_block)).get_client()
     else:
         client = ImbraceClient()
     with client:
