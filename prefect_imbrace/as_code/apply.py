@@ -150,7 +150,7 @@ class _Applier:
             self.wf.delete_flow(flow_id=change.current.id)
             return
         spec = self.declared.flows[change.name]
-        shape = self.declared.shapes[change.name]
+        shape = self.plan.shapes[change.name]
         tree = engine_trigger_tree(shape["trigger"], shape["steps"])
         metadata = {**spec.metadata, METADATA_KEY: spec.key}
         publish = ops.lock_and_publish(status=spec.status) if spec.status != "DRAFT" else None

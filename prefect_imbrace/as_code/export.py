@@ -19,6 +19,7 @@ import yaml
 from prefect_imbrace.client import Flow, ImbraceClient
 
 from .schema import SCHEMA_FILE, schema_text
+from .secret_refs import export_webhook_secrets
 from .state import METADATA_KEY, Current, field_spec, flow_key, flow_shape_of, read_current, slug
 
 
@@ -56,7 +57,7 @@ def flow_document(flow: Flow, key: str, folder: str | None) -> dict[str, Any]:
     metadata = {k: v for k, v in (flow.metadata or {}).items() if k != METADATA_KEY}
     if metadata:
         doc["metadata"] = _sorted(metadata)
-    doc["trigger"] = _step_out(shape["trigger"])
+    doc["trigger"] = _step_out(export_webhook_secrets(shape["trigger"], key))
     doc["steps"] = [_step_out(s) for s in shape["steps"]]
     return doc
 

@@ -29,6 +29,7 @@ from .models import (
     McpServerSpec,
     TableSpec,
 )
+from .secret_refs import inline_webhook_secrets, references
 from .tree import flow_shape, missing_references, walk
 
 SECTIONS = {
@@ -145,7 +146,12 @@ def _check_step(raw: Any, where: str, out: list[str]) -> None:
 
 
 def _raw_flow_problems(raw: dict[str, Any]) -> list[str]:
-    out: list[str] = []
+    out: list[str] = [
+        f"trigger: a secret is written inline (`authFields.{name}`); secrets never go in these "
+        f"files: write `{{$secret: {{env: VARIABLE_NAME}}}}` or `{{$secret: {{block: SECRET_BLOCK_NAME}}}}` "
+        f"in its place"
+        for name in inline_webhook_secrets(raw.get("trigger"))
+    ]
     trigger = raw.get("trigger")
     if isinstance(trigger, dict):
         if "type" in trigger and trigger["type"] not in ENGINE_TRIGGER_TYPES:
@@ -254,6 +260,10 @@ def _cross_checks(declared: Declared, problems: list[Problem]) -> None:
                 f"step {step!r}: template {template} references step {missing!r}, which this flow "
                 f"does not have; fix the name or add the step",
             ))
+        try:
+            references(shape)
+        except ValueError as exc:
+            problems.append(Problem(rel, f"flow {key!r}", f"a `$secret` reference is malformed: {exc}"))
         declared.shapes[key] = shape
     for name, conn in declared.connections.items():
         if conn.type != "NO_AUTH" and conn.secret is None:

@@ -7,6 +7,7 @@ Secrets are compared but never shown: a changed secret reads `secret: (changed)`
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,7 +16,8 @@ from prefect_imbrace.client import Flow, ImbraceClient
 
 from .loader import Declared
 from .models import FlowSpec, McpServerSpec
-from .secrets import resolve_all
+from .secret_refs import SHOWN, SHOWN_CHANGED, masked, references
+from .secrets import resolve_all, resolve_shapes
 from .state import (
     METADATA_KEY,
     Current,
@@ -60,6 +62,8 @@ class Plan:
     declared: Declared | None = None
     current: Current | None = None
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shapes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Flow key -> canonical tree with its secret references resolved (what apply sends)."""
 
     @property
     def has_changes(self) -> bool:
@@ -91,10 +95,24 @@ class Plan:
 # ------------------------------------------------------------------------------ diffs
 
 
+SENSITIVE = frozenset(
+    {"password", "headerValue", "secret_text", "client_secret", "access_token", "refresh_token", "api_key"}
+)
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: SHOWN if k in SENSITIVE and not isinstance(v, (dict, list)) else _redacted(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
 def show(value: Any) -> str:
     if value is _ABSENT:
         return "(absent)"
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    text = json.dumps(_redacted(value), sort_keys=True, ensure_ascii=False)
     return text if len(text) <= 160 else text[:157] + "..."
 
 
@@ -111,6 +129,8 @@ def diff_values(old: Any, new: Any, path: str = "") -> list[str]:
         return lines
     if old == new:
         return []
+    if path.rsplit(".", 1)[-1] in SENSITIVE and old is not _ABSENT and new is not _ABSENT:
+        return [f"{path}: {SHOWN_CHANGED} -> {SHOWN}"]
     return [f"{path or 'value'}: {show(old)} -> {show(new)}"]
 
 
@@ -164,7 +184,26 @@ def _adoptable(spec: FlowSpec, current: Current, taken: set[str]) -> Flow | None
     return matches[0] if len(matches) == 1 else None
 
 
-def _plan_flow(spec: FlowSpec, shape: dict[str, Any], flow: Flow | None, current: Current) -> Change | None:
+def _masked_shapes(have: dict[str, Any], file: dict[str, Any], resolved: dict[str, Any]) -> tuple[Any, Any]:
+    """Copies of both trees for display, each secret position shown as `(secret)` only."""
+    have, file = copy.deepcopy(have), copy.deepcopy(file)
+    file_steps = {s["name"]: s for s in [file["trigger"], *walk(file["steps"])]}
+    resolved_steps = {s["name"]: s for s in [resolved["trigger"], *walk(resolved["steps"])]}
+    have_steps = {s["name"]: s for s in [have["trigger"], *walk(have["steps"])]}
+    for name, step in file_steps.items():
+        if not references(step.get("settings")):
+            continue
+        engine_settings = have_steps[name]["settings"] if name in have_steps else {}
+        shown_engine, shown_file = masked(engine_settings, step["settings"], resolved_steps[name]["settings"])
+        step["settings"] = shown_file
+        if name in have_steps:
+            have_steps[name]["settings"] = shown_engine
+    return have, file
+
+
+def _plan_flow(
+    spec: FlowSpec, file_shape: dict[str, Any], shape: dict[str, Any], flow: Flow | None, current: Current
+) -> Change | None:
     if flow is None:
         return Change("create", "flow", spec.key, [f"{spec.display_name!r}, {len(list(walk(shape['steps'])))} step(s), {spec.status}"])
     details: list[str] = []
@@ -172,7 +211,7 @@ def _plan_flow(spec: FlowSpec, shape: dict[str, Any], flow: Flow | None, current
     have = flow_shape_of(flow)
     if have != shape:
         flags["tree"] = True
-        details.extend(diff_shapes(have, shape))
+        details.extend(diff_shapes(*_masked_shapes(have, file_shape, shape)))
     if flow.display_name != spec.display_name:
         flags["name"] = True
         details.append(f"displayName: {show(flow.display_name)} -> {show(spec.display_name)}")
@@ -284,7 +323,7 @@ def _plan_flows(plan: Plan, declared: Declared, current: Current, prune: bool) -
         if flow is not None:
             taken.add(flow.id)
             matched[key] = flow
-        change = _plan_flow(spec, declared.shapes[key], flow, current)
+        change = _plan_flow(spec, declared.shapes[key], plan.shapes[key], flow, current)
         if change is None:
             plan.unchanged.append(f"flow {key!r}")
         else:
@@ -324,9 +363,9 @@ def compute_plan(
     client: ImbraceClient, declared: Declared, *, prune: bool = False
 ) -> Plan:
     """The changes `apply` would make to the client's project (GET requests only)."""
-    secrets = resolve_all(declared)
+    secrets, shapes = resolve_all(declared), resolve_shapes(declared)
     current = read_current(client, table_names={n.lower() for n in declared.tables})
-    plan = Plan(declared=declared, current=current, secrets=secrets)
+    plan = Plan(declared=declared, current=current, secrets=secrets, shapes=shapes)
     _plan_folders(plan, declared, current)
     _plan_connections(plan, declared, current, client)
     _plan_tables(plan, declared, current)

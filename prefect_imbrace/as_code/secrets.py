@@ -11,12 +11,12 @@ import os
 from typing import Any, cast
 
 from .loader import AsCodeFilesError, Declared, Problem
-from .models import ConnectionSpec
+from .models import ConnectionSpec, SecretSource
+from .secret_refs import substitute
 
 
-def _read(spec: ConnectionSpec) -> Any:
-    source = spec.secret
-    assert source is not None
+def read_source(source: SecretSource) -> Any:
+    """The secret an environment variable or a Prefect Secret block holds."""
     if source.env is not None:
         value: Any = os.environ.get(source.env)
         if value is None or value == "":
@@ -48,7 +48,8 @@ def connection_value(spec: ConnectionSpec) -> dict[str, Any]:
     """The `value` of the upsert body for this connection type."""
     if spec.type == "NO_AUTH":
         return {"type": "NO_AUTH"}
-    raw = _read(spec)
+    assert spec.secret is not None
+    raw = read_source(spec.secret)
     if spec.type == "SECRET_TEXT":
         if not isinstance(raw, str):
             raise ValueError("a SECRET_TEXT secret must be text")
@@ -73,3 +74,17 @@ def resolve_all(declared: Declared) -> dict[str, dict[str, Any]]:
     if problems:
         raise AsCodeFilesError(problems)
     return values
+
+
+def resolve_shapes(declared: Declared) -> dict[str, dict[str, Any]]:
+    """Every flow's canonical tree with its `{$secret: ...}` references replaced by the values."""
+    shapes: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+    for key, shape in declared.shapes.items():
+        try:
+            shapes[key] = substitute(shape, read_source)
+        except ValueError as exc:
+            problems.append(Problem(declared.files[("flows", key)], f"flow {key!r}", str(exc)))
+    if problems:
+        raise AsCodeFilesError(problems)
+    return shapes

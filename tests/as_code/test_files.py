@@ -147,3 +147,46 @@ def test_published_schema_is_current() -> None:
     props = schema_dict()["properties"]
     assert set(props) == {"folders", "connections", "tables", "flows", "mcp_servers"}
     assert json.loads(PUBLISHED.read_text())["$schema"].endswith("2020-12/schema")
+
+
+def test_webhook_auth_secrets_are_references_never_values(tenants: Tenants, tmp_path: Path) -> None:
+    """A header-auth webhook: export writes a `$secret` reference, plan shows only `(secret)`."""
+    from prefect_imbrace.client import operations as ops
+
+    wf = tenants.a.client.workflows
+    flow = wf.create_flow(display_name="Guarded")
+    hook = ops.catch_webhook(auth_type="header", auth_fields={"headerName": "x-hook", "headerValue": "hook-s3cret"})
+    for operation in (ops.update_trigger(hook),
+                      ops.add_action("trigger", ops.return_response(name="reply", body={"ok": True})),
+                      ops.lock_and_publish()):
+        wf.apply_flow_operation(flow_id=flow.id, body=operation)
+    env = {"IMBRACE_GATEWAY_URL": tenants.engine.url, "IMBRACE_SECRET_GUARDED_HEADERVALUE": "hook-s3cret"}
+
+    result = CliRunner().invoke(app, ["export", str(tmp_path)], env={**env, "IMBRACE_API_KEY": tenants.a.api_key})
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "flows" / "guarded.yaml").read_text()
+    assert "hook-s3cret" not in text and "$secret:\n" in text and "env: IMBRACE_SECRET_GUARDED_HEADERVALUE" in text
+
+    b_env = {**env, "IMBRACE_API_KEY": tenants.b.api_key}
+    result = CliRunner().invoke(app, ["apply", str(tmp_path)], env=b_env)
+    assert result.exit_code == 0, result.output
+    b_flow = next(tenants.b.client.workflows.iter_flows())
+    b_trigger = tenants.b.client.workflows.get_flow(flow_id=b_flow.id).version.trigger
+    assert b_trigger.settings.input["authFields"]["headerValue"] == "hook-s3cret"
+    assert CliRunner().invoke(app, ["plan", str(tmp_path)], env=b_env).exit_code == 0
+
+    changed = ops.catch_webhook(auth_type="header", auth_fields={"headerName": "x-hook", "headerValue": "leaked-value"})
+    tenants.b.client.workflows.apply_flow_operation(flow_id=b_flow.id, body=ops.update_trigger(changed))
+    result = CliRunner().invoke(app, ["plan", str(tmp_path)], env=b_env)
+    assert result.exit_code == 2
+    assert "trigger: settings.input.authFields.headerValue: (secret, different) -> (secret)" in result.output
+    assert "leaked-value" not in result.output and "hook-s3cret" not in result.output
+    result = CliRunner().invoke(app, ["apply", str(tmp_path)], env=b_env)
+    assert result.exit_code == 0 and "leaked-value" not in result.output
+
+    reference = "headerValue:\n            $secret:\n              env: IMBRACE_SECRET_GUARDED_HEADERVALUE"
+    assert reference in text
+    (tmp_path / "flows" / "guarded.yaml").write_text(text.replace(reference, "headerValue: hook-s3cret"))
+    result = CliRunner().invoke(app, ["plan", str(tmp_path)], env=b_env)
+    assert result.exit_code == 1
+    assert "a secret is written inline (`authFields.headerValue`)" in result.output
