@@ -27,7 +27,7 @@ from .state import (
     is_published_current,
     read_current,
 )
-from .tree import walk
+from .tree import connection_references, walk
 
 Action = Literal["create", "update", "delete"]
 KIND_ORDER = ("folder", "connection", "table", "flow", "mcp_server")
@@ -323,6 +323,9 @@ def _plan_flows(plan: Plan, declared: Declared, current: Current, prune: bool) -
         if flow is not None:
             taken.add(flow.id)
             matched[key] = flow
+        for ext in sorted(connection_references(declared.shapes[key])):
+            if ext not in declared.connections and ext not in current.connections:
+                plan.notes.append(f"flow {key!r} uses connection {ext!r}, which neither the files nor the project have")
         change = _plan_flow(spec, declared.shapes[key], plan.shapes[key], flow, current)
         if change is None:
             plan.unchanged.append(f"flow {key!r}")

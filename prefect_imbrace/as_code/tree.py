@@ -255,6 +255,19 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
+_CONNECTION = re.compile(r"""connections\s*\[\s*['"]([^'"]+)['"]\s*\]""")
+
+
+def connection_references(shape: dict[str, Any]) -> set[str]:
+    """The external ids a flow's templates name (`{{connections['id']}}`)."""
+    found: set[str] = set()
+    for step in [shape["trigger"], *walk(shape["steps"])]:
+        for text in _strings(step.get("settings")):
+            for expr in _TEMPLATE.findall(text):
+                found.update(_CONNECTION.findall(expr))
+    return found
+
+
 def missing_references(shape: dict[str, Any]) -> list[tuple[str, str, str]]:
     """`(step, template, missing name)` for each template naming a step the flow lacks."""
     names = {"trigger", "connections", *(s["name"] for s in walk(shape["steps"]))}

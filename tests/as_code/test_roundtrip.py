@@ -165,3 +165,20 @@ def test_apply_to_the_source_adopts_its_flows_once(tenants: Tenants, tmp_path: P
     assert code == 0 and "Applied: 0 created, 2 updated, 0 deleted, 4 unchanged, 0 failed." in out
     assert len(list(tenants.a.client.workflows.iter_flows())) == 2
     assert cli(tenants.a.api_key, url, "plan", str(tmp_path))[0] == 0
+
+
+def test_export_one_folder_or_one_flow(tenants: Tenants, tmp_path: Path) -> None:
+    url = tenants.engine.url
+    build_tenant_a(tenants.a.client, url)
+
+    def files(folder: Path) -> list[str]:
+        return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+    assert cli(tenants.a.api_key, url, "export", "--folder", "orders", str(tmp_path / "f"))[0] == 0
+    assert files(tmp_path / "f") == ["flows/order-intake.yaml", "folders.yaml", "imbrace.schema.json"]
+    assert cli(tenants.a.api_key, url, "export", "--flow", "echo", str(tmp_path / "e"))[0] == 0
+    assert files(tmp_path / "e") == ["flows/echo.yaml", "imbrace.schema.json"]
+    # a folder's export applies on its own to the other tenant
+    code, out = cli(tenants.b.api_key, url, "apply", str(tmp_path / "f"))
+    assert code == 0 and "Applied: 2 created" in out, out
+    assert "note: flow 'order-intake' uses connection 'ping-token', which neither the files nor the project have" in out
