@@ -225,10 +225,14 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
     from prefect import flow, task
     from prefect.testing.utilities import prefect_test_harness
 
-    from prefect_imbrace.tasks import trigger_flow_and_wait, trigger_many_and_wait
+    from prefect_imbrace.tasks import atrigger_flow_and_wait, atrigger_many_and_wait
     from prefect_imbrace.waiting.poller import get_poller
 
     creds = _creds(a)
+    if a.side == "prefect_memrec":  # the cost of the durable record: keep records in memory
+        from prefect_imbrace.waiting import record
+
+        record._prefect_api_available = lambda: False
 
     @task(name="sleep-like-a-run")
     async def sleeper(i: int, seconds: float) -> str:
@@ -237,14 +241,14 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
 
     async def calls(n: int) -> list[Any]:
         if a.side == "prefect_many":
-            return await trigger_many_and_wait(
+            return await atrigger_many_and_wait(
                 creds, a.flow, [{"i": i} for i in range(n)], max_concurrent=n,
                 timeout=a.wait_timeout, return_exceptions=True,
             )
         if a.side == "prefect_floor":
             return await asyncio.gather(*(sleeper(i, a.floor_sleep) for i in range(n)))
         return await asyncio.gather(
-            *(trigger_flow_and_wait(creds, a.flow, {"i": i}, timeout=a.wait_timeout) for i in range(n)),
+            *(atrigger_flow_and_wait(creds, a.flow, {"i": i}, timeout=a.wait_timeout) for i in range(n)),
             return_exceptions=True,
         )
 
@@ -275,7 +279,8 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--side", required=True,
-                        choices=["client", "sdk", "layer", "prefect", "prefect_many", "prefect_floor"])
+                        choices=["client", "sdk", "layer", "prefect", "prefect_memrec", "prefect_many",
+                                 "prefect_floor"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--flow", required=True)

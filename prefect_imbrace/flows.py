@@ -16,7 +16,7 @@ from prefect_imbrace import observability
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.runs import cancel_active_runs
 from prefect_imbrace.tasks.waiting import trigger_flow_and_wait
-from prefect_imbrace.waiting.outcome import ImbraceRunResult, is_finished
+from prefect_imbrace.waiting.outcome import ImbraceRunResult
 
 __all__ = [
     "cancel_imbrace_runs_hook",
@@ -130,7 +130,7 @@ def observe_imbrace_runs(
             if open_runs.get(run.id) != run.status:
                 observability.emit_run_event(run)
                 emitted += 1
-            if is_finished(run):
+            if run.is_terminal:
                 open_runs.pop(run.id, None)
                 done[run.id] = (run.created or now).isoformat()
             else:

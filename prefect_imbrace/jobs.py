@@ -1,14 +1,16 @@
 """`ImbraceFlow` / `ImbraceFlowRun`: Prefect's JobBlock / JobRun pair for an Imbrace flow.
 
-`ImbraceFlow` is a saved block (credentials + flow id + defaults); `trigger()` starts (or, on a
-retry or re-run, adopts) one run and returns an `ImbraceFlowRun` once the run id is known;
-`wait_for_completion()` and `fetch_result()` follow it. Each method works in sync code (it
-blocks) and in async code (it returns an awaitable), like Prefect's own dispatching APIs.
+`ImbraceFlow` is a saved block (credentials + flow id + defaults); `trigger()` sends (or, on a
+retry or re-run, adopts from its durable record) one trigger and returns an `ImbraceFlowRun`;
+`wait_for_completion()` and `fetch_result()` follow its run. Every method comes as an explicit
+pair: the sync name blocks (`trigger`, `wait_for_completion`, `fetch_result`, `cancel`), the
+`a`-prefixed twin is awaited (`atrigger`, `await_for_completion`, `afetch_result`, `acancel`),
+as in Prefect's own sync/async APIs. (Prefect's abstract `JobRun` declares these names as
+coroutines; here the plain names block, so sync and async callers each get a real method.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import Any
 
 from prefect.blocks.abstract import JobBlock, JobRun
@@ -16,23 +18,32 @@ from pydantic import Field
 
 from prefect_imbrace.credentials import DOCUMENTATION_URL, LOGO_URL, ImbraceCredentials
 from prefect_imbrace.exceptions import ImbraceRunError
-from prefect_imbrace.runs import ImbraceRunHandle, WaitOptions, guard_interrupts, run_sync
-from prefect_imbrace.tasks._dispatch import in_async_context
+from prefect_imbrace.runs import (
+    ImbraceRunHandle,
+    TriggerState,
+    WaitOptions,
+    guard_interrupts,
+    run_sync,
+)
+from prefect_imbrace.waiting.clients import client_kwargs_of, shared_async_client
 from prefect_imbrace.waiting.outcome import ImbraceRunResult
+from prefect_imbrace.waiting.record import open_record_store
 
 __all__ = ["ImbraceFlow", "ImbraceFlowRun"]
 
 
-def _dispatch(coro_fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Return the coroutine to async callers; run it to completion for sync callers."""
-    if in_async_context():
-        return coro_fn(*args, **kwargs)
+def _blocking(coro: Any) -> Any:
+    """Run a coroutine for a sync caller; an interrupt cancels the runs it started."""
     with guard_interrupts():
-        return run_sync(coro_fn(*args, **kwargs))
+        return run_sync(coro)
 
 
 class ImbraceFlowRun(JobRun[ImbraceRunResult]):
-    """One run of an Imbrace flow started (or adopted) by `ImbraceFlow.trigger()`."""
+    """One trigger of an Imbrace flow sent (or adopted) by `ImbraceFlow.trigger()` and its run.
+
+    `run_id` is None until the run is identified: the engine shows which run a trigger made
+    only when that run pauses or ends (docs/concepts/trigger-and-wait.md).
+    """
 
     def __init__(self, handle: ImbraceRunHandle):
         self._handle = handle
@@ -56,6 +67,11 @@ class ImbraceFlowRun(JobRun[ImbraceRunResult]):
         return self._handle.key
 
     @property
+    def state(self) -> TriggerState:
+        """The trigger record's state (PLANNED, SENT, UNKNOWN_OUTCOME, IDENTIFIED, ENDED)."""
+        return self._handle.state
+
+    @property
     def adopted(self) -> bool:
         """True when the run was started by an earlier attempt and adopted, not re-sent."""
         return self._handle.adopted
@@ -64,35 +80,40 @@ class ImbraceFlowRun(JobRun[ImbraceRunResult]):
         return f"ImbraceFlowRun(flow_id={self.flow_id!r}, run_id={self.run_id!r}, status={self.status!r})"
 
     async def await_for_completion(self) -> None:
+        """Async twin of `wait_for_completion`."""
         if self._result is not None:
             return
         if self._error is not None:
             raise self._error
         try:
-            self._result = await self._handle.wait()
+            async with open_record_store() as store:
+                self._handle.store = store
+                self._result = await self._handle.wait()
         except ImbraceRunError as exc:
             self._error = exc
             raise
 
-    def wait_for_completion(self) -> Any:  # type: ignore[override]
+    def wait_for_completion(self) -> None:  # type: ignore[override]
         """Wait until the run ends; raise `ImbraceRunFailed`/`...Cancelled`/`...WaitTimeout`."""
-        return _dispatch(self.await_for_completion)
+        _blocking(self.await_for_completion())
 
     async def afetch_result(self) -> ImbraceRunResult:
+        """Async twin of `fetch_result`."""
         await self.await_for_completion()
         assert self._result is not None
         return self._result
 
-    def fetch_result(self) -> ImbraceRunResult | Awaitable[ImbraceRunResult]:  # type: ignore[override]
+    def fetch_result(self) -> ImbraceRunResult:  # type: ignore[override]
         """The typed result of the SUCCEEDED run (waits first if needed)."""
-        return _dispatch(self.afetch_result)
+        return _blocking(self.afetch_result())
 
     async def acancel(self) -> bool:
+        """Async twin of `cancel`."""
         return await self._handle.acancel("cancelled by the caller")
 
-    def cancel(self) -> Any:
+    def cancel(self) -> bool:
         """Cancel the run if the engine allows it (QUEUED or PAUSED); True if it was cancelled."""
-        return _dispatch(self.acancel)
+        return run_sync(self.acancel())
 
 
 class ImbraceFlow(JobBlock[ImbraceRunResult]):
@@ -179,9 +200,12 @@ class ImbraceFlow(JobBlock[ImbraceRunResult]):
     async def atrigger(
         self, payload: Any = None, idempotency_key: str | None = None
     ) -> ImbraceFlowRun:
+        """Async twin of `trigger`."""
         handle = self._handle(payload, idempotency_key)
         try:
-            await handle.start()
+            async with shared_async_client(client_kwargs_of(handle.credentials)) as client, \
+                    open_record_store() as store:
+                await handle.adopt_or_trigger(client, store)
         except BaseException as exc:
             await handle.on_interrupt(exc)
             raise
@@ -189,13 +213,14 @@ class ImbraceFlow(JobBlock[ImbraceRunResult]):
 
     def trigger(  # type: ignore[override]
         self, payload: Any = None, idempotency_key: str | None = None
-    ) -> ImbraceFlowRun | Awaitable[ImbraceFlowRun]:
-        """Start (or adopt) one run and return it once its run id is known.
+    ) -> ImbraceFlowRun:
+        """Send (or adopt from its record) one trigger and return it; `wait_for_completion()`
+        follows its run.
 
-        `idempotency_key` defaults to one derived from the Prefect run context (see
-        docs/concepts/trigger-and-wait.md).
+        `idempotency_key` defaults to one derived from the call's place in the Prefect flow run
+        (see docs/concepts/trigger-and-wait.md).
         """
-        return _dispatch(self.atrigger, payload, idempotency_key)
+        return _blocking(self.atrigger(payload, idempotency_key))
 
     @classmethod
     def by_key(cls, imbrace_credentials: ImbraceCredentials, key: str, **fields: Any) -> ImbraceFlow:

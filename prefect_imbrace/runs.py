@@ -1,53 +1,66 @@
 """Trigger an Imbrace flow and wait for ITS run, exactly once per logical trigger.
 
-The async webhook answers `200 {}` and a webhook id, never a run id. So every trigger carries
-the header `x-prefect-imbrace-key: <idempotency key>`, and the run is found by listing the
-flow's recent runs and reading that header back from `steps.trigger.output.headers`
-(docs/concepts/trigger-and-wait.md). The same key makes the trigger idempotent: a task retry,
-a lost response or a re-run of the flow run first looks for a run carrying the key and adopts
-it instead of sending again.
+The async webhook answers `200 {}` and a webhook id, never a run id, and the engine shows a
+run's trigger headers (our `x-prefect-imbrace-key`) only once the run pauses or ends. So each
+logical trigger has a durable record (`waiting.record`: PLANNED -> SENT -> IDENTIFIED ->
+ENDED, or UNKNOWN_OUTCOME after a lost answer), loaded before anything is sent or searched:
 
-Everything here is written once, async; sync callers go through `run_sync` (Prefect's
-run-sync loop), so a sync task in a worker thread and an async task share one poller.
+- no record: nobody sent this trigger; write PLANNED, send, write SENT (or UNKNOWN_OUTCOME);
+- a run id in the record: adopt that run with one GET by id;
+- SENT: a run with our key exists; wait for it to show its key (no search, never a re-send);
+- PLANNED / UNKNOWN_OUTCOME: a send may have made a run. Every run of the flow created since
+  then that has not shown its key yet could be ours, so nothing is sent while one of them is
+  undecided; a re-send happens only once every candidate showed a key that is not ours.
+
+`ImbraceRunHandle.adopt_or_trigger()` and `.wait_until_ended()` are the two steps; everything
+is written once, async; sync callers go through `run_sync` (Prefect's run-sync loop).
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from prefect.logging.loggers import get_logger, get_run_logger
 
 from prefect_imbrace import observability
+from prefect_imbrace.client.models.runs import RunCategory
 from prefect_imbrace.exceptions import (
+    APIStatusError,
     ImbraceConfigurationError,
     ImbraceRunWaitTimeout,
     RequestOutcomeUnknownError,
+)
+from prefect_imbrace.waiting.active import (
+    acancel_active_runs,
+    active_runs,
+    cancel_active_runs,
+    current_flow_run_id,
+    guard_interrupts,
+    run_sync,
+    track,
+    untrack,
 )
 from prefect_imbrace.waiting.clients import cached_settings, client_kwargs_of, shared_async_client
 from prefect_imbrace.waiting.inbox import Inbox
 from prefect_imbrace.waiting.keys import KEY_HEADER, trigger_context
 from prefect_imbrace.waiting.limits import slots
 from prefect_imbrace.waiting.outcome import (
-    CANCELLABLE_STATUSES,
-    FAILURE_STATUSES,
     ImbraceRunResult,
     StepSummary,
-    is_finished,
     raise_for_outcome,
     result_from_run,
 )
-from prefect_imbrace.waiting.poller import (
-    Update,
-    Watch,
-    get_poller,
-    key_of,
-    trigger_recorded,
+from prefect_imbrace.waiting.poller import Update, Watch, get_poller, key_of
+from prefect_imbrace.waiting.record import (
+    RecordStore,
+    TriggerRecord,
+    TriggerState,
+    open_record_store,
 )
 
 if TYPE_CHECKING:
@@ -58,7 +71,9 @@ __all__ = [
     "ImbraceRunHandle",
     "ImbraceRunResult",
     "StepSummary",
+    "TriggerState",
     "WaitOptions",
+    "acancel_active_runs",
     "active_runs",
     "atrigger_and_wait",
     "cancel_active_runs",
@@ -69,31 +84,14 @@ __all__ = [
 
 _MAX_SENDS = 3
 _IDENTIFY_AFTER = 10.0
+CANCELLABLE_STATUSES = ("PAUSED", "QUEUED")  # what the engine's bulk cancel accepts
 
 
-def _logger():
+def _logger() -> Any:
     try:
         return get_run_logger()
     except Exception:
         return get_logger("prefect_imbrace.runs")
-
-
-def _flow_run_id() -> str | None:
-    from prefect.context import FlowRunContext
-
-    ctx = FlowRunContext.get()
-    return str(ctx.flow_run.id) if ctx and ctx.flow_run else None
-
-
-# Imbrace runs started or adopted by each Prefect flow run and not finished yet, so hooks
-# (on_cancellation / on_crashed) can cancel them.
-_active: dict[str, dict[str, ImbraceRunHandle]] = {}
-_active_lock = threading.Lock()
-
-
-def active_runs(flow_run_id: str) -> list[ImbraceRunHandle]:
-    with _active_lock:
-        return list(_active.get(str(flow_run_id), {}).values())
 
 
 class WaitOptions:
@@ -115,12 +113,14 @@ class WaitOptions:
             s.correlation_grace if correlation_grace is None else correlation_grace
         )
         self.clock_skew = s.clock_skew if clock_skew is None else clock_skew
+        self.trigger_concurrency = s.trigger_concurrency
+        self.concurrency_limit_name = s.concurrency_limit_name
         if self.timeout <= 0:
             raise ImbraceConfigurationError("timeout must be a positive number of seconds.")
 
 
 class ImbraceRunHandle:
-    """One logical trigger of one Imbrace flow and the run it produced (or adopted)."""
+    """One logical trigger of one Imbrace flow, driven through its record's states."""
 
     def __init__(
         self,
@@ -150,242 +150,242 @@ class ImbraceRunHandle:
         self.retry_failed_from_step = retry_failed_from_step
         self.observe = observe
         self.artifacts = observe and artifacts
-        log = _logger()
-        self._note = log.debug if quiet else log.info
-        self._linked = False
-        ctx = trigger_context(
-            flow_id, idempotency_key, discriminator=discriminator, payload=payload
-        )
+        self._quiet = quiet
+        ctx = trigger_context(flow_id, idempotency_key, discriminator=discriminator, payload=payload)
         self.key = ctx.key
-        self.maybe_repeat = ctx.maybe_repeat
-        self.search_from = ctx.search_from
-        self.run_id: str | None = None
+        self._maybe_repeat = ctx.maybe_repeat
+        self._search_from = ctx.search_from
+        self.record = TriggerRecord(flow_id=flow_id, key=self.key)
+        self.adopted = False
+        """True when an earlier attempt sent the trigger and this one adopted its run."""
         self.status: str | None = None
         self.project_id: str | None = None
-        self.webhook_id: str | None = None
-        self.sent_at: datetime | None = None
-        self.adopted = False
         self.final_run: Any = None
+        self.store: RecordStore | None = None
         self._inbox = Inbox()
         self._watch: Watch | None = None
-        self._flow_run_id = _flow_run_id()
+        self._flow_run_id = current_flow_run_id()
         self._kwargs = client_kwargs_of(credentials)
         self._started = time.monotonic()
+        self._linked = False
+        self._retried = False
         self._abandoned = False
         self._cancel_attempted = False
-        self._cancel_searched = False
 
-    # -- trigger ----------------------------------------------------------------------------
-    async def start(self, identify: bool = True) -> ImbraceRunHandle:
-        """Find or start the run.
+    @property
+    def run_id(self) -> str | None:
+        return self.record.run_id
 
-        With `identify` (the default) it returns when the run id is known. Without it, it
-        returns once the trigger is sent; the poller then identifies the run lazily, by
-        reading a candidate only when it is terminal (one GET gives the key AND the final
-        steps) or once the wait is old enough for status to matter (see `Watch.eager_at`).
+    @property
+    def state(self) -> TriggerState:
+        return self.record.state
+
+    def _note(self, msg: str, *args: Any) -> None:
+        log = _logger()
+        (log.debug if self._quiet else log.info)(msg, *args)
+
+    # -- adopt or trigger -------------------------------------------------------------------
+    async def adopt_or_trigger(self, client: Any, store: RecordStore) -> None:
+        """Create the record and send, or load an earlier attempt's record and adopt its run.
+
+        Returns once the trigger is sent or adopted; the run itself is identified by
+        `wait_until_ended` (the engine shows our key only when the run pauses or ends).
         """
-        log = _logger()
-        skew = timedelta(seconds=self.options.clock_skew)
-        async with shared_async_client(self._kwargs) as shared:
-            client = shared.client
-            if self.maybe_repeat:
-                since = self.search_from - skew
-                run, undecided = await self._search(client, since)
-                if run is None and undecided:  # a queued run may still be ours: let it show
-                    self._register_watch(since, eager=True)
-                    if await self._await_found(self.options.correlation_grace):
-                        run = await client.workflows.get_run(self.run_id)
-                if run is not None:
-                    await self._adopt(client, run, since)
-                    return self
-            for attempt in range(1, _MAX_SENDS + 1):
-                created_after = datetime.now(timezone.utc) - skew
-                self._register_watch(created_after, eager=identify or attempt > 1)
-                self._track()
-                async with shared.sends:
-                    doubt = await self._send(client, attempt)
-                if not doubt and not identify:
-                    return self
-                if doubt and self._watch is not None:
-                    self._watch.eager = True  # must be found within the grace period
-                if await self._await_found(None if not doubt else self.options.correlation_grace):
-                    return self
-                log.warning(
-                    "No Imbrace run with key %s appeared %.0fs after a trigger whose answer "
-                    "was lost; sending it again (attempt %s of %s).",
-                    self.key, self.options.correlation_grace, attempt + 1, _MAX_SENDS,
-                )
-        raise RequestOutcomeUnknownError(
-            f"Triggering Imbrace flow {self.flow_id} failed {_MAX_SENDS} times without an "
-            f"answer and no run with key {self.key} appeared."
-        )
+        self.store = store
+        if store.durable or not self._maybe_repeat:
+            # create first (atomic; one request on the common path): PLANNED with one send,
+            # since a reader cannot tell whether it left before a crash
+            self.record.sends = 1
+            self.record.first_planned_at = self.record.updated = datetime.now(timezone.utc)
+            if await store.create(self.record):
+                await self._send(client, first=True)
+                return
+        found = await store.load(self.flow_id, self.key)  # an earlier attempt's record
+        if found is None:
+            # no durable record to ask (no Prefect API) and an earlier attempt may have sent,
+            # or a record vanished: treat it as a send of unknown outcome since the horizon
+            found = TriggerRecord(flow_id=self.flow_id, key=self.key,
+                                  state=TriggerState.UNKNOWN_OUTCOME,
+                                  first_planned_at=self._search_from, sends=1)
+            await store.create(found)
+        self.record = found
+        self.adopted = found.sends > 0
+        await self._resume(client)
 
-    async def _send(self, client: Any, attempt: int) -> bool:
-        """Send the webhook; True when its fate is unknown (lost response)."""
-        log = _logger()
+    async def _resume(self, client: Any) -> None:
+        record = self.record
+        skew = timedelta(seconds=self.options.clock_skew)
+        since = record.first_planned_at - skew
+        if record.run_id is not None:
+            run = await client.workflows.get_run(run_id=record.run_id)
+            self._note("Adopted Imbrace run %s of flow %s (key %s) from its record.",
+                       run.id, self.flow_id, self.key)
+            self._track()
+            await self._on_found(run)
+            if run.is_terminal:
+                if not await self._maybe_retry_failed(client, run):
+                    self.final_run = run
+                    return
+            self._register_watch(run.created or since)
+        elif record.state is TriggerState.SENT:
+            self._note("Imbrace flow %s was triggered before with key %s; waiting for its run.",
+                       self.flow_id, self.key)
+            self._register_watch(since)
+        elif record.sends == 0:  # PLANNED and known not sent: the earlier send was refused
+            await self._send(client)
+        else:
+            _logger().info(
+                "Imbrace flow %s may have been triggered before with key %s (record %s); "
+                "following its runs until one shows that key, without sending again.",
+                self.flow_id, self.key, record.state.value,
+            )
+            self._register_watch(since, doubt=True)
+        self._track()
+
+    async def _send(self, client: Any, first: bool = False) -> None:
+        """PLANNED (saved first) -> send -> SENT, or UNKNOWN_OUTCOME when the answer is lost."""
+        assert self.store is not None
+        record = self.record
+        if not first:  # a re-send: its intent is durable before it leaves
+            record.state = TriggerState.PLANNED
+            record.sends += 1
+            await self.store.save(record)
+        self._register_watch(record.first_planned_at - timedelta(seconds=self.options.clock_skew))
+        self._track()
         headers = {**self.extra_headers, KEY_HEADER: self.key}
-        self.sent_at = datetime.now(timezone.utc)
         try:
             receipt = await client.workflows.trigger_flow(
-                self.flow_id, self.payload, headers=headers
+                flow_id=self.flow_id, payload=self.payload, headers=headers
             )
         except RequestOutcomeUnknownError:
-            log.warning(
-                "The answer to the trigger of Imbrace flow %s was lost; looking for run "
-                "with key %s before deciding to send again.", self.flow_id, self.key,
+            _logger().warning(
+                "The answer to the trigger of Imbrace flow %s was lost; following its runs "
+                "until one shows key %s, without sending again while any could be ours.",
+                self.flow_id, self.key,
             )
-            return True
-        self.webhook_id = receipt.webhook_id
-        self.sent_at = receipt.sent_at or self.sent_at
-        self._note(
-            "Triggered Imbrace flow %s (webhook id %s, key %s).",
-            self.flow_id, self.webhook_id, self.key,
-        )
-        return False
-
-    async def _search(self, client: Any, since: datetime) -> tuple[Any | None, bool]:
-        """One pass over the flow's runs since `since` for a run carrying our key.
-
-        Returns (run or None, undecided): undecided is True when some run has not recorded
-        its trigger step yet (still QUEUED), so it may still turn out to be ours.
-        """
-        poller = get_poller()
-        cursor = None
-        undecided = False
-        for _ in range(50):
-            page = await client.workflows.list_runs(
-                flow_id=self.flow_id, created_after=since, limit=100, cursor=cursor
-            )
-            for run in page.data:
-                known, key = poller.known_key(run.id)
-                if not known:
-                    full = await client.workflows.get_run(run.id)
-                    key = key_of(full)
-                    if key is not None or trigger_recorded(full):
-                        poller.remember_key(run.id, key)
-                    else:
-                        undecided = True
-                if key == self.key:
-                    return run, False
-            cursor = page.next
-            if not cursor:
-                break
-        return None, undecided
-
-    async def _adopt(self, client: Any, run: Any, since: datetime) -> None:
-        self.adopted = True
-        self._note(
-            "Adopted Imbrace run %s of flow %s started earlier for key %s.",
-            run.id, self.flow_id, self.key,
-        )
-        if self.run_id is None:
-            await self._on_found(run)
-        await self._maybe_retry_failed(client, run)
-        self._register_watch(run.created or since)
-
-    async def _maybe_retry_failed(self, client: Any, run: Any) -> None:
-        if not self.retry_failed_from_step or (run.status or "").upper() not in FAILURE_STATUSES:
+            record.state = TriggerState.UNKNOWN_OUTCOME
+            await self.store.save(record)
+            self._watch_doubt(True)
             return
-        await client.workflows.retry_run(run.id, strategy="FROM_FAILED_STEP")
-        self.status = "QUEUED"
-        _logger().info(
-            "Retrying Imbrace run %s from its failed step %s (re-run of the flow run).",
-            run.id, getattr(run, "failed_step_name", None),
-        )
+        except APIStatusError:
+            record.sends -= 1  # refused with an answer: nothing was started
+            await self.store.save(record)
+            raise
+        record.state = TriggerState.SENT
+        record.webhook_id = receipt.webhook_id
+        await self.store.save(record)
+        self._note("Triggered Imbrace flow %s (webhook id %s, key %s).",
+                   self.flow_id, receipt.webhook_id, self.key)
 
-    def _register_watch(self, created_after: datetime, eager: bool = True) -> None:
+    async def _maybe_retry_failed(self, client: Any, run: Any) -> bool:
+        """On an adopted FAILED run with `retry_failed_from_step`: retry it; True if retried."""
+        if not (self.retry_failed_from_step and self.adopted and not self._retried
+                and run.category is RunCategory.FAILED):
+            return False
+        self._retried = True
+        await client.workflows.retry_run(run_id=run.id, strategy="FROM_FAILED_STEP")
+        self.status = "QUEUED"
+        _logger().info("Retrying Imbrace run %s from its failed step %s (re-run of the flow run).",
+                       run.id, run.failed_step_name)
+        return True
+
+    def _register_watch(self, created_after: datetime, doubt: bool = False) -> None:
         poller = get_poller()
         if self._watch is not None:
             poller.unwatch(self._watch)
-        # the PAUSED limit needs the status while running, so such waits identify at once;
-        # others turn eager after half their timeout (10 s at most) for status events/messages
-        eager = eager or self.options.paused_timeout is not None
-        self._watch = poller.watch(
-            Watch(
-                client_kwargs=self._kwargs,
-                flow_id=self.flow_id,
-                key=self.key,
-                created_after=created_after,
-                deliver=self._inbox.put,
-                run_id=self.run_id,
-                status=None,
-                eager=eager,
-                eager_at=time.monotonic() + min(_IDENTIFY_AFTER, self.options.timeout / 2),
-            )
-        )
+        # a PAUSED limit needs the status while running; others turn eager after half their
+        # timeout (10 s at most); a doubting watch reads every candidate it can
+        eager = doubt or self.options.paused_timeout is not None
+        self._watch = poller.watch(Watch(
+            client_kwargs=self._kwargs, flow_id=self.flow_id, key=self.key,
+            created_after=created_after, deliver=self._inbox.put, run_id=self.run_id,
+            status=self.status, eager=eager, doubt=doubt,
+            eager_at=time.monotonic() + min(_IDENTIFY_AFTER, self.options.timeout / 2),
+        ))
+
+    def _watch_doubt(self, doubt: bool) -> None:
+        if self._watch is not None:
+            self._watch.doubt = doubt
+            self._watch.eager = self._watch.eager or doubt
 
     def _track(self) -> None:
         """Known to hooks and guard_interrupts from the send on, even before it is identified."""
         if self._flow_run_id:
-            with _active_lock:
-                _active.setdefault(self._flow_run_id, {})[self.key] = self
+            track(self._flow_run_id, self.key, self)
 
-    async def _await_found(self, grace: float | None) -> bool:
-        deadline = time.monotonic() + (grace if grace is not None else self.options.timeout)
-        while self.run_id is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                if grace is None:
-                    raise self._timeout(
-                        f"no run of Imbrace flow {self.flow_id} carrying key {self.key} appeared "
-                        f"within {self.options.timeout:.0f}s of its trigger (webhook id "
-                        f"{self.webhook_id}); the flow may filter requests (webhook auth)"
-                    )
-                return False
-            update = await self._inbox.get(min(remaining, 5.0))
-            if update is not None:
-                await self._handle(update)
-        return True
-
+    # -- wait -------------------------------------------------------------------------------
     async def _on_found(self, run: Any) -> None:
-        self.run_id = run.id
-        self.project_id = getattr(run, "project_id", None)
-        self._track()
+        self.record.run_id = run.id
+        self.project_id = run.project_id
         self._note("Imbrace run %s of flow %s found (%s).", run.id, self.flow_id, run.status)
-        # a run found only once it has ended gets one artifact: the summary, with the link
-        if self.artifacts and not is_finished(run):
-            self._linked = True
-            await observability.arecord_run_link(self.credentials, run)
+        if not run.is_terminal:  # a run found at its end is saved once, as ENDED
+            self.record.state = TriggerState.IDENTIFIED
+            self.record.status = run.status
+            if self.store is not None:
+                await self.store.save(self.record)
+            if self.artifacts:  # a run found only once it ended gets the summary, with the link
+                self._linked = True
+                await observability.arecord_run_link(self.credentials, run)
         await self._on_status(run, announced=True)
 
     async def _on_status(self, run: Any, announced: bool = False) -> None:
-        """Record a new status: a log line (unless `announced` by the caller) and an event."""
+        """Every status change observed: a log line (unless `announced`) and the status hook."""
         if run.status == self.status:
             return
         self.status = run.status
-        if self.run_id and run.status:
-            if not announced:
-                self._note("Imbrace run %s is %s.", self.run_id, run.status)
-            if self.observe:
-                observability.emit_run_event(run, flow_id=self.flow_id)
+        if not announced:
+            self._note("Imbrace run %s is %s.", run.id, run.status)
+        if self.observe:
+            observability.emit_run_event(run, flow_id=self.flow_id)
 
-    # -- wait -------------------------------------------------------------------------------
     async def _handle(self, update: Update) -> None:
         if update.kind == "error":
             if not update.transient or update.errors > self.options.max_poll_errors:
                 raise update.error  # type: ignore[misc]
-            _logger().debug(
-                "Polling Imbrace flow %s failed (%s of %s tolerated): %s",
-                self.flow_id, update.errors, self.options.max_poll_errors, update.error,
-            )
-            return
-        if update.kind == "found" and self.run_id is None:
+            _logger().debug("Polling Imbrace flow %s failed (%s of %s tolerated): %s",
+                            self.flow_id, update.errors, self.options.max_poll_errors, update.error)
+        elif update.kind == "found" and self.run_id is None:
             await self._on_found(update.run)
+        elif update.kind == "absent" and self.run_id is None:
+            await self._on_absent()
         elif update.kind in ("status", "final") and self.run_id is not None:
-            if update.kind == "final":
-                self.final_run = update.run
             await self._on_status(update.run)
+            if update.kind == "final":
+                if self.retry_failed_from_step and self.adopted and not self._retried:
+                    async with shared_async_client(self._kwargs) as client:
+                        if await self._maybe_retry_failed(client, update.run):
+                            self._register_watch(update.run.created or self.record.first_planned_at)
+                            return
+                self.final_run = update.run
+
+    async def _on_absent(self) -> None:
+        """Every run since the send shows a key that is not ours: send again (bounded)."""
+        since_send = (datetime.now(timezone.utc) - self.record.updated).total_seconds()
+        if since_send < self.options.correlation_grace:
+            return  # the async route enqueues: give a run time to appear first
+        if self.record.sends >= _MAX_SENDS:
+            raise RequestOutcomeUnknownError(
+                f"Triggering Imbrace flow {self.flow_id} failed {_MAX_SENDS} times without an "
+                f"answer and no run with key {self.key} appeared."
+            )
+        _logger().warning(
+            "No run of Imbrace flow %s carries key %s and none can still turn out to be ours; "
+            "sending it again (attempt %s of %s).",
+            self.flow_id, self.key, self.record.sends + 1, _MAX_SENDS,
+        )
+        async with shared_async_client(self._kwargs) as client:
+            await self._send(client)
 
     def _timeout(self, why: str) -> ImbraceRunWaitTimeout:
-        return ImbraceRunWaitTimeout(
-            f"Stopped waiting: {why}.", run_id=self.run_id, flow_id=self.flow_id,
-            status=self.status,
-        )
+        return ImbraceRunWaitTimeout(f"Stopped waiting: {why}.", run_id=self.run_id,
+                                     flow_id=self.flow_id, status=self.status)
 
-    async def wait(self) -> ImbraceRunResult:
-        """Wait for the run to finish; return its result or raise the matching error."""
-        if self.run_id is None and (self._watch is None or self.sent_at is None):
-            raise ImbraceConfigurationError("start() the run before waiting for it.")
+    async def wait_until_ended(self, until: float | None = None) -> bool:
+        """Follow the run until it ends (True) or until the monotonic time `until` (False).
+
+        Raises `ImbraceRunWaitTimeout` when the wait's own limits (`timeout`, `paused_timeout`)
+        run out first; an interruption cancels the run where the engine allows it.
+        """
         opts = self.options
         deadline = self._started + opts.timeout
         paused_since: float | None = None
@@ -394,27 +394,25 @@ class ImbraceRunHandle:
                 if self._abandoned:
                     raise asyncio.CancelledError("the caller stopped waiting")
                 now = time.monotonic()
+                if until is not None and now >= until:
+                    return False
                 if now >= deadline:
                     if self.run_id is None:
                         raise self._timeout(
-                            f"no run of Imbrace flow {self.flow_id} carrying key {self.key} "
-                            f"appeared within {opts.timeout:.0f}s of its trigger (webhook id "
-                            f"{self.webhook_id}); the flow may filter requests (webhook auth)"
+                            f"no run of Imbrace flow {self.flow_id} showed key {self.key} within "
+                            f"{opts.timeout:.0f}s (record {self.record.state.value}); the flow "
+                            f"may filter requests (webhook auth) or its run is still running"
                         )
-                    raise self._timeout(
-                        f"Imbrace run {self.run_id} is still {self.status} after "
-                        f"{opts.timeout:.0f}s"
-                    )
+                    raise self._timeout(f"Imbrace run {self.run_id} is still {self.status} "
+                                        f"after {opts.timeout:.0f}s")
                 if self.status == "PAUSED":
                     paused_since = paused_since or now
                     if opts.paused_timeout is not None and now - paused_since >= opts.paused_timeout:
-                        raise self._timeout(
-                            f"Imbrace run {self.run_id} stayed PAUSED longer than "
-                            f"{opts.paused_timeout:.0f}s"
-                        )
+                        raise self._timeout(f"Imbrace run {self.run_id} stayed PAUSED longer "
+                                            f"than {opts.paused_timeout:.0f}s")
                 else:
                     paused_since = None
-                limit = deadline - now
+                limit = min(deadline, until) - now if until is not None else deadline - now
                 if paused_since is not None and opts.paused_timeout is not None:
                     limit = min(limit, paused_since + opts.paused_timeout - now)
                 update = await self._inbox.get(max(0.01, min(limit, 5.0)))
@@ -423,26 +421,42 @@ class ImbraceRunHandle:
         except BaseException as exc:
             await self.on_interrupt(exc)
             raise
-        self.close()
-        return await self._finish(self.final_run)
+        await self._ended()
+        return True
 
-    async def _finish(self, run: Any) -> ImbraceRunResult:
-        result = result_from_run(run, key=self.key, webhook_id=self.webhook_id)
+    async def _ended(self) -> None:
+        self.close()
+        run = self.final_run
+        if self.record.state is not TriggerState.ENDED:
+            self.record.run_id = run.id
+            self.record.state = TriggerState.ENDED
+            self.record.status = run.status
+            if self.store is not None:
+                await self.store.save(self.record)
+
+    async def result(self) -> ImbraceRunResult:
+        """The ended run's typed result, or the matching error (artifacts recorded once)."""
+        run = self.final_run
+        if run is None:
+            raise ImbraceConfigurationError("the run has not ended yet; wait_until_ended() first.")
+        result = result_from_run(run, key=self.key, webhook_id=self.record.webhook_id)
         if self.artifacts:
-            link_to = None if self._linked else self.credentials
-            await observability.arecord_run_summary(run, result, link_to)
+            self.artifacts = False  # once, even if result() is asked again
+            await observability.arecord_run_summary(run, result, None if self._linked else self.credentials)
         return raise_for_outcome(run, result)
+
+    async def wait(self) -> ImbraceRunResult:
+        """Wait for the run to end; return its result or raise the matching error."""
+        await self.wait_until_ended()
+        return await self.result()
 
     def close(self) -> None:
         if self._watch is not None:
             get_poller().unwatch(self._watch)
         if self._flow_run_id:
-            with _active_lock:
-                runs = _active.get(self._flow_run_id, {})
-                runs.pop(self.key, None)
-                if not runs:
-                    _active.pop(self._flow_run_id, None)
+            untrack(self._flow_run_id, self.key, self)
 
+    # -- interruptions ----------------------------------------------------------------------
     async def on_interrupt(self, exc: BaseException) -> None:
         """Cleanup when starting or waiting ends early; cancels the run on interrupts.
 
@@ -450,60 +464,54 @@ class ImbraceRunHandle:
         cancellation, interrupt or termination of the Prefect run cancels it (if the engine
         allows: QUEUED or PAUSED).
         """
-        if not isinstance(exc, Exception) and self.final_run is None:
-            if not self._cancel_attempted and (self.run_id or self.sent_at):
+        if not isinstance(exc, Exception) and self.final_run is None and not self._cancel_attempted:
+            if self.run_id or self.record.sends:
                 self._cancel_attempted = True
-                if self.run_id is None:  # interrupted while correlating: one last look
-                    await self._find_for_cancel()
                 await self.acancel(reason=type(exc).__name__)
         self.close()
 
-    async def _find_for_cancel(self) -> None:
-        if self._cancel_searched:
-            return
-        self._cancel_searched = True
-        since = (self.sent_at or datetime.now(timezone.utc)) - timedelta(
-            seconds=self.options.clock_skew
-        )
-        try:
-            async with shared_async_client(self._kwargs) as shared:
-                run, _ = await self._search(shared.client, since)
-        except Exception as exc:
-            _logger().warning("Could not look up the run of key %s to cancel it: %s", self.key, exc)
-            return
-        if run is not None:
-            self.run_id = run.id
+    async def _find_for_cancel(self, client: Any) -> None:
+        """One pass over the flow's runs since the first send for a run showing our key."""
+        since = self.record.first_planned_at - timedelta(seconds=self.options.clock_skew)
+        async for run in client.workflows.iter_runs(flow_id=self.flow_id, created_after=since,
+                                                    max_items=5000):
+            if run.status in CANCELLABLE_STATUSES:
+                full = await client.workflows.get_run(run_id=run.id)
+                if key_of(full) == self.key:
+                    self.record.run_id = run.id
+                    return
 
     async def acancel(self, reason: str = "cancelled") -> bool:
         """Cancel the Imbrace run if the engine allows it (QUEUED or PAUSED); log what happened."""
         log = _logger()
-        if self.run_id is None and self.sent_at is not None and self.final_run is None:
-            await self._find_for_cancel()  # sent but not identified yet (lazy correlation)
-        if self.run_id is None:
-            return False
         try:
-            async with shared_async_client(self._kwargs) as shared:
-                await shared.client.workflows.cancel_runs(
-                    flow_run_ids=[self.run_id], status=sorted(CANCELLABLE_STATUSES)
-                )
-                run = await shared.client.workflows.get_run(self.run_id)
+            async with shared_async_client(self._kwargs) as client:
+                if self.run_id is None and self.record.sends and self.final_run is None:
+                    await self._find_for_cancel(client)  # sent, not identified yet
+                if self.run_id is None:
+                    return False
+                await client.workflows.cancel_runs(flow_run_ids=[self.run_id],
+                                                   status=list(CANCELLABLE_STATUSES))
+                run = await client.workflows.get_run(run_id=self.run_id)
         except Exception as exc:  # best effort during shutdown; never mask the original
             log.warning("Could not cancel Imbrace run %s (%s): %s", self.run_id, reason, exc)
             return False
         self.close()
-        if (run.status or "").upper() in ("CANCELED", "CANCELLED"):
+        if run.category is RunCategory.CANCELLED:
             log.info("Cancelled Imbrace run %s because the Prefect run was %s.", run.id, reason)
             if self.observe:
                 observability.emit_run_event(run, flow_id=self.flow_id)
             return True
-        log.warning(
-            "Imbrace run %s is %s; the engine only cancels QUEUED or PAUSED runs, so it "
-            "keeps going.", run.id, run.status,
-        )
+        log.warning("Imbrace run %s is %s; the engine only cancels QUEUED or PAUSED runs, so it "
+                    "keeps going.", run.id, run.status)
         return False
 
     def cancel(self, reason: str = "cancelled") -> bool:
         return run_sync(self.acancel(reason))
+
+    def abandon(self) -> None:
+        """The caller stopped waiting (an interrupt of its thread): end the wait loop."""
+        self._abandoned = True
 
 
 async def atrigger_and_wait(
@@ -528,61 +536,28 @@ async def atrigger_and_wait(
         options=options, retry_failed_from_step=retry_failed_from_step, observe=observe,
         discriminator=discriminator, artifacts=artifacts, quiet=quiet,
     )
-    # holding the loop's shared client for the whole wait keeps it (and its connections)
-    # alive between the sends of concurrent waits instead of re-opening it
-    limit_name = concurrency_limit or getattr(credentials, "concurrency_limit", None)
-    async with slots(limit_name, max_concurrent), shared_async_client(handle._kwargs):
+    opts = handle.options
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(
+            slots(concurrency_limit or getattr(credentials, "concurrency_limit", None)
+                  or opts.concurrency_limit_name,
+                  max_concurrent or opts.trigger_concurrency))
+        # holding the loop's shared clients for the whole wait keeps them (and their
+        # connections) alive between the sends of concurrent waits
+        client = await stack.enter_async_context(shared_async_client(handle._kwargs))
+        store = await stack.enter_async_context(open_record_store())
         try:
-            await handle.start(identify=False)
-            return await handle.wait()
+            await handle.adopt_or_trigger(client, store)
         except BaseException as exc:
             await handle.on_interrupt(exc)
             raise
+        return await handle.wait()
+    raise AssertionError("unreachable")  # pragma: no cover (mypy: the stack may swallow)
 
 
-def run_sync(coro: Any) -> Any:
-    """Run a coroutine from sync code on Prefect's run-sync loop (context preserved)."""
-    from prefect.utilities.asyncutils import run_coro_as_sync
-
-    return run_coro_as_sync(coro)
-
-
-@contextmanager
-def guard_interrupts() -> Iterator[None]:
-    """Cancel the Imbrace runs started inside this block if the thread is interrupted.
-
-    Sync callers wait through Prefect's run-sync loop; an interrupt of the calling thread
-    (Ctrl-C, Prefect's termination signal on cancellation) does not reach that coroutine, so
-    the runs it started are cancelled here (where the engine allows: QUEUED, PAUSED).
-    """
-    flow_run_id = _flow_run_id() or ""
-    before = {id(h) for h in active_runs(flow_run_id)}
-    try:
-        yield
-    except BaseException as exc:
-        if not isinstance(exc, Exception):
-            for handle in active_runs(flow_run_id):
-                if id(handle) not in before:
-                    handle._abandoned = True
-                    handle.cancel(type(exc).__name__)
-        raise
-
-
-def trigger_and_wait(*args: Any, **kwargs: Any) -> ImbraceRunResult:
-    """Sync twin of `atrigger_and_wait`."""
+def trigger_and_wait(
+    credentials: ImbraceCredentials, flow_id: str, payload: Any = None, **kwargs: Any
+) -> ImbraceRunResult:
+    """Sync twin of `atrigger_and_wait` (same keyword arguments)."""
     with guard_interrupts():
-        return run_sync(atrigger_and_wait(*args, **kwargs))
-
-
-async def acancel_active_runs(flow_run_id: str, reason: str) -> int:
-    """Cancel every unfinished Imbrace run this process started for `flow_run_id`."""
-    cancelled = 0
-    for handle in active_runs(flow_run_id):
-        cancelled += bool(await handle.acancel(reason))
-    return cancelled
-
-
-def cancel_active_runs(flow_run_id: str, reason: str) -> int:
-    return run_sync(acancel_active_runs(flow_run_id, reason))
-
-
+        return run_sync(atrigger_and_wait(credentials, flow_id, payload, **kwargs))

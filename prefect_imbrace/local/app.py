@@ -81,7 +81,8 @@ class GatewayMiddleware:
             return
         self.control.requests[f"{method} {path}"] += 1
         self.gauges.count_request()
-        fault = self.control.take_fault(method, path) if self.control.faults else None
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        fault = self.control.take_fault(method, path, query_string) if self.control.faults else None
         if fault is not None:
             if fault.latency_ms:
                 await asyncio.sleep(fault.latency_ms / 1000)

@@ -53,11 +53,18 @@ from prefect_imbrace.tasks.operations import (
     upsert_connection,
 )
 from prefect_imbrace.tasks.secrets import rotate_mcp_token
-from prefect_imbrace.tasks.waiting import trigger_flow_and_wait, trigger_many_and_wait
+from prefect_imbrace.tasks.waiting import (
+    atrigger_flow_and_wait,
+    atrigger_many_and_wait,
+    trigger_flow_and_wait,
+    trigger_many_and_wait,
+)
 
 __all__ = [
     "ImbraceTask",
     "apply_flow_operation",
+    "atrigger_flow_and_wait",
+    "atrigger_many_and_wait",
     "archive_runs",
     "cancel_runs",
     "create_field",

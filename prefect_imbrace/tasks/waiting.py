@@ -1,4 +1,9 @@
-"""Tasks that trigger Imbrace flows and wait for their runs, exactly once per logical call."""
+"""Tasks that trigger Imbrace flows and wait for their runs, exactly once per logical call.
+
+Explicit pairs: `trigger_flow_and_wait` (sync flows and tasks) and `atrigger_flow_and_wait`
+(async ones, awaited); `trigger_many_and_wait` / `atrigger_many_and_wait` likewise. Each is a
+plain Prefect task; the sync one drives the same coroutine through Prefect's run-sync loop.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,30 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from prefect import get_run_logger
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from prefect_imbrace import observability
 from prefect_imbrace.exceptions import ImbraceRunFailed
 from prefect_imbrace.runs import WaitOptions, atrigger_and_wait, guard_interrupts, run_sync
-from prefect_imbrace.tasks._dispatch import make_task
 from prefect_imbrace.waiting.outcome import ImbraceRunResult
 
 if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials
 
+__all__ = [
+    "atrigger_flow_and_wait",
+    "atrigger_many_and_wait",
+    "trigger_flow_and_wait",
+    "trigger_many_and_wait",
+]
 
-def _trigger_flow_and_wait(
+# Never cached: exactly-once comes from the trigger's durable record, not from Prefect's cache.
+_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE}
+
+
+@task(name="Trigger Imbrace flow and wait", **_OPTIONS)
+async def atrigger_flow_and_wait(
     imbrace_credentials: ImbraceCredentials,
     flow_id: str,
     payload: Any = None,
@@ -30,88 +46,59 @@ def _trigger_flow_and_wait(
     retry_failed_from_step: bool = False,
     concurrency_limit: str | None = None,
 ) -> ImbraceRunResult:
-    """Run an Imbrace flow once and return its result; raise if it did not succeed.
+    """Run an Imbrace flow once and return its result; raise if it did not succeed (async).
 
-    The trigger carries an idempotency key (default: derived from this task run, so task
-    retries and re-runs of the flow run adopt the run already started instead of starting
-    another). Raises `ImbraceRunFailed` (naming the failed step), `ImbraceRunCancelled`, or
-    `ImbraceRunWaitTimeout` when `timeout` (overall) or `paused_timeout` (time spent PAUSED)
-    run out. `retry_failed_from_step=True` retries an adopted failed run from its failed step
-    (so it only acts on a re-run). `concurrency_limit` names a Prefect global concurrency limit.
+    The trigger carries an idempotency key (default: derived from the call's place in the
+    Prefect flow run, so retries of this task, of an enclosing task and re-runs of the flow run
+    adopt the run already started instead of starting another; see
+    docs/concepts/trigger-and-wait.md). Raises `ImbraceRunFailed` (naming the failed step),
+    `ImbraceRunCancelled`, or `ImbraceRunWaitTimeout` when `timeout` (overall) or
+    `paused_timeout` (time spent PAUSED) run out. `retry_failed_from_step=True` retries an
+    adopted failed run from its failed step (so it only acts on a re-run).
+    `concurrency_limit` names a Prefect global concurrency limit.
     """
-    raise NotImplementedError  # signature and docs only; see the two bodies below
-
-
-async def _atrigger(
-    imbrace_credentials: ImbraceCredentials,
-    flow_id: str,
-    payload: Any = None,
-    idempotency_key: str | None = None,
-    timeout: float | None = None,
-    paused_timeout: float | None = None,
-    max_poll_errors: int | None = None,
-    headers: Mapping[str, str] | None = None,
-    retry_failed_from_step: bool = False,
-    concurrency_limit: str | None = None,
-    *,
-    discriminator: str | None = None,
-    max_concurrent: int | None = None,
-    in_batch: bool = False,
-) -> ImbraceRunResult:
     return await atrigger_and_wait(
         imbrace_credentials, flow_id, payload, idempotency_key=idempotency_key, headers=headers,
         options=WaitOptions(timeout, paused_timeout, max_poll_errors),
         retry_failed_from_step=retry_failed_from_step, concurrency_limit=concurrency_limit,
-        max_concurrent=max_concurrent, discriminator=discriminator,
-        artifacts=not in_batch, quiet=in_batch,
     )
 
 
-def _sync_trigger(*args: Any, **kwargs: Any) -> ImbraceRunResult:
-    with guard_interrupts():
-        return run_sync(_atrigger(*args, **kwargs))
-
-
-trigger_flow_and_wait = make_task(
-    _sync_trigger, _atrigger, name="Trigger Imbrace flow and wait", like=_trigger_flow_and_wait
-)
-trigger_flow_and_wait.__doc__ = _trigger_flow_and_wait.__doc__
-
-
-def _trigger_many_and_wait(
+@task(name="Trigger Imbrace flow and wait", **_OPTIONS)
+def trigger_flow_and_wait(
     imbrace_credentials: ImbraceCredentials,
     flow_id: str,
-    payloads: Sequence[Any],
-    max_concurrent: int | None = None,
-    concurrency_limit: str | None = None,
+    payload: Any = None,
+    idempotency_key: str | None = None,
     timeout: float | None = None,
     paused_timeout: float | None = None,
-    return_exceptions: bool = False,
-) -> list[Any]:
-    """Run `flow_id` once per payload, concurrently, and return the results in order.
+    max_poll_errors: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    retry_failed_from_step: bool = False,
+    concurrency_limit: str | None = None,
+) -> ImbraceRunResult:
+    """Run an Imbrace flow once and return its result; raise if it did not succeed (sync).
 
-    One task drives all runs on one event loop, so hundreds of runs cost one list call per
-    poll tick (shared poller), not hundreds of GETs. `max_concurrent` bounds the runs in
-    flight (default `PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY`); `concurrency_limit`
-    also takes a slot of that Prefect global concurrency limit per run. A progress artifact
-    follows the fan-out and one table artifact lists every run at the end (run id, status,
-    duration, failed step, link) instead of a link and a summary per run; the routine log
-    lines of each run go to DEBUG, failures and the totals stay at INFO. Each payload gets
-    its own stable idempotency key, so a retry of this task adopts the runs already started. With `return_exceptions=False` the first failure is
-    raised after all runs ended; with True, failures are returned in place of results.
+    Same arguments and behaviour as `atrigger_flow_and_wait`; an interrupt of the calling
+    thread cancels the run where the engine allows it (QUEUED or PAUSED).
     """
-    raise NotImplementedError
+    with guard_interrupts():
+        return run_sync(atrigger_and_wait(
+            imbrace_credentials, flow_id, payload, idempotency_key=idempotency_key,
+            headers=headers, options=WaitOptions(timeout, paused_timeout, max_poll_errors),
+            retry_failed_from_step=retry_failed_from_step, concurrency_limit=concurrency_limit,
+        ))
 
 
-async def _atrigger_many(
+async def _run_many(
     imbrace_credentials: ImbraceCredentials,
     flow_id: str,
     payloads: Sequence[Any],
-    max_concurrent: int | None = None,
-    concurrency_limit: str | None = None,
-    timeout: float | None = None,
-    paused_timeout: float | None = None,
-    return_exceptions: bool = False,
+    max_concurrent: int | None,
+    concurrency_limit: str | None,
+    timeout: float | None,
+    paused_timeout: float | None,
+    return_exceptions: bool,
 ) -> list[Any]:
     log = get_run_logger()
     payloads = list(payloads)
@@ -120,14 +107,15 @@ async def _atrigger_many(
     progress = await observability.acreate_progress(f"Imbrace flow {flow_id}: {total} runs")
     done = 0
     progress_lock = asyncio.Lock()
+    options = WaitOptions(timeout, paused_timeout)
 
     async def one(index: int, payload: Any) -> Any:
         nonlocal done
         try:
-            return await _atrigger(
-                imbrace_credentials, flow_id, payload, timeout=timeout,
-                paused_timeout=paused_timeout, concurrency_limit=concurrency_limit,
-                discriminator=f"fan-out:{index}", max_concurrent=max_concurrent, in_batch=True,
+            return await atrigger_and_wait(
+                imbrace_credentials, flow_id, payload, options=options,
+                concurrency_limit=concurrency_limit, max_concurrent=max_concurrent,
+                discriminator=f"fan-out:{index}", artifacts=False, quiet=True,
             )
         except Exception as exc:
             log.warning("Imbrace flow %s, payload %s: %s", flow_id, index, exc)
@@ -138,16 +126,12 @@ async def _atrigger_many(
                 async with progress_lock:  # one writer at a time, always the latest count
                     await observability.aupdate_progress(progress, done, total)
 
-    results = await asyncio.gather(
-        *(one(i, p) for i, p in enumerate(payloads)), return_exceptions=True
-    )
+    results = await asyncio.gather(*(one(i, p) for i, p in enumerate(payloads)), return_exceptions=True)
     async with progress_lock:
         await observability.aupdate_progress(progress, total, total)
     await observability.arecord_batch_table(imbrace_credentials, flow_id, list(results))
     failures = [r for r in results if isinstance(r, BaseException)]
-    log.info(
-        "Imbrace flow %s: %s of %s runs succeeded.", flow_id, total - len(failures), total
-    )
+    log.info("Imbrace flow %s: %s of %s runs succeeded.", flow_id, total - len(failures), total)
     if failures and not return_exceptions:
         first = failures[0]
         if len(failures) == 1:
@@ -159,12 +143,49 @@ async def _atrigger_many(
     return results
 
 
-def _sync_many(*args: Any, **kwargs: Any) -> list[Any]:
+@task(name="Trigger Imbrace flow many times and wait", **_OPTIONS)
+async def atrigger_many_and_wait(
+    imbrace_credentials: ImbraceCredentials,
+    flow_id: str,
+    payloads: Sequence[Any],
+    max_concurrent: int | None = None,
+    concurrency_limit: str | None = None,
+    timeout: float | None = None,
+    paused_timeout: float | None = None,
+    return_exceptions: bool = False,
+) -> list[Any]:
+    """Run `flow_id` once per payload, concurrently, and return the results in order (async).
+
+    One task drives all runs on one event loop, so hundreds of runs cost one list call per
+    poll tick (shared poller), not hundreds of GETs. `max_concurrent` bounds the runs in
+    flight (default `PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY`); `concurrency_limit`
+    also takes a slot of that Prefect global concurrency limit per run. A progress artifact
+    follows the fan-out and one table artifact lists every run at the end (run id, status,
+    duration, failed step, link) instead of a link and a summary per run; the routine log
+    lines of each run go to DEBUG, failures and the totals stay at INFO. Each payload gets its
+    own stable idempotency key and durable record, so a retry of this task adopts the runs
+    already started. With `return_exceptions=False` the first failure is raised after all runs
+    ended; with True, failures are returned in place of results.
+    """
+    return await _run_many(imbrace_credentials, flow_id, payloads, max_concurrent,
+                           concurrency_limit, timeout, paused_timeout, return_exceptions)
+
+
+@task(name="Trigger Imbrace flow many times and wait", **_OPTIONS)
+def trigger_many_and_wait(
+    imbrace_credentials: ImbraceCredentials,
+    flow_id: str,
+    payloads: Sequence[Any],
+    max_concurrent: int | None = None,
+    concurrency_limit: str | None = None,
+    timeout: float | None = None,
+    paused_timeout: float | None = None,
+    return_exceptions: bool = False,
+) -> list[Any]:
+    """Run `flow_id` once per payload, concurrently, and return the results in order (sync).
+
+    Same arguments and behaviour as `atrigger_many_and_wait`.
+    """
     with guard_interrupts():
-        return run_sync(_atrigger_many(*args, **kwargs))
-
-
-trigger_many_and_wait = make_task(
-    _sync_many, _atrigger_many, name="Trigger Imbrace flow many times and wait",
-    like=_trigger_many_and_wait,
-)
+        return run_sync(_run_many(imbrace_credentials, flow_id, payloads, max_concurrent,
+                                  concurrency_limit, timeout, paused_timeout, return_exceptions))

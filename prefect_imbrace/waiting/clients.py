@@ -1,17 +1,15 @@
 """Cheap per-call setup for hundreds of concurrent waits: settings, client kwargs, one client.
 
-Why: building `ImbraceSettings` (pydantic-settings) costs milliseconds and every new
-`AsyncImbraceClient` loads a CA bundle into a fresh SSL context (~55 ms of CPU, ~0.9 MB of
-RSS). 500 concurrent trigger-and-waits paid both hundreds of times. Here:
-
-- settings are rebuilt only when a `PREFECT_*` / `IMBRACE_*` variable changed;
-- client kwargs are cached per digest of (settings environment, every field value of the
-  credentials, secrets included): Prefect hands each task run its own copy of a block, and a
-  copy with the same values builds the same kwargs, while credentials that differ in any
-  field (or a mutated block) never share an entry;
-- waits on the same event loop with the same client kwargs share ONE reference-counted
-  `AsyncImbraceClient` (closed when the last user leaves), and triggers through it keep at most
-  `max_connections` in flight, because httpcore's pool queue is slow when hundreds wait on it.
+- Settings and client kwargs are rebuilt only when the environment (`os.environ`, public API)
+  or the Prefect settings profile changed. Kept because measured: `get_settings()` costs 33 ms
+  and `credentials.client_kwargs()` 40 ms per call on this 2-core machine under load (it reads
+  settings several times), the fingerprint 0.5 ms; 500 concurrent waits paid ~36 s of CPU.
+  Kwargs are cached per digest of (fingerprint, every field value of the credentials, secrets
+  included), so credentials that differ in any field never share an entry.
+- Waits on the same event loop with the same client kwargs share ONE reference-counted
+  `AsyncImbraceClient` (a new one loads a CA bundle into a fresh SSL context, ~55 ms of CPU,
+  ~0.9 MB of RSS), closed when the last user leaves. Credentials are compared by a digest of
+  the kwargs, so no secret sits in a dict key.
 """
 
 from __future__ import annotations
@@ -43,27 +41,16 @@ _kwargs: dict[str, dict[str, Any]] = {}
 _KWARGS_CACHE = 64
 
 
-# The process environment as stored (bytes on POSIX). `os.environ` decodes every key and value
-# on iteration (~30 us here); the raw mapping is copied in ~1 us, and this runs a few times per
-# trigger-and-wait. Falls back to the public mapping where CPython keeps no raw dict.
-_RAW_ENV = os.environ._data if isinstance(getattr(os.environ, "_data", None), dict) else None
-
-
 def _env_fingerprint() -> tuple:
     """What settings and client kwargs depend on: the Prefect settings profile and the environment."""
-    try:
-        from prefect.context import SettingsContext
+    from prefect.context import SettingsContext
 
-        ctx = SettingsContext.get()
-        profile = id(ctx.settings) if ctx is not None else None
-    except Exception:
-        profile = None
-    items = tuple(_RAW_ENV.items()) if _RAW_ENV is not None else tuple(os.environ.items())
-    return profile, items
+    ctx = SettingsContext.get()
+    return (id(ctx.settings) if ctx is not None else None), tuple(os.environ.items())
 
 
 def cached_settings() -> ImbraceSettings:
-    """`get_settings()`, rebuilt only when the relevant environment changed."""
+    """`get_settings()`, rebuilt only when the environment or the profile changed."""
     global _settings
     fp = _env_fingerprint()
     current = _settings
@@ -86,12 +73,6 @@ def cached_setting(name: str) -> Any:
     return value
 
 
-def creds_digest(kwargs: dict[str, Any]) -> str:
-    """A digest of client kwargs, so no credential sits in a dict key or a repr."""
-    raw = "\n".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def _state_digest(credentials: Any) -> str:
     parts = []
     for name, value in sorted(vars(credentials).items()):
@@ -102,8 +83,7 @@ def _state_digest(credentials: Any) -> str:
 
 def client_kwargs_of(credentials: ImbraceCredentials) -> dict[str, Any]:
     """`credentials.client_kwargs()`, cached while the block and the settings are unchanged."""
-    fp = _env_fingerprint()
-    state = hashlib.sha256(f"{fp!r}|{_state_digest(credentials)}".encode()).hexdigest()
+    state = hashlib.sha256(f"{_env_fingerprint()!r}|{_state_digest(credentials)}".encode()).hexdigest()
     with _lock:
         kwargs = _kwargs.get(state)
     if kwargs is not None:
@@ -116,11 +96,16 @@ def client_kwargs_of(credentials: ImbraceCredentials) -> dict[str, Any]:
     return kwargs
 
 
+def creds_digest(kwargs: dict[str, Any]) -> str:
+    """A digest of client kwargs, so no credential sits in a dict key or a repr."""
+    raw = "\n".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 class _Shared:
-    def __init__(self, client: Any, limit: int):
+    def __init__(self, client: Any):
         self.client = client
         self.users = 0
-        self.sends = asyncio.Semaphore(limit)
 
 
 _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Shared]] = (
@@ -129,8 +114,8 @@ _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Shared]
 
 
 @asynccontextmanager
-async def shared_async_client(kwargs: dict[str, Any]) -> AsyncIterator[_Shared]:
-    """The loop's shared client for these kwargs; `.client` and `.sends` (in-flight bound)."""
+async def shared_async_client(kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+    """The loop's shared `AsyncImbraceClient` for these kwargs."""
     from prefect_imbrace.client import AsyncImbraceClient
 
     loop = asyncio.get_running_loop()
@@ -139,11 +124,10 @@ async def shared_async_client(kwargs: dict[str, Any]) -> AsyncIterator[_Shared]:
         per_loop = _shared.setdefault(loop, {})
     entry = per_loop.get(key)
     if entry is None:
-        client = AsyncImbraceClient(**kwargs)
-        entry = per_loop[key] = _Shared(client, int(kwargs.get("max_connections") or 100))
+        entry = per_loop[key] = _Shared(AsyncImbraceClient(**kwargs))
     entry.users += 1
     try:
-        yield entry
+        yield entry.client
     finally:
         entry.users -= 1
         if entry.users == 0:

@@ -1,9 +1,22 @@
-"""Idempotency keys: one logical trigger = one key, stable across retries and re-runs.
+"""Idempotency keys: one logical trigger = one key, stable across every kind of retry.
 
 The key travels as the `x-prefect-imbrace-key` request header; the webhook trigger step
 records request headers, so `GET /v1/flow-runs/{id}` shows it under
-`steps.trigger.output.headers`. That is how a run is found although the async webhook
-returns no run id (see docs/concepts/trigger-and-wait.md).
+`steps.trigger.output.headers` once the run pauses or ends. That is how a run is found
+although the async webhook returns no run id (docs/concepts/trigger-and-wait.md).
+
+A derived key names the call's *place* in the Prefect flow run, never a task run id that a
+retry replaces:
+
+- the flow run id (the same for in-process flow retries and for re-runs of the flow run);
+- the enclosing task call, if any: the Prefect transaction of the enclosing task attempt
+  (`get_transaction().get_parent()`), whose key is that task's cache key (by default its
+  inputs, its source and the flow run id) and which is new for every attempt of it; an
+  enclosing task with no cache key (`cache_policy=NO_CACHE`) counts in the flow run instead,
+  so its retries are only covered by an explicit `idempotency_key`;
+- the calling task (its key and parameters) and the Imbrace flow, payload and discriminator;
+- an occurrence count of identical calls, restarted by each attempt of the enclosing scope
+  (flow-run attempt, enclosing task attempt, or this task's own attempt).
 """
 
 from __future__ import annotations
@@ -15,21 +28,24 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-__all__ = ["KEY_HEADER", "TriggerContext", "default_key", "trigger_context"]
+__all__ = ["KEY_HEADER", "TriggerContext", "trigger_context"]
 
 KEY_HEADER = "x-prefect-imbrace-key"
+_COUNTS = "prefect-imbrace-call-counts"  # stored in the enclosing transaction (per attempt)
 
 _counters: dict[tuple, int] = {}
 _counters_lock = threading.Lock()
+_task_run_bases: dict[str, str] = {}
 
 
 class TriggerContext:
     """Where a trigger happens: the key, whether it may be a repeat, and a search horizon."""
 
-    def __init__(self, key: str, maybe_repeat: bool, search_from: datetime):
+    def __init__(self, key: str, maybe_repeat: bool, search_from: datetime, derived: bool):
         self.key = key
         self.maybe_repeat = maybe_repeat
         self.search_from = search_from
+        self.derived = derived
 
 
 def _digest(*parts: object) -> str:
@@ -39,9 +55,6 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-_task_run_keys: dict[str, str] = {}
-
-
 def _payload_digest(payload: Any) -> str:
     try:
         return _digest(json.dumps(payload, sort_keys=True, default=str))
@@ -49,37 +62,61 @@ def _payload_digest(payload: Any) -> str:
         return _digest(repr(payload))
 
 
-def _derived_key(flow_run: Any, task_ctx: Any, what: str) -> str:
-    """digest(base, what, i): `base` names the calling task run in a way a re-run repeats,
-    `i` counts identical triggers made earlier by that same caller in this attempt.
-
-    Prefect's own dynamic keys keep counting across in-process flow retries, so `base` is
-    built from what a retry or re-run repeats: flow run id, task key, task parameters and the
-    number of identical task calls before it in this flow-run attempt. `base` is cached per
-    task run, so a task retry keeps it; `i` restarts with each task-run attempt.
-    """
-    flow_run_id, run_count = str(flow_run.id), flow_run.run_count or 0
+def _next(scope: tuple, call: str) -> int:
     with _counters_lock:
-        if task_ctx is None:
-            base = _digest(flow_run_id, "<flow>")
-            scope = (flow_run_id, run_count)
-        else:
-            task_run = task_ctx.task_run
-            base = _task_run_keys.get(str(task_run.id))
-            if base is None:
-                call = _digest(task_run.task_key, _payload_digest(task_ctx.parameters))
-                n = _counters.get((flow_run_id, run_count, call), 0)
-                _counters[(flow_run_id, run_count, call)] = n + 1
-                base = _task_run_keys[str(task_run.id)] = _digest(flow_run_id, call, n)
-            scope = (str(task_run.id), task_run.run_count or 0)
-        i = _counters.get((*scope, what), 0)
-        _counters[(*scope, what)] = i + 1
-    return _digest(base, what, i)
+        n = _counters.get((*scope, call), 0)
+        _counters[(*scope, call)] = n + 1
+    return n
 
 
-def default_key(flow_id: str, discriminator: str | None = None) -> TriggerContext:
-    """Derive the key from the Prefect run context (see `trigger_context`)."""
-    return trigger_context(flow_id, None, discriminator=discriminator)
+def _enclosing_transaction() -> Any:
+    """The transaction of the enclosing task attempt (or a user's `with transaction()`)."""
+    from prefect.transactions import get_transaction
+
+    own = get_transaction()
+    return own.get_parent() if own is not None else None
+
+
+def _count_in(txn: Any, call: str) -> int:
+    """Occurrence of `call` in this attempt of the enclosing scope (kept in its transaction)."""
+    name = f"{_COUNTS}-{id(txn)}"  # `get` also reads parents' values: name this one's own
+    with _counters_lock:
+        counts = txn.get(name, None)
+        if counts is None:
+            counts = {}
+            txn.set(name, counts)
+        n = counts.get(call, 0)
+        counts[call] = n + 1
+    return n
+
+
+def _task_base(flow_run: Any, task_ctx: Any) -> str:
+    """The place of the calling task run: cached per task run, so its own retries keep it."""
+    task_run = task_ctx.task_run
+    cached = _task_run_bases.get(str(task_run.id))
+    if cached is not None:
+        return cached
+    flow_run_id = str(flow_run.id)
+    call = _digest(task_run.task_key, _payload_digest(task_ctx.parameters))
+    parent = _enclosing_transaction()
+    if parent is not None and parent.key is not None:
+        # nested: counted within this attempt of the enclosing call, which its key names
+        # (an enclosing task without a cache key falls back to counting in the flow run)
+        base = _digest(flow_run_id, parent.key, call, _count_in(parent, call))
+    else:
+        base = _digest(flow_run_id, call, _next((flow_run_id, flow_run.run_count or 0), call))
+    _task_run_bases[str(task_run.id)] = base
+    return base
+
+
+def _derived_key(flow_run: Any, task_ctx: Any, what: str) -> str:
+    if task_ctx is None:
+        base = _digest(str(flow_run.id), "<flow>")
+        scope: tuple = (str(flow_run.id), flow_run.run_count or 0)
+    else:
+        base = _task_base(flow_run, task_ctx)
+        scope = (str(task_ctx.task_run.id), task_ctx.task_run.run_count or 0)
+    return _digest(base, what, _next(scope, what))
 
 
 def trigger_context(
@@ -92,15 +129,10 @@ def trigger_context(
 ) -> TriggerContext:
     """Key and search horizon for one logical trigger of `flow_id`.
 
-    - Inside a Prefect flow run: hash(flow run id, calling task key, flow id, payload, n),
-      where n counts the identical calls made earlier in this flow run attempt. A task retry
-      reuses the key of its task run; a retry or re-run of the flow run makes the same calls
-      again, so they get the same keys.
-    - Outside Prefect: a random key, unless `idempotency_key` is given.
-
-    `maybe_repeat` says whether an earlier attempt may already have sent this trigger (task
-    run_count > 1, flow run run_count > 1, or an explicit key): only then is the engine
-    searched before sending.
+    Inside a Prefect flow run the key is derived (see the module docstring); outside, it is
+    random unless `idempotency_key` is given. `maybe_repeat` says whether an earlier attempt
+    may have sent this trigger without leaving a durable record this process can read
+    (explicit keys, re-runs): the engine is then searched before sending.
     """
     from prefect.context import FlowRunContext, TaskRunContext
 
@@ -118,11 +150,13 @@ def trigger_context(
     if task_ctx is not None and (task_ctx.task_run.run_count or 0) > 1:
         maybe_repeat = True
 
+    derived = False
     if idempotency_key is not None:
         key = idempotency_key
     elif flow_run is not None:
         what = _digest(flow_id, discriminator, _payload_digest(payload))
         key = _derived_key(flow_run, task_ctx, what)
+        derived = True
     else:
         key = uuid.uuid4().hex
     if not key or len(key) > 200 or any(c in key for c in "\r\n"):
@@ -131,4 +165,4 @@ def trigger_context(
         raise ImbraceConfigurationError(
             "idempotency_key must be a non-empty single-line string of at most 200 characters."
         )
-    return TriggerContext(key=key, maybe_repeat=maybe_repeat, search_from=search_from)
+    return TriggerContext(key, maybe_repeat, search_from, derived)

@@ -1,15 +1,18 @@
-"""How many Imbrace runs one process drives at once.
+"""How many Imbrace runs one process drives at once: ONE in-process limit, plus an optional
+named Prefect global concurrency limit.
 
-Two layers: an in-process limit (default `PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY`,
-shared by threads and event loops), and optionally a named Prefect global concurrency limit,
-which also holds across processes and machines (create it with
-`prefect gcl create imbrace-triggers --limit 20`).
+The in-process limit (`max_concurrent`, default `PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY`)
+is an `asyncio.Semaphore` per event loop. That covers the whole process in practice: async
+tasks share their flow's loop, and sync tasks wait through Prefect's one run-sync loop
+(`run_coro_as_sync`). A named limit (`prefect gcl create imbrace-triggers --limit 20`) also
+holds across processes and machines.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,31 +20,17 @@ from prefect_imbrace.waiting.clients import cached_settings
 
 __all__ = ["slots"]
 
-
-class _Slots:
-    """A counting semaphore usable from any thread and any loop without parking a thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._used = 0
-
-    def try_acquire(self, limit: int) -> bool:
-        with self._lock:
-            if self._used < limit:
-                self._used += 1
-                return True
-            return False
-
-    def release(self) -> None:
-        with self._lock:
-            self._used -= 1
-
-    @property
-    def used(self) -> int:
-        return self._used
+_semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+_lock = threading.Lock()
 
 
-_slots = _Slots()
+def _semaphore(limit: int) -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    with _lock:
+        per_loop = _semaphores.setdefault(loop, {})
+        return per_loop.setdefault(limit, asyncio.Semaphore(limit))
 
 
 @asynccontextmanager
@@ -50,11 +39,7 @@ async def slots(concurrency_limit: str | None, max_concurrent: int | None) -> As
     settings = cached_settings()
     limit = max_concurrent or settings.trigger_concurrency
     name = concurrency_limit or settings.concurrency_limit_name
-    delay = 0.01
-    while not _slots.try_acquire(limit):
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.25)
-    try:
+    async with _semaphore(limit):
         if name:
             from prefect.concurrency.asyncio import concurrency
 
@@ -62,5 +47,3 @@ async def slots(concurrency_limit: str | None, max_concurrent: int | None) -> As
                 yield
         else:
             yield
-    finally:
-        _slots.release()

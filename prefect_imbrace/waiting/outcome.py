@@ -1,9 +1,10 @@
 """What a finished Imbrace run means for Prefect: a typed result, or a typed error.
 
-Decision on unknown statuses (documented in docs/concepts/waiting.md): a status this package
-does not know is treated as *still running* while the run has no `finishTime`, and as a
-failure (`ImbraceRunFailed`) once the engine has stamped a `finishTime` on it. So a future
-non-terminal status never fails a wait early, and a future terminal one never hangs it.
+Whether a run has ended, and how, comes from the model alone (`FlowRun.category` and
+`FlowRun.is_terminal` in `prefect_imbrace.client.models.runs`): a status this package does not
+know counts as *still running* while the run has no `finishTime`, and as a failure
+(`ImbraceRunFailed`) once the engine has stamped one. So a future non-terminal status never
+fails a wait early, and a future terminal one never hangs it.
 """
 
 from __future__ import annotations
@@ -13,24 +14,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from prefect_imbrace.client.models.runs import RunCategory
 from prefect_imbrace.exceptions import ImbraceRunCancelled, ImbraceRunFailed
 
 __all__ = [
-    "FAILURE_STATUSES",
     "ImbraceRunResult",
     "StepSummary",
-    "is_finished",
     "raise_for_outcome",
     "result_from_run",
 ]
-
-SUCCESS_STATUSES = frozenset({"SUCCEEDED"})
-FAILURE_STATUSES = frozenset(
-    {"FAILED", "TIMEOUT", "INTERNAL_ERROR", "QUOTA_EXCEEDED", "MEMORY_LIMIT_EXCEEDED"}
-)
-CANCELLED_STATUSES = frozenset({"CANCELED", "CANCELLED"})
-RUNNING_STATUSES = frozenset({"QUEUED", "RUNNING", "PAUSED"})
-CANCELLABLE_STATUSES = frozenset({"QUEUED", "PAUSED"})
 
 
 class StepSummary(BaseModel):
@@ -111,16 +103,6 @@ def _find_reply(run: Any) -> dict[str, Any] | None:
     return None
 
 
-def is_finished(run: Any) -> bool:
-    """Terminal by status, or an unknown status with a finish time (see module docstring)."""
-    status = (run.status or "").upper()
-    if status in SUCCESS_STATUSES | FAILURE_STATUSES | CANCELLED_STATUSES:
-        return True
-    if status in RUNNING_STATUSES:
-        return False
-    return getattr(run, "finish_time", None) is not None
-
-
 SENSITIVE_HEADERS = frozenset(
     {"x-access-token", "x-api-key", "authorization", "proxy-authorization", "cookie"}
 )
@@ -180,19 +162,19 @@ def failed_step(run: Any, steps: dict[str, StepSummary]) -> tuple[str | None, st
 
 def raise_for_outcome(run: Any, result: ImbraceRunResult) -> ImbraceRunResult:
     """Return the result of a SUCCEEDED run; raise the matching error for any other ending."""
-    status = (run.status or "").upper()
-    if status in SUCCESS_STATUSES:
+    category = run.category
+    if category is RunCategory.SUCCEEDED:
         return result
     run = redact_run(run)
     fields = {"run_id": run.id, "flow_id": run.flow_id, "status": run.status, "run": run}
-    if status in CANCELLED_STATUSES:
+    if category is RunCategory.CANCELLED:
         raise ImbraceRunCancelled(
             f"Imbrace run {run.id} of flow {run.flow_id} was cancelled.", **fields
         )
     step, message = failed_step(run, result.steps)
     where = f" at step {step!r}" if step else ""
     why = f": {message}" if message else ""
-    known = "" if status in FAILURE_STATUSES else " (status unknown to prefect-imbrace)"
+    known = "" if category is RunCategory.FAILED else " (status unknown to prefect-imbrace)"
     raise ImbraceRunFailed(
         f"Imbrace run {run.id} of flow {run.flow_id} ended {run.status}{known}{where}{why}",
         failed_step=step,

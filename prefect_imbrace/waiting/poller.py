@@ -39,7 +39,6 @@ from prefect_imbrace.exceptions import (
 )
 from prefect_imbrace.waiting.clients import creds_digest
 from prefect_imbrace.waiting.keys import KEY_HEADER
-from prefect_imbrace.waiting.outcome import is_finished
 
 __all__ = ["Update", "Watch", "get_poller", "shutdown_poller"]
 
@@ -54,7 +53,8 @@ _READ_CPU_S = 0.0015  # client CPU per run read (measured: 1.3 to 2 ms on loopba
 
 @dataclass
 class Update:
-    """What the poller saw: kind is "found", "status", "final" or "error"."""
+    """What the poller saw: "found", "status", "final", "error", or "absent" (a doubting
+    watch: every run created since its `created_after` shows a key, and none is ours)."""
 
     kind: str
     run: Any = None
@@ -79,6 +79,9 @@ class Watch:
     closed: bool = False
     eager: bool = True
     eager_at: float = 0.0
+    doubt: bool = False
+    """A send may have made a run nobody identified yet: report `absent` when no run created
+    since `created_after` can still turn out to be ours (every candidate showed its key)."""
 
     def wants_early(self, now: float) -> bool:
         """Whether its run must be identified before it ends."""
@@ -348,7 +351,7 @@ class RunPoller:
             cached, key = self.known_key(run.id)
             if cached:
                 known.append((run, key))
-            elif is_finished(run):
+            elif run.is_terminal or run.status == "PAUSED":  # its steps (and key) are recorded
                 to_read.append(run)
             elif early:
                 # a run that has not recorded its trigger yet is re-read, but not every tick
@@ -361,7 +364,7 @@ class RunPoller:
             if full is None:
                 continue
             known.append((full, self._learn_key(run.id, full)))
-            if is_finished(full):
+            if full.is_terminal:
                 finished[run.id] = full
         for run, key in known:
             for watch in wanted.pop(key, []) if key else []:
@@ -369,6 +372,13 @@ class RunPoller:
                 watch.deliver(Update("found", run=run))
             if not wanted:
                 break
+        for watches in wanted.values():
+            for watch in watches:
+                if watch.doubt and not any(
+                    run.created is None or run.created >= watch.created_after
+                    for run in runs if not self.known_key(run.id)[0]
+                ):
+                    watch.deliver(Update("absent"))
         return finished
 
     async def _apply(self, client: Any, watches: list[Watch], runs: list[Any]) -> bool:
@@ -384,7 +394,7 @@ class RunPoller:
         ended = [
             w.run_id for w in watches
             if w.run_id and not w.closed and w.run_id not in finished
-            and w.run_id in by_id and is_finished(by_id[w.run_id])
+            and w.run_id in by_id and by_id[w.run_id].is_terminal
         ]
         ended = list(dict.fromkeys(ended))
         for run_id, full in zip(ended, await self._get_many(client, ended) if ended else [], strict=True):
@@ -395,7 +405,7 @@ class RunPoller:
                 continue
             full = finished.get(watch.run_id)
             run = by_id.get(watch.run_id)
-            if full is not None and is_finished(full):
+            if full is not None and full.is_terminal:
                 watch.status = full.status
                 watch.deliver(Update("final", run=full))
                 watch.closed = True

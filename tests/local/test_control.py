@@ -27,6 +27,20 @@ def test_status_fault_answers_before_processing(engine: ImbraceLocal, api: Api) 
     assert engine.control.counters()["faults_fired"] == 2
 
 
+def test_faults_are_listed_with_fire_counts_and_can_match_the_query(engine: ImbraceLocal, api: Api) -> None:
+    hit = engine.control.add_fault(r"/v1/folders$", method="GET", status=503, times=3, query=r"limit=7(&|$)")
+    assert api.get("/folders", params={"limit": 8}).status_code == 200  # other query: not matched
+    assert api.get("/folders").status_code == 200
+    assert api.get("/folders", params={"limit": 7}).status_code == 503
+    [listed] = engine.control.faults()
+    assert (listed["id"], listed["fired"], listed["times_left"], listed["query"]) == (hit, 1, 2, r"limit=7(&|$)")
+    assert api.get("/folders", params={"limit": 7}).status_code == 503
+    assert api.get("/folders", params={"limit": 7}).status_code == 503
+    assert engine.control.faults() == []  # spent faults are no longer live
+    counters = engine.control.counters()
+    assert counters["faults_fired"] == 3 and counters["state_restored"] is False and counters["since"]
+
+
 def test_lost_response_processes_then_drops(engine: ImbraceLocal, api: Api) -> None:
     engine.control.add_fault(r"/v1/flows$", method="POST", lost_response=True)
     with pytest.raises(httpx.RemoteProtocolError):

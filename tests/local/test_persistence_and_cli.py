@@ -21,6 +21,7 @@ def test_state_survives_restart(tmp_path: Path) -> None:
     db = str(tmp_path / "local.db")
     keys = {"persist-key": "org_persist"}
     with ImbraceLocal(api_keys=keys, db=db) as first:
+        assert first.control.counters()["state_restored"] is False  # a new file: nothing loaded
         api = Api(first)
         project_id = first.project_id
         done_flow = api.flow("done", actions=[return_response()])
@@ -35,6 +36,9 @@ def test_state_survives_restart(tmp_path: Path) -> None:
         first.control.set_run_status(finished[0]["id"], "RUNNING")
         folder = api.post("/folders", json={"displayName": "kept"}).json()
     with ImbraceLocal(api_keys=keys, db=db) as second:
+        counters = second.control.counters()
+        # the counters restarted with the process, and say so: stored runs are not counted
+        assert counters["state_restored"] is True and counters["runs_per_flow"] == {}
         api = Api(second)
         assert second.project_id == project_id
         assert api.get(f"/flows/{done_flow}").json()["status"] == "ENABLED"

@@ -43,6 +43,13 @@ class FlowFactory:
             name, [ops.delay("step_1", seconds), ops.return_response("step_2", body={"done": True})]
         )
 
+    def long(self, seconds: float, name: str = "Long") -> str:
+        """webhook -> Delay For `seconds` (RUNNING all along) -> Return Response {"n": body.n}."""
+        return self._publish(name, [
+            ops.delay("step_1", seconds),
+            ops.return_response("step_2", body={"n": "{{trigger.body.n}}"}),
+        ])
+
     def paused(self, name: str = "Paused") -> str:
         """Pauses for an hour (status PAUSED), then replies."""
         return self._publish(

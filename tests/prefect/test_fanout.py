@@ -8,7 +8,7 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
-from prefect_imbrace.tasks import trigger_many_and_wait
+from prefect_imbrace.tasks import atrigger_many_and_wait, trigger_many_and_wait
 from prefect_imbrace.waiting.poller import get_poller
 
 N = 40
@@ -47,7 +47,7 @@ def test_global_concurrency_limit_is_taken_per_run(creds, flows, engine):
 
     @flow
     async def parent():
-        return await trigger_many_and_wait(
+        return await atrigger_many_and_wait(
             creds, fid, [{"i": i} for i in range(6)], concurrency_limit="imbrace-test-limit"
         )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import time
 
 import pytest
@@ -13,7 +12,7 @@ from prefect import flow
 from prefect_imbrace.exceptions import ImbraceRunFailed
 from prefect_imbrace.flows import cancel_imbrace_runs_hook
 from prefect_imbrace.jobs import ImbraceFlow, ImbraceFlowRun
-from prefect_imbrace.tasks import trigger_flow_and_wait
+from prefect_imbrace.tasks import atrigger_flow_and_wait
 
 
 def statuses(creds, fid):
@@ -41,27 +40,26 @@ def test_job_block_in_a_sync_flow_saves_loads_triggers_waits_fetches(creds, flow
     def parent():
         job = ImbraceFlow.load("echo-job")
         run = job.trigger()
-        assert isinstance(run, ImbraceFlowRun) and run.run_id
+        assert isinstance(run, ImbraceFlowRun) and run.state.value == "SENT"
         run.wait_for_completion()
+        assert run.run_id and run.state.value == "ENDED"
         return run.fetch_result()
 
     result = parent()
     assert result.payload == {"echo": {"default": 1}}
 
 
-def test_job_block_in_an_async_flow_returns_awaitables(creds, flows):
+def test_job_block_in_an_async_flow_uses_the_async_twins(creds, flows):
     fid = flows.failing()
     job = ImbraceFlow(imbrace_credentials=creds, flow_id=fid)
 
     @flow
     async def parent():
-        pending = job.trigger(payload={"a": 1})
-        assert inspect.isawaitable(pending)
-        run = await pending
+        run = await job.atrigger(payload={"a": 1})
         with pytest.raises(ImbraceRunFailed, match="step 'step_1'"):
-            await run.wait_for_completion()
+            await run.await_for_completion()
         with pytest.raises(ImbraceRunFailed):
-            await run.fetch_result()
+            await run.afetch_result()
         return run.status
 
     assert asyncio.run(parent()) == "FAILED"
@@ -86,7 +84,7 @@ def test_cancelling_an_async_prefect_flow_cancels_the_imbrace_run(creds, flows, 
 
     @flow
     async def parent():
-        return await trigger_flow_and_wait(creds, fid, {})
+        return await atrigger_flow_and_wait(creds, fid, {})
 
     async def main():
         running = asyncio.create_task(parent())

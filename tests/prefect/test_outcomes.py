@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from prefect import flow
@@ -10,8 +11,20 @@ from prefect import flow
 from prefect_imbrace.client import operations as ops
 from prefect_imbrace.exceptions import ImbraceRunCancelled, ImbraceRunFailed, ImbraceRunWaitTimeout
 from prefect_imbrace.flows import trigger_flow_and_wait_for_completion, trigger_flow_chain
-from prefect_imbrace.runs import ImbraceRunHandle, WaitOptions
+from prefect_imbrace.jobs import ImbraceFlow
 from prefect_imbrace.tasks import get_run, trigger_flow_and_wait
+
+
+def wait_for_status(creds, fid, status, limit=60.0):
+    """Bounded: poll the engine until a run of `fid` has `status`; its id."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with creds.get_client() as client:
+            for run in client.workflows.list_runs(flow_id=fid, limit=50).data:
+                if run.status == status:
+                    return run.id
+        time.sleep(0.1)
+    raise AssertionError(f"no run of {fid} reached {status}")
 
 
 def test_success_returns_typed_result_with_reply_steps_and_duration(creds, flows):
@@ -55,13 +68,12 @@ def test_cancelled_run_raises_cancelled(creds, flows, engine):
 
     @flow
     def parent():
-        handle = ImbraceRunHandle(creds, fid, {}, options=WaitOptions(timeout=60))
-        from prefect_imbrace.runs import run_sync
-
-        run_sync(handle.start())
+        job = ImbraceFlow(imbrace_credentials=creds, flow_id=fid, timeout_seconds=60)
+        run = job.trigger(payload={})
+        paused = wait_for_status(creds, fid, "PAUSED")
         with creds.get_client() as client:
-            client.workflows.cancel_runs(flow_run_ids=[handle.run_id])
-        return run_sync(handle.wait())
+            client.workflows.cancel_runs(flow_run_ids=[paused])
+        return run.fetch_result()
 
     state = parent(return_state=True)
     assert state.is_failed()
@@ -74,10 +86,11 @@ def test_unknown_status_without_finish_time_keeps_waiting_until_the_limit(creds,
 
     @flow
     async def parent():
-        handle = ImbraceRunHandle(creds, fid, {}, options=WaitOptions(timeout=3))
-        await handle.start()
-        engine.control.set_run_status(handle.run_id, "SOMETHING_NEW")
-        return await handle.wait()
+        job = ImbraceFlow(imbrace_credentials=creds, flow_id=fid, timeout_seconds=3)
+        run = await job.atrigger(payload={})
+        paused = await asyncio.to_thread(wait_for_status, creds, fid, "PAUSED")
+        engine.control.set_run_status(paused, "SOMETHING_NEW")
+        return await run.afetch_result()
 
     state = asyncio.run(parent(return_state=True))
     with pytest.raises(ImbraceRunWaitTimeout, match="still SOMETHING_NEW"):
@@ -90,12 +103,12 @@ def test_unknown_status_with_finish_time_is_a_failure(creds, flows, engine):
     @flow
     def parent():
         result = trigger_flow_and_wait(creds, fid, {})
-        engine.control.set_run_status(result.run_id, "LOG_SIZE_EXCEEDED")
+        engine.control.set_run_status(result.run_id, "SOMETHING_ENDED")
         # the same logical trigger again: adopted, already finished with an unknown status
         return trigger_flow_and_wait(creds, fid, {}, idempotency_key=result.idempotency_key)
 
     state = parent(return_state=True)
-    with pytest.raises(ImbraceRunFailed, match="LOG_SIZE_EXCEEDED \\(status unknown"):
+    with pytest.raises(ImbraceRunFailed, match="SOMETHING_ENDED \\(status unknown"):
         state.result()
     assert engine.control.counters()["runs_per_flow"][fid] == 1
 

@@ -12,7 +12,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.runtime import flow_run as current_flow_run
 
-from prefect_imbrace.tasks import trigger_flow_and_wait
+from prefect_imbrace.tasks import atrigger_flow_and_wait
 
 
 @flow(name="reliability-fan-out")
@@ -20,9 +20,9 @@ async def fan_out(
     creds: Any, flow_id: str, m: int, task_options: dict[str, Any] | None = None,
     call_options: dict[str, Any] | None = None,
 ) -> str:
-    """M concurrent `trigger_flow_and_wait` task runs (one per logical trigger); returns the
+    """M concurrent `atrigger_flow_and_wait` task runs (one per logical trigger); returns the
     flow run id so the test reads each task run's final state from the Prefect API."""
-    task = trigger_flow_and_wait.with_options(**task_options) if task_options else trigger_flow_and_wait
+    task = atrigger_flow_and_wait.with_options(**task_options) if task_options else atrigger_flow_and_wait
     calls = [task(creds, flow_id, {"i": i}, return_state=True, **(call_options or {}))
              for i in range(m)]
     await asyncio.gather(*calls)

@@ -25,7 +25,7 @@ from reliability_support import (
 
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.local import ImbraceLocal
-from prefect_imbrace.tasks import trigger_flow_and_wait, trigger_flow_sync
+from prefect_imbrace.tasks import atrigger_flow_and_wait, trigger_flow_sync
 
 
 async def until(check: Callable[[], Any], limit_s: float = 60.0) -> Any:
@@ -60,7 +60,7 @@ async def test_parent_flow_rerun_after_crash_adopts_the_runs(engine, creds, flow
     @flow(name="reliability-crashing-parent", retries=1, retry_delay_seconds=0)
     async def parent() -> str:
         attempt = FlowRunContext.get().flow_run.run_count
-        pending = [asyncio.ensure_future(trigger_flow_and_wait(creds, flow_id, {"i": i}, return_state=True))
+        pending = [asyncio.ensure_future(atrigger_flow_and_wait(creds, flow_id, {"i": i}, return_state=True))
                    for i in range(m)]
         if attempt == 1:
             await until(lambda: _started(ledger, flow_id, m))

@@ -131,8 +131,8 @@ async def test_no_secret_in_anything_prefect_stores_or_shows(engine, flows, tmp_
         async def representative() -> dict[str, Any]:
             key_creds = await ImbraceCredentials.load("rel-imbrace-key")
             token_creds = await ImbraceCredentials.load("rel-imbrace-token")
-            ok = await t.trigger_flow_and_wait(key_creds, echo, {"hello": "world"})
-            by_access_token = await t.trigger_flow_and_wait(token_creds, echo, {"via": "token"})
+            ok = await t.atrigger_flow_and_wait(key_creds, echo, {"hello": "world"})
+            by_access_token = await t.atrigger_flow_and_wait(token_creds, echo, {"via": "token"})
             # the run read back through the gateway records x-access-token in its trigger step
             run_read = await t.get_run(token_creds, by_access_token.run_id)
             conn = await t.upsert_connection(key_creds, _connection("rel-secret-conn"))

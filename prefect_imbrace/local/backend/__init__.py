@@ -41,6 +41,8 @@ class Backend:
     def __init__(self, config: LocalConfig):
         self.config = config
         self.store = Store(config.db)
+        self.restored = bool(config.db) and bool(list(self.store.all("flow")))
+        """State (flows, runs) was loaded from a `--db` file: counters start from zero anyway."""
         self.tenancy = Tenancy(self.store, config.api_keys, config.access_tokens, config.bearer_tokens)
         self.flows = Flows(self.store)
         self.folders = Folders(self.store)
@@ -57,6 +59,7 @@ class Backend:
             self.tenancy.project_for_org(org_id)  # known organisations have their project at start
 
     def reset(self) -> None:
+        self.restored = False
         self.runner.reset()
         self.store.reset()
 

@@ -16,7 +16,8 @@ router = APIRouter()
 FAULT_BODY = {"type": "object", "required": ["path"], "properties": {
     "path": {"type": "string"}, "method": {"type": ["string", "null"]}, "status": {"type": ["integer", "null"]},
     "headers": {"type": "object", "additionalProperties": True}, "body": {}, "times": {"type": "integer", "minimum": 1},
-    "latency_ms": {"type": "integer", "minimum": 0}, "lost_response": {"type": "boolean"}}}
+    "latency_ms": {"type": "integer", "minimum": 0}, "lost_response": {"type": "boolean"},
+    "query": {"type": ["string", "null"]}}}
 STATUS_BODY = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
 
 
@@ -47,6 +48,12 @@ async def add_fault(request: Request) -> Response:
     return ok({"id": fault_id})
 
 
+@endpoint(router, ["GET"], "/_local/faults", "List live faults", spec=False)
+async def list_faults(request: Request) -> Response:
+    _guard(request)
+    return ok({"data": request.app.state.control.list_faults()})
+
+
 @endpoint(router, ["DELETE"], "/_local/faults", "Clear faults", spec=False)
 async def clear_faults(request: Request) -> Response:
     _guard(request)
@@ -62,6 +69,7 @@ async def counters(request: Request) -> Response:
         "requests": dict(control.requests), "runs_per_flow": dict(backend(request).runner.runs_per_flow),
         "faults_fired": control.faults_fired, "unhandled_errors": control.unhandled_errors,
         **request.app.state.gauges.snapshot(),
+        "since": control.since, "state_restored": backend(request).restored,
     })
 
 

@@ -1,0 +1,83 @@
+"""A process killed mid-wait (SIGKILL) and its flow run re-run in a NEW process: the new process
+adopts the Imbrace run from the durable trigger record, without searching the engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from durable_child import child
+from imbrace_prefect_helpers import SECRET_KEY
+from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_API_URL
+from prefect.states import Scheduled
+
+from prefect_imbrace.waiting.record import RECORD_TAG
+
+CHILD = Path(__file__).with_name("durable_child.py")
+
+
+def records_of(flow_id: str) -> list[dict]:
+    with get_client(sync_client=True) as client:
+        return [v.value for v in client.read_variables()
+                if RECORD_TAG in (v.tags or []) and v.value.get("flow_id") == flow_id]
+
+
+def wait_for(predicate, what: str, limit: float = 90.0):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def start_child(flow_run_id: str) -> subprocess.Popen:
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(),
+           "PREFECT_INTEGRATIONS_IMBRACE_POLL_INTERVAL": "0.2",
+           "PREFECT_INTEGRATIONS_IMBRACE_MAX_POLL_INTERVAL": "1.0"}
+    return subprocess.Popen([sys.executable, str(CHILD), flow_run_id], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=CHILD.parent)
+
+
+def test_sigkill_mid_wait_then_rerun_in_a_new_process_adopts_from_the_record(creds, flows, engine):
+    fid = flows.paused()  # Delay For 60 minutes: PAUSED, so its key shows and the run is identified
+    with get_client(sync_client=True) as client:
+        flow_run = client.create_flow_run(
+            child, parameters={"gateway": engine.url, "api_key": SECRET_KEY, "flow_id": fid})
+
+    first = start_child(str(flow_run.id))
+    try:
+        [record] = wait_for(lambda: [r for r in records_of(fid) if r["state"] == "IDENTIFIED"],
+                            "the record to name the run")
+    finally:
+        os.kill(first.pid, signal.SIGKILL)  # mid-wait: no hook, no cleanup, no goodbye
+        first.communicate(timeout=30)
+    assert first.returncode == -signal.SIGKILL
+    run_id = record["run_id"]
+    engine.control.resume_run(run_id)  # let the Imbrace run end while nobody waits for it
+    with creds.get_client() as client:
+        wait_for(lambda: client.workflows.get_run(run_id=run_id).status == "SUCCEEDED", "the run to end")
+
+    before = engine.control.counters()["requests"]
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(flow_run.id, Scheduled(), force=True)
+    second = start_child(str(flow_run.id))
+    out, err = second.communicate(timeout=180)
+    assert second.returncode == 0, err[-3000:]
+    final = json.loads(out.strip().splitlines()[-1])
+    assert final["state"] == "COMPLETED", err[-3000:]
+    assert final["result"] == {"run_id": run_id, "status": "SUCCEEDED"}
+
+    after = engine.control.counters()
+    delta = {k: v - before.get(k, 0) for k, v in after["requests"].items() if v != before.get(k, 0)}
+    # the new process read its run by id and nothing else: no listing (search), no trigger
+    assert delta == {f"GET /activepieces/v1/flow-runs/{run_id}": 1}, delta
+    assert after["runs_per_flow"][fid] == 1
+    assert [r["state"] for r in records_of(fid)] == ["ENDED"]
