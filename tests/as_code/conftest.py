@@ -48,22 +48,22 @@ def build_tenant_a(client: ImbraceClient, url: str) -> dict[str, str]:
 
     flow = wf.create_flow(display_name="Order intake", folder_id=folder.id)
     steps = [
-        ops.update_trigger(ops.catch_webhook()),
-        ops.add_action("trigger", ops.router(name="route", branches=[
+        ops.update_trigger(trigger=ops.catch_webhook()),
+        ops.add_action(parent_step="trigger", action=ops.router(name="route", branches=[
             ops.branch("many", ops.condition(first_value="{{trigger.body.items}}", operator="LIST_IS_NOT_EMPTY")),
             ops.fallback_branch(name="none"),
         ])),
-        ops.add_action("route", ops.loop(name="each", items="{{trigger.body.items}}"), branch_index=0),
-        ops.add_action("each", ops.delay(name="pause", amount=0), location="INSIDE_LOOP"),
-        ops.add_action("pause", ops.http_request(
+        ops.add_action(parent_step="route", action=ops.loop(name="each", items="{{trigger.body.items}}"), branch_index=0),
+        ops.add_action(parent_step="each", action=ops.delay(name="pause", amount=0), location="INSIDE_LOOP"),
+        ops.add_action(parent_step="pause", action=ops.http_request(
             name="ping", method="GET", url=url + "/",
             headers={"x-token": "{{connections['ping-token']}}"},
         )),
-        ops.add_action("each", ops.return_response(
+        ops.add_action(parent_step="each", action=ops.return_response(
             name="reply_many", status=201,
             body={"count": "{{each.index}}", "last": "{{each.item}}", "service": "{{ping.body.service}}"},
         ), location="AFTER"),
-        ops.add_action("route", ops.return_response(
+        ops.add_action(parent_step="route", action=ops.return_response(
             name="reply_none", body={"none": True, "got": "{{trigger.body}}"},
         ), branch_index=1),
         ops.lock_and_publish(),
@@ -72,8 +72,8 @@ def build_tenant_a(client: ImbraceClient, url: str) -> dict[str, str]:
         wf.apply_flow_operation(flow_id=flow.id, body=step)
     echo = wf.create_flow(display_name="Echo")
     for step in (
-        ops.update_trigger(ops.catch_webhook()),
-        ops.add_action("trigger", ops.return_response(name="reply", body={"echo": "{{trigger.body}}"})),
+        ops.update_trigger(trigger=ops.catch_webhook()),
+        ops.add_action(parent_step="trigger", action=ops.return_response(name="reply", body={"echo": "{{trigger.body}}"})),
         ops.lock_and_publish(),
     ):
         wf.apply_flow_operation(flow_id=echo.id, body=step)

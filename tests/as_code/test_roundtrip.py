@@ -96,7 +96,7 @@ def test_an_edit_in_b_shows_in_plan_and_apply_restores_it(tenants: Tenants, tmp_
     assert cli(tenants.b.api_key, url, "apply", str(tmp_path))[0] == 0
     flow_id = flow_ids_by_key(tenants.b)["order-intake"]
     edited = ops.return_response(name="reply_many", status=202, body={"count": "{{each.index}}"})
-    tenants.b.client.workflows.apply_flow_operation(flow_id=flow_id, body=ops.update_action(edited))
+    tenants.b.client.workflows.apply_flow_operation(flow_id=flow_id, body=ops.update_action(action=edited))
     assert outputs(tenants.b, flow_id)[0][0] == 201  # the edit is a draft; production still answers 201
 
     code, out = cli(tenants.b.api_key, url, "plan", str(tmp_path))
@@ -182,3 +182,36 @@ def test_export_one_folder_or_one_flow(tenants: Tenants, tmp_path: Path) -> None
     code, out = cli(tenants.b.api_key, url, "apply", str(tmp_path / "f"))
     assert code == 0 and "Applied: 2 created" in out, out
     assert "note: flow 'order-intake' uses connection 'ping-token', which neither the files nor the project have" in out
+
+
+def test_a_failed_update_puts_the_flow_back(tenants: Tenants, tmp_path: Path) -> None:
+    """Enabling an EMPTY trigger fails on the engine after the new version is locked and
+    published: apply puts the old published version, its status and its tree back."""
+    url = tenants.engine.url
+    build_tenant_a(tenants.a.client, url)
+    assert cli(tenants.a.api_key, url, "export", str(tmp_path))[0] == 0
+    assert cli(tenants.b.api_key, url, "apply", str(tmp_path))[0] == 0
+    wf = tenants.b.client.workflows
+    echo_id = flow_ids_by_key(tenants.b)["echo"]
+    wf.apply_flow_operation(flow_id=echo_id, body=ops.change_status(status="DISABLED"))
+    old = wf.get_flow(flow_id=echo_id)
+    good = (tmp_path / "flows" / "echo.yaml").read_text()
+    head, tail = good.split("  trigger:\n")[0], good.split("  steps:\n")[1]
+    (tmp_path / "flows" / "echo.yaml").write_text(
+        head + "  trigger: {name: trigger, type: EMPTY, settings: {}}\n  steps:\n" + tail
+    )
+
+    code, out = cli(tenants.b.api_key, url, "apply", str(tmp_path))
+    assert code == 1, out
+    assert "~ update flow 'echo': FAILED, rolled back: InvalidRequestError" in out
+
+    now = wf.get_flow(flow_id=echo_id)
+    assert now.status == "DISABLED" and now.version.state == "LOCKED"
+    assert now.published_version_id == now.version.id
+    assert now.version.trigger == old.version.trigger  # the old tree, published again
+    (tmp_path / "flows" / "echo.yaml").write_text(good)
+    code, out = cli(tenants.b.api_key, url, "plan", str(tmp_path))
+    assert code == 2 and 'status: "DISABLED" -> "ENABLED"' in out
+    assert cli(tenants.b.api_key, url, "apply", str(tmp_path))[0] == 0
+    reply = wf.trigger_flow_sync(flow_id=echo_id, payload={"n": 1})
+    assert (reply.status_code, reply.body) == (200, {"echo": {"n": 1}})
