@@ -15,15 +15,26 @@ from importlib import import_module
 
 from prefect.blocks.core import Block
 
-MODULES = ("prefect_imbrace", "prefect_imbrace.credentials", "prefect_imbrace.jobs")
+MODULES = ("prefect_imbrace",)
+"""Where the block classes are looked up: the package's public names, like
+`prefect block register -m prefect_imbrace` (which registers the same two types)."""
 
 
 def block_classes() -> list[type[Block]]:
-    """Every block class defined by the package, once each, in a stable order."""
+    """Every block class the package exports, once each, in a stable order.
+
+    Parametrised generics are skipped: pydantic places `JobBlock[ImbraceRunResult]` (the base
+    of `ImbraceFlow`) in `prefect_imbrace.jobs`' namespace, and registering it had added a
+    third, undocumented block type to the catalog.
+    """
     found: dict[str, type[Block]] = {}
     for name in MODULES:
         for _, member in inspect.getmembers(import_module(name)):
-            if Block.is_block_class(member) and member.__module__.startswith("prefect_imbrace"):
+            if (
+                Block.is_block_class(member)
+                and member.__module__.startswith("prefect_imbrace")
+                and "[" not in member.__name__
+            ):
                 found[member.get_block_type_slug()] = member
     return [found[slug] for slug in sorted(found)]
 

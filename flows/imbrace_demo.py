@@ -2,7 +2,10 @@
 
 Every example runs against real Imbrace when `IMBRACE_API_KEY` (or `IMBRACE_CREDENTIALS_BLOCK`,
 the name of a saved `ImbraceCredentials` block) is set, and otherwise starts Imbrace Local in
-this process, so a fresh checkout needs no account and no network.
+this process, so a fresh checkout needs no account and no network. When `IMBRACE_API_KEY` and
+`IMBRACE_GATEWAY_URL` point at an Imbrace Local you started (`uv run imbrace-local`), the
+examples see that and build their Imbrace flows there, as on their own Local; its run pages
+then outlive the example.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from prefect.settings import (
@@ -25,6 +28,7 @@ from prefect_imbrace.client import operations as ops
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.exceptions import ImbraceConfigurationError
 from prefect_imbrace.local import ImbraceLocal
+from prefect_imbrace.run_links import gateway_of, is_imbrace_local
 
 DATA_MAPPER = "@activepieces/piece-data-mapper"
 DATA_MAPPER_VERSION = "~0.3.14"
@@ -32,14 +36,22 @@ DATA_MAPPER_VERSION = "~0.3.14"
 
 @dataclass
 class Target:
-    """The Imbrace the example talks to; `engine` is set only when it is Imbrace Local."""
+    """The Imbrace the example talks to; `engine` is set when the example started Imbrace Local.
+
+    `external_local` is an Imbrace Local the user started and pointed `IMBRACE_GATEWAY_URL` at.
+    Blocks saved for the example (`credentials_block_for`) are deleted when it ends, so none is
+    left pointing at a port that is gone.
+    """
 
     credentials: ImbraceCredentials
     engine: ImbraceLocal | None = None
+    external_local: bool = False
+    saved_blocks: list[str] = field(default_factory=list)
 
     @property
     def is_local(self) -> bool:
-        return self.engine is not None
+        """Imbrace Local (ours or the user's): the example builds its own Imbrace flows."""
+        return self.engine is not None or self.external_local
 
     def client(self) -> ImbraceClient:
         return self.credentials.get_client()
@@ -59,12 +71,35 @@ def imbrace_target() -> Iterator[Target]:
         return
     if os.environ.get("IMBRACE_API_KEY"):
         # Empty fields fall back to IMBRACE_API_KEY / IMBRACE_ENV / IMBRACE_GATEWAY_URL.
-        print("Using real Imbrace (IMBRACE_API_KEY is set).")
-        yield Target(ImbraceCredentials())
+        credentials = ImbraceCredentials()
+        gateway = gateway_of(credentials)
+        if is_imbrace_local(gateway):
+            print(f"Using Imbrace Local at {gateway} (IMBRACE_GATEWAY_URL); the example builds its flows there.")
+            target = Target(credentials, external_local=True)
+        else:
+            print("Using real Imbrace (IMBRACE_API_KEY is set).")
+            target = Target(credentials)
+        with _deleting_saved_blocks(target):
+            yield target
         return
     with ImbraceLocal() as engine:
-        print(f"No IMBRACE_API_KEY: started Imbrace Local at {engine.url}.")
-        yield Target(ImbraceCredentials(api_key=engine.api_key, gateway=engine.url), engine)
+        print(f"No IMBRACE_API_KEY: started Imbrace Local at {engine.url} (it stops with this script).")
+        target = Target(ImbraceCredentials(api_key=engine.api_key, gateway=engine.url), engine)
+        with _deleting_saved_blocks(target):
+            yield target
+
+
+@contextmanager
+def _deleting_saved_blocks(target: Target) -> Iterator[None]:
+    """Delete the blocks the example saved once it ends (they point at this Imbrace Local)."""
+    try:
+        yield
+    finally:
+        for name in target.saved_blocks:
+            try:
+                ImbraceCredentials.delete(name)
+            except Exception as exc:  # noqa: BLE001 - cleanup must not hide the example's error
+                print(f"Could not delete the block {name!r}: {exc}")
 
 
 @contextmanager
@@ -167,5 +202,6 @@ def credentials_block_for(target: Target) -> str | None:
     for real Imbrace it is IMBRACE_CREDENTIALS_BLOCK, or None (the worker's IMBRACE_* variables)."""
     if target.is_local:
         target.credentials.save(LOCAL_BLOCK, overwrite=True)
+        target.saved_blocks.append(LOCAL_BLOCK)  # deleted when the example ends
         return LOCAL_BLOCK
     return os.environ.get("IMBRACE_CREDENTIALS_BLOCK")

@@ -1,23 +1,33 @@
 """What an Imbrace run looks like in the Prefect UI: links, summaries, progress and events.
 
-Events are named `imbrace.flow-run.<status lower-case>`; the resource is the Imbrace run
-(`imbrace.flow-run.<id>`), the Imbrace flow and project are related resources, and inside a
-Prefect run Prefect itself attaches the flow run / task run as related, so automations can
-chain deployments on them. An event's id is derived from (run id, status), so the waiter and
-the observer flow can both report the same transition and Prefect keeps one copy.
+Events are named `imbrace.flow-run.<status lower-case>`, one per (run, status) seen: QUEUED,
+RUNNING, PAUSED and the terminal statuses. The resource is the Imbrace run
+(`imbrace.flow-run.<id>`, named after its Imbrace flow); the Imbrace flow and project are
+related resources with names; inside a Prefect run Prefect itself attaches the flow run / task
+run as related, so automations can chain deployments on them. An event's id is derived from
+(run id, status), so the waiter and the observer flow can both report the same transition and
+Prefect keeps one copy; within a process each (run, status) is emitted once.
 
-Nothing here ever receives credentials: only run ids, statuses, step names and step errors.
+Artifacts carry stable keys (`artifact_key`), so the global Artifacts page lists them and shows
+their history from one Prefect run to the next. Links follow `prefect_imbrace.run_links`.
+
+Nothing here logs credentials; shown results and payloads go through `run_links.redact`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import threading
 import uuid
 import weakref
-from types import SimpleNamespace
+from collections import OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from prefect.logging.loggers import get_logger
+
+from prefect_imbrace.run_links import page_link, shown, ui_link
 
 if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials
@@ -26,10 +36,12 @@ if TYPE_CHECKING:
 __all__ = [
     "EVENT_PREFIX",
     "acreate_progress",
+    "artifact_key",
     "arecord_batch_table",
     "arecord_run_link",
     "arecord_run_summary",
     "aupdate_progress",
+    "batch_row",
     "emit_run_event",
     "event_name",
     "run_resource",
@@ -44,6 +56,12 @@ _ARTIFACT_WRITES = 8
 _write_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
+_EMITTED_KEPT = 20_000
+_emitted: OrderedDict[tuple[str, str], None] = OrderedDict()
+_emitted_lock = threading.Lock()
+_deployment_names: dict[str, str] = {}
+RESULT_CHARS = 1500
+CELL_CHARS = 120
 
 
 def _slots() -> asyncio.Semaphore:
@@ -74,120 +92,198 @@ def _events_enabled() -> bool:
     return _in_run_context() or bool(PREFECT_API_URL.value())
 
 
-def run_url(credentials: ImbraceCredentials, run: Any) -> str:
-    """Link to a run.
+# -- links ----------------------------------------------------------------------------------------
+def run_url(credentials: ImbraceCredentials | None, run: Any) -> str | None:
+    """Link to a run a browser can open, or None (then artifacts show the run id only).
 
-    With `ui_url` (block field or PREFECT_INTEGRATIONS_IMBRACE_UI_URL): the string is formatted
-    with `{run_id}`, `{flow_id}` and `{project_id}` if it has placeholders, else
-    `{ui_url}/projects/{project_id}/runs/{run_id}` (the Activepieces UI route). Without it: the
-    run's JSON in the engine API, `{gateway}/activepieces/v1/flow-runs/{run_id}`.
+    `ui_url` (block field or `PREFECT_INTEGRATIONS_IMBRACE_UI_URL`) wins: formatted with
+    `{run_id}`, `{flow_id}` and `{project_id}` if it has placeholders, else
+    `{ui_url}/projects/{project_id}/runs/{run_id}`. Against Imbrace Local: its read-only run
+    page with a token for that run. Otherwise None: the engine API URL needs an API key, so a
+    link to it only ever answered 401.
     """
-    from prefect_imbrace.waiting.clients import cached_setting
-
-    fields = {
-        "run_id": run.id,
-        "flow_id": getattr(run, "flow_id", "") or "",
-        "project_id": getattr(run, "project_id", "") or "",
-    }
-    ui = credentials.ui_url or cached_setting("ui_url")
-    if ui:
-        ui = ui.rstrip("/")
-        if "{" in ui:
-            return ui.format(**fields)
-        return f"{ui}/projects/{fields['project_id']}/runs/{run.id}"
-    return f"{_engine_url(credentials)}/v1/flow-runs/{run.id}"
+    if credentials is None:
+        return None
+    flow_id = getattr(run, "flow_id", None)
+    project_id = getattr(run, "project_id", None)
+    return ui_link(credentials, run.id, flow_id, project_id) or page_link(credentials, "runs", run.id)
 
 
-_PRESETS = {
-    "develop": "https://app-gateway.dev.imbrace.co",
-    "sandbox": "https://app-gateway.sandbox.imbrace.co",
-    "stable": "https://app-gatewayv2.imbrace.co",
-    "prodv2": "https://app-gatewayv2.imbrace.co",
-}
+async def _arun_url(credentials: ImbraceCredentials | None, run: Any) -> str | None:
+    """`run_url` off the event loop (its first call per gateway may ask who answers there)."""
+    if credentials is None:
+        return None
+    return await asyncio.to_thread(run_url, credentials, run)
 
 
-def _engine_url(credentials: ImbraceCredentials) -> str:
-    import os
-
-    from prefect_imbrace.waiting.clients import client_kwargs_of
-
-    kwargs = client_kwargs_of(credentials)
-    if kwargs["engine_url"]:
-        return kwargs["engine_url"].rstrip("/")
-    gateway = kwargs["gateway"] or os.environ.get("IMBRACE_GATEWAY_URL")
-    if not gateway:
-        env = (kwargs["env"] or os.environ.get("IMBRACE_ENV") or "stable").lower()
-        gateway = _PRESETS.get(env, _PRESETS["stable"])
-    return gateway.rstrip("/") + "/activepieces"
+def _flow_name(run: Any) -> str | None:
+    return getattr(getattr(run, "flow_version", None), "display_name", None)
 
 
+# -- artifact keys --------------------------------------------------------------------------------
+def _slug(text: str, limit: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
+
+
+async def _prefect_part() -> str:
+    """The deployment's name when the Prefect run has one, else the Prefect flow's name."""
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    flow_ctx = FlowRunContext.get()
+    flow_run = getattr(flow_ctx, "flow_run", None)
+    deployment_id = getattr(flow_run, "deployment_id", None)
+    if deployment_id is not None:
+        name = _deployment_names.get(str(deployment_id))
+        if name is None:
+            try:
+                from prefect.client.orchestration import get_client
+
+                async with get_client() as client:
+                    name = (await client.read_deployment(deployment_id)).name
+            except Exception:  # noqa: BLE001 - the flow's name is a fine key too
+                name = ""
+            _deployment_names[str(deployment_id)] = name
+        if name:
+            return name
+    flow = getattr(flow_ctx, "flow", None)
+    if flow is not None:
+        return flow.name
+    task_ctx = TaskRunContext.get()
+    task = getattr(task_ctx, "task", None)
+    return getattr(task, "name", None) or "prefect"
+
+
+def artifact_key(kind: str, prefect_name: str, imbrace_flow_id: str) -> str:
+    """`imbrace-<kind>-<Prefect flow or deployment>-<Imbrace flow id>`, lower-case with dashes.
+
+    `kind` is `run` (a waited run's link and summary) or `batch` (a fan-out's table). The same
+    Prefect flow waiting on the same Imbrace flow writes under the same key every time, so the
+    Artifacts page shows one entry per pair with its history. The Imbrace flow is named by id
+    (lower-cased: Prefect keys allow no capitals), which survives renaming the flow.
+    """
+    return "-".join(p for p in ("imbrace", kind, _slug(prefect_name), _slug(imbrace_flow_id, 32)) if p)
+
+
+async def _key(kind: str, flow_id: str | None) -> str | None:
+    if not flow_id:
+        return None
+    return artifact_key(kind, await _prefect_part(), flow_id)
+
+
+# -- events ---------------------------------------------------------------------------------------
 def event_name(status: str) -> str:
     return f"{EVENT_PREFIX}.{status.lower()}"
 
 
 def run_resource(run: Any) -> dict[str, str]:
-    name = getattr(getattr(run, "flow_version", None), "display_name", None)
-    resource = {
+    name = _flow_name(run)
+    return {
         "prefect.resource.id": f"{EVENT_PREFIX}.{run.id}",
-        "prefect.resource.name": f"{name or 'Imbrace run'} {run.id}",
+        "prefect.resource.name": f"{name or 'Imbrace run'} · run {run.id}",
         "imbrace.flow-run.status": str(run.status),
     }
-    return resource
 
 
 def _related(run: Any, flow_id: str | None) -> list[dict[str, str]]:
     related = []
     fid = flow_id or getattr(run, "flow_id", None)
     if fid:
-        related.append({"prefect.resource.id": f"imbrace.flow.{fid}", "prefect.resource.role": "imbrace-flow"})
+        related.append({
+            "prefect.resource.id": f"imbrace.flow.{fid}",
+            "prefect.resource.role": "imbrace-flow",
+            "prefect.resource.name": _flow_name(run) or f"Imbrace flow {fid}",
+        })
     project = getattr(run, "project_id", None)
     if project:
-        related.append(
-            {"prefect.resource.id": f"imbrace.project.{project}", "prefect.resource.role": "imbrace-project"}
-        )
+        related.append({
+            "prefect.resource.id": f"imbrace.project.{project}",
+            "prefect.resource.role": "imbrace-project",
+            "prefect.resource.name": f"Imbrace project {project}",
+        })
     return related
 
 
 def _duration(run: Any) -> float | None:
     duration = getattr(run, "duration", None)
-    return duration.total_seconds() if duration is not None else None
+    return round(duration.total_seconds(), 3) if duration is not None else None
 
 
-def emit_run_event(run: Any, *, flow_id: str | None = None) -> Any:
-    """Emit `imbrace.flow-run.<status>` for the run's current status (idempotent per status)."""
+def _first_emit(run_id: str, status: str) -> bool:
+    with _emitted_lock:
+        key = (run_id, status)
+        if key in _emitted:
+            return False
+        _emitted[key] = None
+        while len(_emitted) > _EMITTED_KEPT:
+            _emitted.popitem(last=False)
+        return True
+
+
+def emit_run_event(
+    run: Any, *, flow_id: str | None = None, credentials: ImbraceCredentials | None = None,
+    link: str | None = None,
+) -> Any:
+    """Emit `imbrace.flow-run.<status>` once per (run, status) in this process.
+
+    The waiter calls it on every status change it observes. The payload carries the run id,
+    the Imbrace flow (id and name), status, duration, failed step and, when known, the link to
+    the run (`link`, else one built from `credentials` when that needs no network call).
+    """
     from prefect.events import emit_event
 
-    if not run.status or not _events_enabled():
+    status = getattr(run, "status", None)
+    if not status or not _events_enabled() or not _first_emit(run.id, str(status)):
         return None
+    if link is None and credentials is not None:
+        link = ui_link(credentials, run.id, flow_id or getattr(run, "flow_id", None),
+                       getattr(run, "project_id", None))
+        if link is None:
+            from prefect_imbrace.run_links import _local_gateways, gateway_of
+
+            if _local_gateways.get(gateway_of(credentials)):  # known Local: no request needed
+                link = page_link(credentials, "runs", run.id)
     payload = {
         "run_id": run.id,
         "flow_id": flow_id or getattr(run, "flow_id", None),
-        "status": run.status,
+        "flow_name": _flow_name(run),
+        "project_id": getattr(run, "project_id", None),
+        "status": status,
         "duration_seconds": _duration(run),
         "failed_step": getattr(run, "failed_step_name", None),
+        "run_url": link,
     }
     return emit_event(
-        event=event_name(run.status),
+        event=event_name(str(status)),
         resource=run_resource(run),
         related=_related(run, flow_id),
         payload={k: v for k, v in payload.items() if v is not None},
-        id=uuid.uuid5(_EVENT_NAMESPACE, f"{run.id}:{run.status}"),
+        id=uuid.uuid5(_EVENT_NAMESPACE, f"{run.id}:{status}"),
     )
 
 
+# -- per-run artifacts ----------------------------------------------------------------------------
 async def arecord_run_link(credentials: ImbraceCredentials, run: Any) -> None:
-    """A link artifact to the run on the current Prefect flow/task run."""
+    """The run's link as soon as it is found (or its id, when no link can be opened)."""
     if not _in_run_context():
         return
-    from prefect.artifacts import acreate_link_artifact
+    from prefect.artifacts import acreate_link_artifact, acreate_markdown_artifact
 
+    name = _flow_name(run) or f"Imbrace flow {run.flow_id}"
     try:
+        link = await _arun_url(credentials, run)
+        key = await _key("run", run.flow_id)
         async with _slots():
-            await acreate_link_artifact(
-                link=run_url(credentials, run),
-                link_text=f"Imbrace run {run.id}",
-                description=f"Imbrace run {run.id} of flow {run.flow_id}.",
-            )
+            if link:
+                await acreate_link_artifact(
+                    key=key, link=link, link_text=f"Imbrace run {run.id}",
+                    description=f"Imbrace run {run.id} of {name}: {run.status} when found.",
+                )
+            else:
+                await acreate_markdown_artifact(
+                    key=key,
+                    markdown=f"Imbrace run `{run.id}` of {name} is {run.status}.",
+                    description=f"Imbrace run {run.id} of {name} (set `ui_url` for a link).",
+                )
     except Exception as exc:  # artifacts are a convenience; never fail the wait for one
         _log.warning("Could not create the link artifact for Imbrace run %s: %s", run.id, exc)
 
@@ -197,49 +293,65 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:300]
 
 
-def summary_markdown(result: ImbraceRunResult, link: str | None = None) -> str:
-    """Status, duration and a row per step (status, duration, error); `link` opens the run."""
+def summary_markdown(
+    result: ImbraceRunResult, link: str | None = None, *, flow_name: str | None = None,
+    credentials: ImbraceCredentials | None = None,
+) -> str:
+    """Status, duration, the result and a row per step; `link` opens the run.
+
+    The result (the reply body, else the last step's output) is redacted and cut to
+    `RESULT_CHARS` characters, so a large output keeps the artifact readable.
+    """
     duration = f"{result.duration_seconds:.2f}s" if result.duration_seconds is not None else "-"
+    flow = f"{flow_name} (`{result.flow_id}`)" if flow_name else f"`{result.flow_id}`"
     lines = [
         f"### Imbrace run `{result.run_id}`",
         "",
         *([f"[Open the run]({link})", ""] if link else []),
-        f"- **Flow:** `{result.flow_id}`",
+        f"- **Flow:** {flow}",
         f"- **Status:** {result.status}",
         f"- **Duration:** {duration}",
-        "",
-        "| Step | Status | Duration | Error |",
-        "|---|---|---|---|",
     ]
+    if (result.status or "").upper() == "SUCCEEDED":
+        text = shown(result.payload, credentials, RESULT_CHARS)
+        lines += ["", "**Result**", "", "```json", text.replace("```", "'''") or "null", "```"]
+    lines += ["", "| Step | Status | Duration | Error |", "|---|---|---|---|"]
     for step in result.steps.values():
         ms = f"{step.duration_ms:.0f} ms" if step.duration_ms is not None else "-"
-        lines.append(f"| {_cell(step.name)} | {_cell(step.status)} | {ms} | {_cell(step.error)} |")
+        error = shown(step.error, credentials, 300) if step.error else ""
+        lines.append(f"| {_cell(step.name)} | {_cell(step.status)} | {ms} | {_cell(error)} |")
     return "\n".join(lines)
 
 
 async def arecord_run_summary(
-    run: Any, result: ImbraceRunResult, credentials: ImbraceCredentials | None = None
+    run: Any, result: ImbraceRunResult, credentials: ImbraceCredentials | None = None,
+    *, link_credentials: ImbraceCredentials | None = None,
 ) -> None:
     """A markdown artifact summarising a finished run; with `credentials` it links to the run.
 
     The waiter passes credentials when it found the run only once it had ended (no link
     artifact was written while it ran), so one artifact per run carries both.
+    `link_credentials` redacts without adding a link.
     """
     if not _in_run_context():
         return
     from prefect.artifacts import acreate_markdown_artifact
 
-    link = run_url(credentials, run) if credentials is not None else None
+    secrets_of = credentials or link_credentials
     try:
+        link = await _arun_url(credentials, run)
+        key = await _key("run", result.flow_id)
         async with _slots():
             await acreate_markdown_artifact(
-                markdown=summary_markdown(result, link),
+                key=key,
+                markdown=summary_markdown(result, link, flow_name=_flow_name(run), credentials=secrets_of),
                 description=f"Imbrace run {result.run_id}: {result.status}.",
             )
     except Exception as exc:
         _log.warning("Could not create the summary artifact for run %s: %s", result.run_id, exc)
 
 
+# -- fan-out --------------------------------------------------------------------------------------
 async def acreate_progress(description: str) -> Any:
     """A progress artifact at 0 % for a fan-out (None outside a Prefect run)."""
     if not _in_run_context():
@@ -260,30 +372,41 @@ async def aupdate_progress(artifact_id: Any, done: int, total: int) -> None:
         _log.warning("Could not update the progress artifact: %s", exc)
 
 
-def batch_row(credentials: ImbraceCredentials, index: int, outcome: Any) -> dict[str, Any]:
-    """One row of a fan-out's table: a result, or the error that ended that run's wait."""
+def batch_row(
+    credentials: ImbraceCredentials, index: int, outcome: Any, payload: Any = None
+) -> dict[str, Any]:
+    """One row of a fan-out's table (`index` counts from 1): a result, or what ended that wait."""
+    from types import SimpleNamespace
+
     run_id = getattr(outcome, "run_id", None)
     run = getattr(outcome, "run", None)
     project_id = getattr(outcome, "project_id", None) or getattr(run, "project_id", None)
     flow_id = getattr(outcome, "flow_id", None)
     link = ""
     if run_id:
-        link = run_url(credentials, SimpleNamespace(id=run_id, flow_id=flow_id, project_id=project_id))
+        link = run_url(credentials, SimpleNamespace(id=run_id, flow_id=flow_id, project_id=project_id)) or ""
     if isinstance(outcome, BaseException):
         status = getattr(outcome, "status", None) or type(outcome).__name__
-        note = _cell(getattr(outcome, "failed_step", None) or outcome)
-        seconds = None
+        note = _cell(getattr(outcome, "failed_step", None) or shown(str(outcome), credentials, 300))
+        seconds, result = _duration(run) if run is not None else None, ""
     else:
         status, note = outcome.status, ""
         seconds = round(outcome.duration_seconds, 2) if outcome.duration_seconds is not None else None
-    return {"#": index, "imbrace_run": run_id or "-", "status": status, "seconds": seconds,
-            "failed_step_or_error": note, "link": link}
+        result = shown(outcome.payload, credentials, CELL_CHARS)
+    if seconds is not None:
+        seconds = round(seconds, 2)
+    return {
+        "#": index, "payload": shown(payload, credentials, CELL_CHARS), "imbrace_run": run_id or "-",
+        "status": status, "seconds": seconds, "result": result, "failed_step_or_error": note,
+        "link": link,
+    }
 
 
 async def arecord_batch_table(
-    credentials: ImbraceCredentials, flow_id: str, outcomes: list[Any]
+    credentials: ImbraceCredentials, flow_id: str, outcomes: list[Any],
+    payloads: Sequence[Any] | None = None,
 ) -> None:
-    """One table artifact for a whole fan-out: a row per run, in payload order.
+    """One table artifact for a whole fan-out: a row per run, numbered from 1, in payload order.
 
     Why one table and not a link and a summary per run: a batch of hundreds would write
     hundreds of artifacts (each a Prefect API call) that nobody pages through; a table is
@@ -293,11 +416,20 @@ async def arecord_batch_table(
         return
     from prefect.artifacts import acreate_table_artifact
 
-    rows = [batch_row(credentials, i, outcome) for i, outcome in enumerate(outcomes)]
+    given = list(payloads) if payloads is not None else [None] * len(outcomes)
+    if len(given) != len(outcomes):
+        given = [None] * len(outcomes)
+
+    def rows_of() -> list[dict[str, Any]]:
+        return [batch_row(credentials, i, o, p) for i, (o, p) in enumerate(zip(outcomes, given, strict=True), start=1)]
+
     ok = sum(not isinstance(o, BaseException) for o in outcomes)
     try:
+        rows = await asyncio.to_thread(rows_of)  # the first link may ask who the gateway is
+        key = await _key("batch", flow_id)
         async with _slots():
             await acreate_table_artifact(
+                key=key,
                 table=rows,
                 description=f"{len(rows)} runs of Imbrace flow {flow_id}: {ok} succeeded.",
             )

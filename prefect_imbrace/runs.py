@@ -336,7 +336,7 @@ class ImbraceRunHandle:
         if not announced:
             self._note("Imbrace run %s is %s.", run.id, run.status)
         if self.observe:
-            observability.emit_run_event(run, flow_id=self.flow_id)
+            observability.emit_run_event(run, flow_id=self.flow_id, credentials=self.credentials)
 
     async def _handle(self, update: Update) -> None:
         if update.kind == "error":
@@ -442,7 +442,9 @@ class ImbraceRunHandle:
         result = result_from_run(run, key=self.key, webhook_id=self.record.webhook_id)
         if self.artifacts:
             self.artifacts = False  # once, even if result() is asked again
-            await observability.arecord_run_summary(run, result, None if self._linked else self.credentials)
+            await observability.arecord_run_summary(
+                run, result, None if self._linked else self.credentials, link_credentials=self.credentials
+            )
         return raise_for_outcome(run, result)
 
     async def wait(self) -> ImbraceRunResult:
@@ -500,7 +502,7 @@ class ImbraceRunHandle:
         if run.category is RunCategory.CANCELLED:
             log.info("Cancelled Imbrace run %s because the Prefect run was %s.", run.id, reason)
             if self.observe:
-                observability.emit_run_event(run, flow_id=self.flow_id)
+                observability.emit_run_event(run, flow_id=self.flow_id, credentials=self.credentials)
             return True
         log.warning("Imbrace run %s is %s; the engine only cancels QUEUED or PAUSED runs, so it "
                     "keeps going.", run.id, run.status)

@@ -25,7 +25,7 @@ from .control import ControlState
 from .errors import FrameworkError, LocalError
 from .gauges import IN_FLIGHT, Gauges
 from .qs import parse_qs
-from .routes import connections, control, flows, folders, mcp, misc, runs, tables, webhooks
+from .routes import connections, control, flows, folders, mcp, misc, pages, runs, tables, webhooks
 from .routes._common import JSON_TYPE, dumps, ok
 
 logger = logging.getLogger("prefect_imbrace.local")
@@ -192,7 +192,7 @@ def build_app(config: LocalConfig, backend: Backend | None = None) -> GatewayMid
         # Channel automations live in Imbrace's channel-service, not the engine: always none here.
         return ok({"data": []})
 
-    for module in (flows, runs, webhooks, folders, connections, mcp, tables, misc, control):
+    for module in (flows, runs, webhooks, folders, connections, mcp, tables, misc, control, pages):
         # Flattened into the app's own route list: matching through included routers costs
         # several times more per request in FastAPI >= 0.120.
         app.router.routes.extend(module.router.routes)

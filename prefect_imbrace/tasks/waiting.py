@@ -129,7 +129,9 @@ async def _run_many(
     results = await asyncio.gather(*(one(i, p) for i, p in enumerate(payloads)), return_exceptions=True)
     async with progress_lock:
         await observability.aupdate_progress(progress, total, total)
-    await observability.arecord_batch_table(imbrace_credentials, flow_id, list(results))
+    await observability.arecord_batch_table(
+        imbrace_credentials, flow_id, list(results), payloads=payloads
+    )
     failures = [r for r in results if isinstance(r, BaseException)]
     log.info("Imbrace flow %s: %s of %s runs succeeded.", flow_id, total - len(failures), total)
     if failures and not return_exceptions:

@@ -43,8 +43,9 @@ def test_a_run_found_once_ended_gets_one_summary_with_its_link(creds, flows):
     summaries = [a for a in arts if str(a.data).startswith("### Imbrace run")]
     assert links == [] and len(summaries) == 1  # found when it had ended: one artifact
     summary = summaries[0].data
-    assert "[Open the run](" in summary and "/activepieces/v1/flow-runs/" in summary
-    assert "**Status:** FAILED" in summary
+    assert "[Open the run](" in summary and "/_local/ui/runs/" in summary  # Local's run page
+    assert "/activepieces/v1/" not in summary  # never the API, which a browser cannot open
+    assert "**Status:** FAILED" in summary and "Broken" in summary
     assert "| step_1 | FAILED |" in summary and "cannot execute CODE steps" in summary
     assert "| trigger | SUCCEEDED |" in summary
 
@@ -62,7 +63,7 @@ def test_a_run_found_before_it_ends_gets_a_link_at_once(creds, flows):
     links = [a for a in arts if str(a.data).startswith("[Imbrace run")]
     summaries = [a for a in arts if str(a.data).startswith("### Imbrace run")]
     assert len(links) == 1 and summaries == []
-    assert "/activepieces/v1/flow-runs/" in links[0].data
+    assert "/_local/ui/runs/" in links[0].data
 
 
 def test_ui_url_template_is_used_for_links(creds, flows):
@@ -99,7 +100,12 @@ def test_events_per_status_with_run_flow_project_and_prefect_run(creds, flows, a
     assert related[f"imbrace.flow.{fid}"] == "imbrace-flow"
     assert any(rid.startswith("imbrace.project.") for rid in related)
     assert f"prefect.flow-run.{state.state_details.flow_run_id}" in related
+    names = {r.id: r.get("prefect.resource.name") for r in final.related}
+    assert names[f"imbrace.flow.{fid}"] == "Slow"  # the Imbrace flow's display name
+    assert final.resource.get("prefect.resource.name").startswith("Slow")
     assert final.payload["status"] == "SUCCEEDED"
+    assert final.payload["flow_name"] == "Slow" and final.payload["duration_seconds"] > 0
+    assert "/_local/ui/runs/" in final.payload["run_url"]
 
 
 def test_a_fan_out_writes_progress_and_one_table_not_an_artifact_per_run(creds, flows):
@@ -117,15 +123,21 @@ def test_a_fan_out_writes_progress_and_one_table_not_an_artifact_per_run(creds, 
     arts = artifacts_of(state.state_details.flow_run_id)
     assert sorted(a.type for a in arts) == ["progress", "progress", "table", "table"]
     assert all(a.data == 100.0 for a in arts if a.type == "progress")
-    tables = {a.description.split(":")[0]: a.data for a in arts if a.type == "table"}
-    rows = json.loads(tables[f"5 runs of Imbrace flow {fid}"])
+    tables = {a.description.split(":")[0]: a for a in arts if a.type == "table"}
+    table = tables[f"5 runs of Imbrace flow {fid}"]
+    assert table.key == f"imbrace-batch-parent-{fid.lower()}"  # Prefect flow + Imbrace flow
+    rows = json.loads(table.data)
+    assert [r["#"] for r in rows] == [1, 2, 3, 4, 5]
     assert [r["imbrace_run"] for r in rows] == [r.run_id for r in good]
+    assert [r["payload"] for r in rows] == [f'{{"i": {i}}}' for i in range(5)]
     assert {r["status"] for r in rows} == {"SUCCEEDED"}
-    assert all(r["link"].endswith(f"/activepieces/v1/flow-runs/{r['imbrace_run']}") for r in rows)
-    failed = json.loads(tables[f"2 runs of Imbrace flow {broken}"])
+    assert [r["result"] for r in rows] == [f'{{"echo": {{"i": {i}}}}}' for i in range(5)]
+    assert all(f"/_local/ui/runs/{r['imbrace_run']}?token=" in r["link"] for r in rows)
+    failed = json.loads(tables[f"2 runs of Imbrace flow {broken}"].data)
     assert [r["status"] for r in failed] == ["FAILED", "FAILED"]
     assert [r["imbrace_run"] for r in failed] == [e.run_id for e in bad]
     assert all(r["failed_step_or_error"] == "step_1" for r in failed)
+    assert all(isinstance(r["seconds"], float) for r in failed)  # failed runs keep their time
 
 
 def test_observer_reports_runs_started_outside_prefect_once(creds, flows, engine, asserting_events_worker):  # noqa: F811
