@@ -86,6 +86,16 @@ def _row(payload: dict[str, Any], result: Any) -> dict[str, Any]:
     }
 
 
+GREETER = "Quickstart: greeter"
+CLASSIFIER = "Quickstart: classifier"
+
+
+def find_flow(client: Any, name: str) -> str | None:
+    """An enabled Imbrace flow with exactly this display name, if one exists."""
+    page = client.workflows.list_flows(limit=20, name=name, status=["ENABLED"])
+    return next((f.id for f in page.data if f.display_name == name), None)
+
+
 def print_results(outcome: dict[str, Any], artifacts: list[Any], elapsed: float) -> None:
     print()
     print(f"Greeter replied:     {outcome['reply']}")
@@ -99,7 +109,8 @@ def print_results(outcome: dict[str, Any], artifacts: list[Any], elapsed: float)
         )
     kinds: dict[str, int] = {}
     for artifact in artifacts:
-        kinds[artifact.type] = kinds.get(artifact.type, 0) + 1
+        if artifact.type:  # untyped ones are persisted results, not something to read
+            kinds[artifact.type] = kinds.get(artifact.type, 0) + 1
     summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
     print()
     print(f"Prefect artifacts of this flow run: {summary or 'none'}")
@@ -123,9 +134,13 @@ def run(target: Target, sync_flow_id: str | None, async_flow_id: str | None, bat
     """Build the two Imbrace flows on Local (or take the given ids) and run the pipeline."""
     if target.is_local and not (sync_flow_id or async_flow_id):
         with target.client() as client:
-            sync_flow_id = build_greeter(client)
-            async_flow_id = build_classifier(client)
-        print(f"Built Imbrace flows: greeter {sync_flow_id}, classifier {async_flow_id}.")
+            # On an Imbrace Local that outlives this script, the flows of an earlier run are
+            # used again, so the artifacts' keys (Prefect flow + Imbrace flow) keep a history.
+            found = [find_flow(client, name) for name in (GREETER, CLASSIFIER)] if target.external_local else [None, None]
+            sync_flow_id = found[0] or build_greeter(client)
+            async_flow_id = found[1] or build_classifier(client)
+        verb = "Using the" if all(found) else "Built"
+        print(f"{verb} Imbrace flows: greeter {sync_flow_id}, classifier {async_flow_id}.")
     else:
         sync_flow_id, async_flow_id = flow_ids_from(
             [sync_flow_id, async_flow_id], ["IMBRACE_SYNC_FLOW_ID", "IMBRACE_ASYNC_FLOW_ID"]

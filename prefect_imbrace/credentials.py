@@ -87,7 +87,12 @@ class ImbraceCredentials(CredentialsBlock):
     ui_url: str | None = Field(
         default=None,
         title="UI URL",
-        description="Base URL of the Imbrace web app used for links to runs in artifacts.",
+        description=(
+            "Imbrace web app URL for links to runs in artifacts and events: "
+            "{ui_url}/projects/{project_id}/runs/{run_id}, or a template with {run_id}, "
+            "{flow_id} and {project_id}. Without it artifacts show the run id and no link "
+            "(Imbrace Local links to its own run pages)."
+        ),
     )
     timeout: float = Field(
         default=30.0,

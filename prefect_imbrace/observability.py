@@ -396,9 +396,9 @@ def batch_row(
     if seconds is not None:
         seconds = round(seconds, 2)
     return {
-        "#": index, "payload": shown(payload, credentials, CELL_CHARS), "imbrace_run": run_id or "-",
-        "status": status, "seconds": seconds, "result": result, "failed_step_or_error": note,
-        "link": link,
+        "#": index, "status": status, "seconds": seconds, "result": result,
+        "payload": shown(payload, credentials, CELL_CHARS), "imbrace_run": run_id or "-",
+        "failed_step_or_error": note, "link": link,
     }
 
 

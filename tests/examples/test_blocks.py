@@ -16,7 +16,7 @@ def test_register_blocks_registers_every_block_type(capsys):
     assert register_blocks.main() == 0
 
     slugs = register_blocks.register_blocks()
-    assert {"imbrace-credentials", "imbrace-flow"} <= set(slugs)
+    assert slugs == ["imbrace-credentials", "imbrace-flow"]  # exactly two: no `JobBlock[...]`
     with get_client(sync_client=True) as client:
         for slug in slugs:
             assert client.read_block_type_by_slug(slug).slug == slug
@@ -49,3 +49,13 @@ def test_credentials_block_needs_a_credential(capsys):
 def test_access_token_needs_an_organisation():
     with pytest.raises(ValueError, match="IMBRACE_ORGANIZATION_ID"):
         create_credentials_block.credentials_from_env({"IMBRACE_ACCESS_TOKEN": "tok"})
+
+
+def test_a_block_saved_for_an_example_goes_when_its_imbrace_local_stops(capsys):
+    from imbrace_demo import LOCAL_BLOCK, credentials_block_for, imbrace_target
+
+    with imbrace_target() as target:
+        assert credentials_block_for(target) == LOCAL_BLOCK
+        assert ImbraceCredentials.load(LOCAL_BLOCK).gateway == target.engine.url
+    with pytest.raises(ValueError, match="Unable to find"):
+        ImbraceCredentials.load(LOCAL_BLOCK)  # no block left pointing at a dead port

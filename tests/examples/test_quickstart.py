@@ -67,7 +67,10 @@ def test_pointed_at_a_running_imbrace_local_it_builds_its_flows_there(target, mo
 
     printed = capsys.readouterr().out
     assert f"Using Imbrace Local at {target.engine.url}" in printed
-    assert "Built Imbrace flows" in printed and "2/2 batch runs succeeded" in printed
+    assert "Imbrace flows: greeter" in printed and "2/2 batch runs succeeded" in printed
+    # a second run on the same Imbrace Local uses the same two flows (keys keep their history)
+    assert quickstart.main(["--batch-size", "2"]) == 0
+    assert "Using the Imbrace flows: greeter" in capsys.readouterr().out
 
 
 def test_given_flow_ids_are_used_and_nothing_is_created(target, monkeypatch, capsys):
@@ -80,7 +83,7 @@ def test_given_flow_ids_are_used_and_nothing_is_created(target, monkeypatch, cap
 
     assert quickstart.main(["--async-flow-id", async_id, "--batch-size", "2"]) == 0
 
-    assert "Built Imbrace flows" not in capsys.readouterr().out
+    assert "Imbrace flows: greeter" not in capsys.readouterr().out
     with target.client() as client:
         assert len(client.workflows.list_flows(limit=100).data) == flows_before
     assert target.engine.control.counters()["runs_per_flow"][async_id] == 3
