@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from prefect.logging.loggers import get_logger
 
-from prefect_imbrace.run_links import page_link, shown, ui_link
+from prefect_imbrace.run_links import known_page_link, page_link, shown, ui_link
 
 if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials
@@ -238,10 +238,7 @@ def emit_run_event(
         link = ui_link(credentials, run.id, flow_id or getattr(run, "flow_id", None),
                        getattr(run, "project_id", None))
         if link is None:
-            from prefect_imbrace.run_links import _local_gateways, gateway_of
-
-            if _local_gateways.get(gateway_of(credentials)):  # known Local: no request needed
-                link = page_link(credentials, "runs", run.id)
+            link = known_page_link(credentials, "runs", run.id)
     payload = {
         "run_id": run.id,
         "flow_id": flow_id or getattr(run, "flow_id", None),

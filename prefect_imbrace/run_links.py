@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials
 
-__all__ = ["REDACTED", "is_imbrace_local", "page_link", "redact", "shown", "ui_link"]
+__all__ = ["REDACTED", "is_imbrace_local", "known_page_link", "page_link", "redact", "shown", "ui_link"]
 
 REDACTED = "**REDACTED**"
 PROBE_TIMEOUT_S = 2.0
@@ -39,6 +39,7 @@ _PRESETS = {
 }
 _local_gateways: dict[str, bool] = {}
 _probe_lock = threading.Lock()
+_probing: set[str] = set()
 
 
 def _kwargs(credentials: ImbraceCredentials) -> dict[str, Any]:
@@ -111,6 +112,21 @@ def page_link(credentials: ImbraceCredentials, kind: str, entity_id: str) -> str
     from prefect_imbrace.local.page_links import page_url
 
     return page_url(gateway, credential, kind, entity_id)
+
+
+def known_page_link(credentials: ImbraceCredentials, kind: str, entity_id: str) -> str | None:
+    """`page_link` without waiting: None while the gateway is not known yet, then probed in
+    the background, so code on an event loop (the event hook) never blocks on the network."""
+    gateway = gateway_of(credentials)
+    known = _local_gateways.get(gateway)
+    if known is None:
+        with _probe_lock:
+            start = gateway not in _probing
+            _probing.add(gateway)
+        if start:  # one background probe per gateway, however many events arrive meanwhile
+            threading.Thread(target=is_imbrace_local, args=(gateway,), name="imbrace-ui-probe", daemon=True).start()
+        return None
+    return page_link(credentials, kind, entity_id) if known else None
 
 
 def _credential_values(credentials: ImbraceCredentials | None) -> list[str]:
