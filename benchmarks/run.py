@@ -3,6 +3,7 @@
     uv run python benchmarks/run.py            # full run (a few minutes)
     uv run python benchmarks/run.py --quick    # CI-sized (50 runs, fewer iterations; < 2 min)
     uv run python benchmarks/run.py --only local,overhead --out /tmp/bench
+    uv run python benchmarks/run.py --only deployments   # real Prefect server + workers (~10 min)
 
 Each metric is measured against its baseline in the same run (ratios), because absolute times
 drift on shared machines. See docs/benchmarks.md for what every figure means.
@@ -23,7 +24,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks._common import RESULTS, Metric, machine_info  # noqa: E402
 
-GROUPS = ("overhead", "local", "watch")
+GROUPS = ("overhead", "local", "watch", "deployments")
 
 
 def _fmt(value: object) -> str:

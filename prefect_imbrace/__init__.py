@@ -45,6 +45,7 @@ _LAZY: dict[str, str] = {
     "trigger_and_wait": "prefect_imbrace.runs",
     "WaitOptions": "prefect_imbrace.runs",
     "cancel_imbrace_runs_hook": "prefect_imbrace.flows",
+    "deploy_resumer": "prefect_imbrace.resumer",
     "observe_imbrace_runs": "prefect_imbrace.flows",
     "trigger_flow_and_wait_for_completion": "prefect_imbrace.flows",
     "trigger_flow_chain": "prefect_imbrace.flows",

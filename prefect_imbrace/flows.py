@@ -50,13 +50,15 @@ def trigger_flow_and_wait_for_completion(
     paused_timeout: float | None = None,
     retry_failed_from_step: bool = False,
     headers: Mapping[str, str] | None = None,
+    defer_after: float | None = None,
 ) -> ImbraceRunResult:
     """Run an Imbrace flow exactly once and return its result.
 
     A re-run of this flow run adopts the Imbrace run started before (same default key); with
     `retry_failed_from_step=True` a failed adopted run is retried from its failed step. The
     flow ends Failed with the failed step and its error in the message, or Cancelled-by-error
-    (`ImbraceRunCancelled`) when the Imbrace run was cancelled.
+    (`ImbraceRunCancelled`) when the Imbrace run was cancelled. `defer_after`: deployed, this
+    flow run suspends while the Imbrace run goes on (docs/how-to/deploy-deferred-waits.md).
     """
     return trigger_flow_and_wait(
         imbrace_credentials,
@@ -67,6 +69,7 @@ def trigger_flow_and_wait_for_completion(
         paused_timeout=paused_timeout,
         retry_failed_from_step=retry_failed_from_step,
         headers=headers,
+        defer_after=defer_after,
     )
 
 

@@ -17,6 +17,7 @@ from prefect.blocks.abstract import JobBlock, JobRun
 from pydantic import Field
 
 from prefect_imbrace.credentials import DOCUMENTATION_URL, LOGO_URL, ImbraceCredentials
+from prefect_imbrace.deferral import wait_deferrable
 from prefect_imbrace.exceptions import ImbraceRunError
 from prefect_imbrace.runs import (
     ImbraceRunHandle,
@@ -45,8 +46,9 @@ class ImbraceFlowRun(JobRun[ImbraceRunResult]):
     only when that run pauses or ends (docs/concepts/trigger-and-wait.md).
     """
 
-    def __init__(self, handle: ImbraceRunHandle):
+    def __init__(self, handle: ImbraceRunHandle, defer_after: float | None = None):
         self._handle = handle
+        self._defer_after = defer_after
         self._result: ImbraceRunResult | None = None
         self._error: ImbraceRunError | None = None
 
@@ -88,7 +90,10 @@ class ImbraceFlowRun(JobRun[ImbraceRunResult]):
         try:
             async with open_record_store() as store:
                 self._handle.store = store
-                self._result = await self._handle.wait()
+                if self._defer_after and await wait_deferrable([self._handle], self._defer_after):
+                    self._result = await self._handle.result()
+                else:
+                    self._result = await self._handle.wait()
         except ImbraceRunError as exc:
             self._error = exc
             raise
@@ -183,6 +188,15 @@ class ImbraceFlow(JobBlock[ImbraceRunResult]):
         title="Retry failed step on re-run",
         description="On a re-run, retry an adopted failed run from its failed step.",
     )
+    defer_after_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        title="Defer after",
+        description=(
+            "In a flow run of a deployment, suspend it (releasing its worker) when the run has "
+            "not ended after this many seconds; the resumer resumes it (prefect_imbrace.resumer)."
+        ),
+    )
 
     def _handle(self, payload: Any, idempotency_key: str | None) -> ImbraceRunHandle:
         return ImbraceRunHandle(
@@ -209,7 +223,7 @@ class ImbraceFlow(JobBlock[ImbraceRunResult]):
         except BaseException as exc:
             await handle.on_interrupt(exc)
             raise
-        return ImbraceFlowRun(handle)
+        return ImbraceFlowRun(handle, self.defer_after_seconds)
 
     def trigger(  # type: ignore[override]
         self, payload: Any = None, idempotency_key: str | None = None

@@ -24,33 +24,61 @@ from prefect_imbrace.exceptions import ImbraceConfigurationError
 __all__ = ["PrefectRateLimit"]
 
 
+_TRANSIENT_ATTEMPTS = 8
+"""A Prefect API that answers 503 (a busy SQLite server) is retried this many times."""
+
+
 def _missing(name: str) -> ImbraceConfigurationError:
     return ImbraceConfigurationError(
         f"rate_limit {name!r}: the Prefect server has no global concurrency limit of that name. "
-        f"Create it with slot decay, e.g. `prefect gcl create {name} --limit 2 "
-        f"--slot-decay-per-second 20` for 20 requests per second."
+        f"Create it with slot decay, e.g. `prefect gcl create {name} --limit 1 "
+        f"--slot-decay-per-second 20` for at most 21 requests in any second."
     )
+
+
+def _delay(attempt: int) -> float:
+    return min(5.0, 0.5 * 2**attempt)
 
 
 @dataclass(frozen=True)
 class PrefectRateLimit:
-    """A client request gate: one slot of the Prefect rate limit `name` per engine request."""
+    """A client request gate: one slot of the Prefect rate limit `name` per engine request.
+
+    A limit that does not exist is a configuration error (not a silent "no limit"); a Prefect
+    API that fails to answer is retried with backoff, since the request itself is fine.
+    """
 
     name: str
 
     def acquire(self) -> None:
+        import time
+
         from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
         from prefect.concurrency.sync import rate_limit
 
-        try:
-            rate_limit(self.name, occupy=1, strict=True)
-        except ConcurrencySlotAcquisitionError as exc:
-            raise _missing(self.name) from exc
+        for attempt in range(_TRANSIENT_ATTEMPTS):
+            try:
+                rate_limit(self.name, occupy=1, strict=True)
+                return
+            except ConcurrencySlotAcquisitionError as exc:
+                if exc.__cause__ is None:  # Prefect raises it bare when the limit is missing
+                    raise _missing(self.name) from exc
+                if attempt == _TRANSIENT_ATTEMPTS - 1:
+                    raise
+                time.sleep(_delay(attempt))
 
     async def aacquire(self) -> None:
+        import asyncio
+
         from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError, rate_limit
 
-        try:
-            await rate_limit(self.name, occupy=1, strict=True)
-        except ConcurrencySlotAcquisitionError as exc:
-            raise _missing(self.name) from exc
+        for attempt in range(_TRANSIENT_ATTEMPTS):
+            try:
+                await rate_limit(self.name, occupy=1, strict=True)
+                return
+            except ConcurrencySlotAcquisitionError as exc:
+                if exc.__cause__ is None:
+                    raise _missing(self.name) from exc
+                if attempt == _TRANSIENT_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(_delay(attempt))

@@ -29,6 +29,12 @@ from prefect.logging.loggers import get_logger, get_run_logger
 
 from prefect_imbrace import observability
 from prefect_imbrace.client.models.runs import RunCategory
+from prefect_imbrace.deferral import (
+    DeferralGroup,
+    carried_slot,
+    check_defer_after,
+    wait_deferrable,
+)
 from prefect_imbrace.exceptions import (
     APIStatusError,
     ImbraceConfigurationError,
@@ -531,19 +537,29 @@ async def atrigger_and_wait(
     discriminator: str | None = None,
     artifacts: bool = True,
     quiet: bool = False,
+    defer_after: float | None = None,
+    defer_group: DeferralGroup | None = None,
 ) -> ImbraceRunResult:
-    """Trigger `flow_id` once (idempotently) and wait for the run to end."""
+    """Trigger `flow_id` once (idempotently) and wait for the run to end.
+
+    `defer_after`: in a flow run of a deployment, suspend it if the run has not ended that
+    many seconds after the trigger (prefect_imbrace.deferral); None waits in this process.
+    """
+    defer_after = check_defer_after(defer_after)
     handle = ImbraceRunHandle(
         credentials, flow_id, payload, idempotency_key=idempotency_key, headers=headers,
         options=options, retry_failed_from_step=retry_failed_from_step, observe=observe,
         discriminator=discriminator, artifacts=artifacts, quiet=quiet,
     )
     opts = handle.options
+    limit_name = (concurrency_limit or getattr(credentials, "concurrency_limit", None)
+                  or opts.concurrency_limit_name)
     async with AsyncExitStack() as stack:
+        # a deferrable wait carries its slot across the suspension (a lease, deferral.py)
         await stack.enter_async_context(
-            slots(concurrency_limit or getattr(credentials, "concurrency_limit", None)
-                  or opts.concurrency_limit_name,
-                  max_concurrent or opts.trigger_concurrency))
+            slots(None if defer_after else limit_name, max_concurrent or opts.trigger_concurrency))
+        if defer_after:
+            await stack.enter_async_context(carried_slot(limit_name, handle))
         # holding the loop's shared clients for the whole wait keeps them (and their
         # connections) alive between the sends of concurrent waits
         client = await stack.enter_async_context(shared_async_client(handle._kwargs))
@@ -553,6 +569,8 @@ async def atrigger_and_wait(
         except BaseException as exc:
             await handle.on_interrupt(exc)
             raise
+        if defer_after is not None and await wait_deferrable([handle], defer_after, defer_group):
+            return await handle.result()
         return await handle.wait()
     raise AssertionError("unreachable")  # pragma: no cover (mypy: the stack may swallow)
 

@@ -15,6 +15,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_imbrace import observability
+from prefect_imbrace.deferral import DeferralGroup, DeferredMember, check_defer_after
 from prefect_imbrace.exceptions import ImbraceRunFailed
 from prefect_imbrace.runs import WaitOptions, atrigger_and_wait, guard_interrupts, run_sync
 from prefect_imbrace.waiting.outcome import ImbraceRunResult
@@ -45,6 +46,7 @@ async def atrigger_flow_and_wait(
     headers: Mapping[str, str] | None = None,
     retry_failed_from_step: bool = False,
     concurrency_limit: str | None = None,
+    defer_after: float | None = None,
 ) -> ImbraceRunResult:
     """Run an Imbrace flow once and return its result; raise if it did not succeed (async).
 
@@ -55,12 +57,16 @@ async def atrigger_flow_and_wait(
     `ImbraceRunCancelled`, or `ImbraceRunWaitTimeout` when `timeout` (overall) or
     `paused_timeout` (time spent PAUSED) run out. `retry_failed_from_step=True` retries an
     adopted failed run from its failed step (so it only acts on a re-run).
-    `concurrency_limit` names a Prefect global concurrency limit.
+    `concurrency_limit` names a Prefect global concurrency limit. `defer_after=SECONDS`: in a
+    flow run of a deployment, a run still going after that long suspends the flow run (its
+    worker is released) until the resumer resumes it; the result is the same
+    (docs/how-to/deploy-deferred-waits.md).
     """
     return await atrigger_and_wait(
         imbrace_credentials, flow_id, payload, idempotency_key=idempotency_key, headers=headers,
         options=WaitOptions(timeout, paused_timeout, max_poll_errors),
         retry_failed_from_step=retry_failed_from_step, concurrency_limit=concurrency_limit,
+        defer_after=defer_after,
     )
 
 
@@ -76,6 +82,7 @@ def trigger_flow_and_wait(
     headers: Mapping[str, str] | None = None,
     retry_failed_from_step: bool = False,
     concurrency_limit: str | None = None,
+    defer_after: float | None = None,
 ) -> ImbraceRunResult:
     """Run an Imbrace flow once and return its result; raise if it did not succeed (sync).
 
@@ -87,6 +94,7 @@ def trigger_flow_and_wait(
             imbrace_credentials, flow_id, payload, idempotency_key=idempotency_key,
             headers=headers, options=WaitOptions(timeout, paused_timeout, max_poll_errors),
             retry_failed_from_step=retry_failed_from_step, concurrency_limit=concurrency_limit,
+            defer_after=defer_after,
         ))
 
 
@@ -99,8 +107,10 @@ async def _run_many(
     timeout: float | None,
     paused_timeout: float | None,
     return_exceptions: bool,
+    defer_after: float | None = None,
 ) -> list[Any]:
     log = get_run_logger()
+    group = DeferralGroup() if check_defer_after(defer_after) else None
     payloads = list(payloads)
     total = len(payloads)
     log.info("Triggering Imbrace flow %s %s times.", flow_id, total)
@@ -109,14 +119,17 @@ async def _run_many(
     progress_lock = asyncio.Lock()
     options = WaitOptions(timeout, paused_timeout)
 
-    async def one(index: int, payload: Any) -> Any:
+    async def one(index: int, payload: Any, defer: bool = True) -> Any:
         nonlocal done
         try:
             return await atrigger_and_wait(
                 imbrace_credentials, flow_id, payload, options=options,
                 concurrency_limit=concurrency_limit, max_concurrent=max_concurrent,
                 discriminator=f"fan-out:{index}", artifacts=False, quiet=True,
+                defer_after=defer_after if defer else None, defer_group=group,
             )
+        except DeferredMember:
+            raise
         except Exception as exc:
             log.warning("Imbrace flow %s, payload %s: %s", flow_id, index, exc)
             raise
@@ -127,6 +140,13 @@ async def _run_many(
                     await observability.aupdate_progress(progress, done, total)
 
     results = await asyncio.gather(*(one(i, p) for i, p in enumerate(payloads)), return_exceptions=True)
+    if group is not None and group.pending:
+        await group.suspend()  # raises Pause: the flow run resumes once all pending runs ended
+        # no suspension possible (not a deployment): wait for the pending runs here
+        results = await asyncio.gather(*(
+            one(i, p, defer=False) if isinstance(r, DeferredMember) else _value(r)
+            for i, (p, r) in enumerate(zip(payloads, results, strict=True))
+        ), return_exceptions=True)
     async with progress_lock:
         await observability.aupdate_progress(progress, total, total)
     await observability.arecord_batch_table(
@@ -145,6 +165,12 @@ async def _run_many(
     return results
 
 
+async def _value(value: Any) -> Any:
+    if isinstance(value, BaseException):
+        raise value
+    return value
+
+
 @task(name="Trigger Imbrace flow many times and wait", **_OPTIONS)
 async def atrigger_many_and_wait(
     imbrace_credentials: ImbraceCredentials,
@@ -155,6 +181,7 @@ async def atrigger_many_and_wait(
     timeout: float | None = None,
     paused_timeout: float | None = None,
     return_exceptions: bool = False,
+    defer_after: float | None = None,
 ) -> list[Any]:
     """Run `flow_id` once per payload, concurrently, and return the results in order (async).
 
@@ -167,10 +194,13 @@ async def atrigger_many_and_wait(
     lines of each run go to DEBUG, failures and the totals stay at INFO. Each payload gets its
     own stable idempotency key and durable record, so a retry of this task adopts the runs
     already started. With `return_exceptions=False` the first failure is raised after all runs
-    ended; with True, failures are returned in place of results.
+    ended; with True, failures are returned in place of results. `defer_after`: in a flow run
+    of a deployment, runs still going after that long suspend the flow run once for all of
+    them (docs/how-to/deploy-deferred-waits.md).
     """
     return await _run_many(imbrace_credentials, flow_id, payloads, max_concurrent,
-                           concurrency_limit, timeout, paused_timeout, return_exceptions)
+                           concurrency_limit, timeout, paused_timeout, return_exceptions,
+                           defer_after)
 
 
 @task(name="Trigger Imbrace flow many times and wait", **_OPTIONS)
@@ -183,6 +213,7 @@ def trigger_many_and_wait(
     timeout: float | None = None,
     paused_timeout: float | None = None,
     return_exceptions: bool = False,
+    defer_after: float | None = None,
 ) -> list[Any]:
     """Run `flow_id` once per payload, concurrently, and return the results in order (sync).
 
@@ -190,4 +221,5 @@ def trigger_many_and_wait(
     """
     with guard_interrupts():
         return run_sync(_run_many(imbrace_credentials, flow_id, payloads, max_concurrent,
-                                  concurrency_limit, timeout, paused_timeout, return_exceptions))
+                                  concurrency_limit, timeout, paused_timeout, return_exceptions,
+                                  defer_after))

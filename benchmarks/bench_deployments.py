@@ -1,0 +1,172 @@
+"""Deployed Prefect on a real server with process workers: deferred waits and the 60-run fleet.
+
+- `deferred_wait`: worker-seconds held by one flow run waiting on a 2-minute Imbrace run
+  (a delay that PAUSES it), with `defer_after=5` vs the blocking wait, both in the same run.
+  Worker-seconds are the time the flow run had infrastructure: from each `Pending` (the worker
+  submitted it) to the next `Suspended` or final state, summed.
+- `fleet_60`: wall time of 60 flow runs of one deployment on 3 process workers (3 flow runs
+  each at once), each triggering and waiting on one Imbrace run (1 s delay), with the shared
+  limits of the fleet test (8 runs in flight, 20 requests/s); baseline: one process running
+  the same 60 waits (`trigger_many_and_wait`, same credentials and limits). Engine requests of
+  both sides are in the details.
+
+Costs minutes (a server start, a 2-minute wait, 60 Python processes): full runs only; `--quick`
+skips it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import Metric, classify_requests
+
+HERE = Path(__file__).resolve().parent
+FLOWS = HERE / "_deployed_flows.py"
+
+
+def _held_seconds(states: list[Any]) -> float:
+    """Seconds between each Pending state and the next Suspended or final state."""
+    held, since = 0.0, None
+    for state in sorted(states, key=lambda s: s.timestamp):
+        if state.type.value == "PENDING" and since is None:
+            since = state.timestamp
+        elif since is not None and (state.name == "Suspended" or state.is_final()):
+            held += (state.timestamp - since).total_seconds()
+            since = None
+    return held
+
+
+def deferred_wait(server: Any, engine: Any, credentials: Any) -> Metric:
+    from prefect.states import Cancelled
+
+    from prefect_imbrace.client import create_webhook_flow
+    from prefect_imbrace.client import operations as ops
+    from prefect_imbrace.resumer import deploy_resumer
+
+    suffix = uuid.uuid4().hex[:6]
+    with credentials.get_client() as client:
+        flow_id = create_webhook_flow(client, "Bench two minutes", [
+            ops.delay("step_1", 2, unit="minutes"), ops.return_response("step_2", body={"ok": True}),
+        ]).id
+    block = f"bench-deferred-{suffix}"
+    with server.settings():
+        credentials.save(block, overwrite=True)
+    pool = f"bench-deferred-{suffix}"
+    server.create_pool(pool)
+    deployment_id = server.deploy(f"{FLOWS}:wait_on_imbrace", name="bench-deferred", pool=pool)
+    with server.settings():
+        resumer_id = deploy_resumer(block, pool, poll_interval=5, run_for=900,
+                                    job_variables=server.job_variables())
+    workers = server.start_workers(pool, count=1, limit=4)
+    try:
+        params = {"block": block, "flow_id": flow_id}
+        deferred = server.run_deployment(
+            deployment_id, parameters={**params, "index": 1, "wait": {"defer_after": 5, "timeout": 900}})
+        blocking = server.run_deployment(
+            deployment_id, parameters={**params, "index": 2, "wait": {"timeout": 900}})
+        done = server.wait_for_flow_runs([deferred.id, blocking.id], timeout=600, poll=2)
+        assert all(run.state.is_completed() for run in done), [run.state for run in done]
+        with server.client() as client:
+            held = [_held_seconds(client.read_flow_run_states(run.id)) for run in done]
+            for flow_run in client.read_flow_runs():
+                if str(flow_run.deployment_id) == str(resumer_id) and not flow_run.state.is_final():
+                    client.set_flow_run_state(flow_run.id, Cancelled(), force=True)
+    finally:
+        for worker in workers:
+            worker.stop()
+    return Metric(
+        name="deferred_wait", value=round(held[0], 1), unit="worker-s per 2-min Imbrace run",
+        baseline=round(held[1], 1), ratio=round(held[0] / held[1], 3),
+        goal="deferred holds the worker for a small fraction of the blocking wait",
+        met=held[0] < 0.25 * held[1],
+        notes="Pending -> Suspended/final, summed; deferred = first execution + re-execution",
+    )
+
+
+def fleet_60(server: Any, engine: Any, credentials: Any, runs: int = 60) -> Metric:
+    from prefect import flow
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    from prefect_imbrace.client import create_webhook_flow
+    from prefect_imbrace.client import operations as ops
+    from prefect_imbrace.tasks import trigger_many_and_wait
+
+    suffix = uuid.uuid4().hex[:6]
+    in_flight, rate = f"bench-runs-{suffix}", f"bench-requests-{suffix}"
+    with server.client() as client:
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=in_flight, limit=8))
+        client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name=rate, limit=1, slot_decay_per_second=20))
+    limited = credentials.model_copy(update={"concurrency_limit": in_flight, "rate_limit": rate})
+    with credentials.get_client() as client:
+        flow_id = create_webhook_flow(client, "Bench fleet", [
+            ops.delay("step_1", 1), ops.return_response("step_2", body={"ok": True})]).id
+    block = f"bench-fleet-{suffix}"
+    with server.settings():
+        limited.save(block, overwrite=True)
+
+    # baseline: one process, the same 60 waits, the same credentials and limits
+    @flow
+    def one_process() -> list[Any]:
+        return trigger_many_and_wait(limited, flow_id, [{"index": i} for i in range(runs)])
+
+    engine.control.reset()
+    with server.settings():
+        started = time.perf_counter()
+        one_process()
+        single_s = time.perf_counter() - started
+    single = engine.control.counters()
+
+    pool = f"bench-fleet-{suffix}"
+    server.create_pool(pool, paused=True)
+    deployment_id = server.deploy(f"{FLOWS}:wait_on_imbrace", name="bench-fleet", pool=pool)
+    flow_runs = [server.run_deployment(deployment_id, parameters={"block": block, "flow_id": flow_id,
+                                                                  "index": i})
+                 for i in range(runs)]
+    workers = server.start_workers(pool, count=3, limit=3)
+    engine.control.reset()
+    try:
+        started = time.perf_counter()
+        server.set_pool_paused(pool, False)
+        done = server.wait_for_flow_runs([r.id for r in flow_runs], timeout=1800, poll=2)
+        fleet_s = time.perf_counter() - started
+    finally:
+        for worker in workers:
+            worker.stop()
+    fleet = engine.control.counters()
+    completed = sum(run.state.is_completed() for run in done)
+    return Metric(
+        name="fleet_60", value=round(fleet_s, 1), unit="s wall (60 flow runs, 3 workers)",
+        baseline=round(single_s, 1), ratio=round(fleet_s / single_s, 2),
+        goal="report (the fleet pays a Python process per flow run)", met=None,
+        notes="same limits both sides: 8 runs in flight, 20 requests/s",
+        details={
+            "completed": completed,
+            "fleet_requests": classify_requests(fleet["requests"]),
+            "one_process_requests": classify_requests(single["requests"]),
+            "fleet_running_high_water": fleet["running_high_water"],
+            "fleet_requests_per_second_peak": fleet["requests_per_second_peak"],
+            "one_process_running_high_water": single["running_high_water"],
+            "one_process_requests_per_second_peak": single["requests_per_second_peak"],
+        },
+    )
+
+
+def run(quick: bool, smoke: bool = False) -> list[Metric]:
+    """Full runs only: a real Prefect server and 60 processes do not fit a quick run."""
+    if quick or smoke:
+        return []
+    from prefect_imbrace.credentials import ImbraceCredentials
+    from prefect_imbrace.local import ImbraceLocal
+    from prefect_imbrace.testing_deployments import start_prefect_server
+
+    server = start_prefect_server()
+    try:
+        with ImbraceLocal() as engine:
+            credentials = ImbraceCredentials(api_key=engine.api_key, gateway=engine.url, timeout=15)
+            return [deferred_wait(server, engine, credentials), fleet_60(server, engine, credentials)]
+    finally:
+        server.stop()

@@ -1,0 +1,105 @@
+"""A deployed wait that gives its worker back: `defer_after`, the resumer and shared limits.
+
+    uv run python flows/deferred_approval.py                  # run once here (Imbrace Local if no key)
+    uv run python flows/deferred_approval.py --deploy --pool my-pool   # deploy it and the resumer
+
+The Imbrace flow waits (on Imbrace Local: a 2-minute delay, which PAUSES the run; for real:
+an approval, a delay, a slow API). Deployed, the Prefect flow run suspends after
+`defer_after` seconds and holds no worker; the resumer resumes it when the Imbrace run ends,
+and the wait adopts the run it started (the trigger is never sent twice). Run directly, there
+is no deployment to resume, so the wait blocks as usual.
+
+The credentials block can name shared limits (docs/how-to/deploy-deferred-waits.md):
+`--concurrency-limit imbrace-runs --rate-limit imbrace-requests`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from imbrace_demo import (
+    credentials_block_for,
+    flow_ids_from,
+    imbrace_target,
+    load_credentials,
+    prefect_api,
+)
+from prefect import flow
+from prefect.deployments.runner import RunnerDeployment
+
+from prefect_imbrace.client import create_webhook_flow
+from prefect_imbrace.client import operations as ops
+from prefect_imbrace.tasks import trigger_flow_and_wait
+
+DEPLOYMENT_NAME = "imbrace-deferred-approval"
+
+
+@flow(name="imbrace-deferred-approval", persist_result=True)
+def deferred_approval(
+    flow_id: str,
+    request: dict[str, Any] | None = None,
+    credentials_block: str | None = None,
+    defer_after: float | None = 30,
+    timeout: float = 3 * 24 * 3600,
+) -> dict[str, Any]:
+    """Trigger `flow_id` and wait up to `timeout`; deployed, suspend after `defer_after`."""
+    credentials = load_credentials(credentials_block)
+    result = trigger_flow_and_wait(
+        credentials, flow_id, request or {"invoice": "INV-1", "amount": 120},
+        defer_after=defer_after, timeout=timeout,
+    )
+    return {"run_id": result.run_id, "status": result.status, "payload": result.payload}
+
+
+def build_waiting_flow(client: Any, minutes: float = 2) -> str:
+    """On Imbrace Local: a flow that pauses `minutes` (a delay step), then answers."""
+    return create_webhook_flow(client, "Deferred approval: wait", [
+        ops.delay("step_1", minutes, unit="minutes"),
+        ops.return_response("step_2", body={"approved": True, "request": "{{trigger.body}}"}),
+    ]).id
+
+
+def build_deployment(flow_id: str, credentials_block: str | None, defer_after: float = 30) -> RunnerDeployment:
+    """The deployment `--deploy` applies (on a process pool, from this folder)."""
+    return deferred_approval.to_deployment(
+        name=DEPLOYMENT_NAME,
+        parameters={"flow_id": flow_id, "credentials_block": credentials_block,
+                    "defer_after": defer_after},
+        description="Waits on an Imbrace flow without holding a worker (defer_after).",
+        tags=["imbrace"],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flow-id", help="real Imbrace: the flow to run (or IMBRACE_FLOW_ID)")
+    parser.add_argument("--deploy", action="store_true", help="deploy this flow and the resumer")
+    parser.add_argument("--pool", default="imbrace-examples", help="process work pool (--deploy)")
+    parser.add_argument("--minutes", type=float, default=2.0, help="Imbrace Local: the wait")
+    args = parser.parse_args(argv)
+    with prefect_api(), imbrace_target() as target:
+        if target.is_local:
+            with target.client() as client:
+                flow_id = build_waiting_flow(client, args.minutes)
+        else:
+            (flow_id,) = flow_ids_from([args.flow_id], ["IMBRACE_FLOW_ID"])
+        block = credentials_block_for(target)
+        if args.deploy:
+            from prefect_imbrace.resumer import deploy_resumer
+
+            if block is None:
+                parser.error("--deploy needs a saved credentials block (IMBRACE_CREDENTIALS_BLOCK)")
+            deployment_id = build_deployment(flow_id, block).apply(work_pool_name=args.pool)
+            deploy_resumer(block, work_pool_name=args.pool)
+            print(f"Deployed {DEPLOYMENT_NAME} ({deployment_id}) and the resumer on {args.pool!r}; "
+                  f"start a worker: prefect worker start --pool {args.pool}")
+            return 0
+        outcome = deferred_approval(flow_id, credentials_block=block)
+        print(f"Imbrace run {outcome['run_id']}: {outcome['status']}, payload {outcome['payload']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
