@@ -26,7 +26,7 @@ def read_source(source: SecretSource) -> Any:
 
     assert source.block is not None
     try:
-        block = cast(Secret, Secret.load(source.block))
+        block = cast("Secret[Any]", Secret.load(source.block))
     except ValueError as exc:
         raise ValueError(f"Prefect Secret block {source.block!r} cannot be loaded: {exc}") from None
     return block.get()

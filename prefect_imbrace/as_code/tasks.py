@@ -14,12 +14,11 @@ id of this project at run time, so a Prefect deployment carries the key, not an 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from prefect import get_run_logger, task
 from pydantic import BaseModel, Field
 
-from prefect_imbrace.client import ImbraceClient
+from prefect_imbrace.client import Flow, ImbraceClient
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.exceptions import ImbraceError
 
@@ -136,9 +135,10 @@ def find_imbrace_flow_id(
     """
     if (key is None) == (external_id is None):
         raise ValueError("give exactly one of key= or external_id=")
+    matches: list[Flow]
     if external_id is not None:
         page = client.workflows.list_flows(external_ids=[external_id], limit=2)
-        matches: list[Any] = list(page.data)
+        matches = list(page.data)
         what = f"externalId {external_id!r}"
     else:
         matches = [

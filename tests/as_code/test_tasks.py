@@ -95,3 +95,15 @@ def test_deployment_step_applies_and_returns_flow_ids(tenants: Tenants, tmp_path
 def test_an_unknown_key_says_how_to_fix_it(tenants: Tenants) -> None:
     with pytest.raises(ImbraceFlowNotFound, match="no Imbrace flow has key 'nope'.*prefect-imbrace apply"):
         find_imbrace_flow_id(tenants.b.client, key="nope")
+
+
+def test_the_command_line_reads_a_credentials_block(tenants: Tenants) -> None:
+    from typer.testing import CliRunner
+
+    from prefect_imbrace.as_code.cli import app
+
+    credentials_of(tenants, tenants.b.api_key).save("as-code-cli-b", overwrite=True)
+    result = CliRunner().invoke(app, ["plan", "--block", "as-code-cli-b", str(EXAMPLE)])
+    assert result.exit_code == 2, result.output
+    assert "+ create flow 'order-intake'" in result.output
+    assert "Plan: 3 to create, 0 to update, 0 to delete, 0 unchanged." in result.output
