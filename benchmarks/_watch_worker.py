@@ -141,7 +141,7 @@ async def side_client(a: argparse.Namespace) -> dict[str, Any]:
 
         async def trigger(i: int) -> None:
             async with gate:
-                await wf.trigger_flow(a.flow, {"i": i})
+                await wf.trigger_flow(flow_id=a.flow, payload={"i": i})
 
         started = time.perf_counter()
         await asyncio.gather(*(trigger(i) for i in range(a.n)))
@@ -171,7 +171,7 @@ def side_sdk(a: argparse.Namespace) -> dict[str, Any]:
     wf = client.workflows
     with ThreadPoolExecutor(max_workers=a.threads) as pool:
         started = time.perf_counter()
-        list(pool.map(lambda i: wf.trigger_flow(a.flow, {"i": i}), range(a.n)))
+        list(pool.map(lambda i: wf.trigger_flow(flow_id=a.flow, payload={"i": i}), range(a.n)))
         trigger_s = time.perf_counter() - started
         ids: set[str] = set()
         deadline = time.monotonic() + MAX_WAIT_S

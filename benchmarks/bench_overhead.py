@@ -66,7 +66,7 @@ def _raw_json(response: httpx.Response) -> Any:
 def _format_profile(prof: cProfile.Profile) -> str:
     """Own-time leaders, then cumulative time of our code (the part the client can change)."""
     parts = []
-    for order, restrict in (("tottime", 12), ("cumulative", r"prefect_imbrace|_base|_calls|workflows|tenacity")):
+    for order, restrict in (("tottime", 12), ("cumulative", r"prefect_imbrace|_base|_resource|endpoints|workflows|tenacity")):
         buf = io.StringIO()
         stats = pstats.Stats(prof, stream=buf).sort_stats(order)
         stats.print_stats(restrict) if isinstance(restrict, int) else stats.print_stats(restrict, 14)
@@ -120,9 +120,9 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
         ours = ImbraceClient(gateway=engine.url, api_key=engine.api_key)
         raw = httpx.Client(timeout=30.0, limits=LIMITS)
         sync_ops: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
-            "GET get_flow": (lambda: ours.workflows.get_flow(flow_id),
+            "GET get_flow": (lambda: ours.workflows.get_flow(flow_id=flow_id),
                              lambda: _raw_json(raw.get(flow_url, headers=headers))),
-            "POST create_folder": (lambda: ours.workflows.create_folder("Bench folder", engine.project_id),
+            "POST create_folder": (lambda: ours.workflows.create_folder(display_name="Bench folder", project_id=engine.project_id),
                                    lambda: _raw_json(raw.post(folder_url, json=folder_body, headers=headers))),
         }
         for op, (a, b) in sync_ops.items():
@@ -153,8 +153,8 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
                 return _raw_json(await araw.post(folder_url, json=folder_body, headers=headers))
 
             async_ops = {
-                "GET get_flow": (lambda: aours.workflows.get_flow(flow_id), raw_get),
-                "POST create_folder": (lambda: aours.workflows.create_folder("Bench folder", engine.project_id),
+                "GET get_flow": (lambda: aours.workflows.get_flow(flow_id=flow_id), raw_get),
+                "POST create_folder": (lambda: aours.workflows.create_folder(display_name="Bench folder", project_id=engine.project_id),
                                        raw_post),
             }
             for op, (a, b) in async_ops.items():

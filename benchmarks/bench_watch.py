@@ -44,7 +44,7 @@ def _phases(engine: LocalProcess, flow_id: str, t0_epoch: float, wall: float) ->
     created: list[float] = []
     finished: list[float] = []
     with ImbraceClient(gateway=engine.url, api_key=engine.api_key) as client:
-        for run in client.workflows.iter_runs(flow_id=flow_id, max_items=10_000):
+        for run in client.workflows.iter_runs(flow_id=flow_id).take(10_000):
             if run.created:
                 created.append(run.created.timestamp())
             if run.finish_time:

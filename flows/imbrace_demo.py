@@ -164,7 +164,7 @@ def build_classifier(client: ImbraceClient, delay_seconds: float = 1.0) -> str:
     flow_id = draft(client, "Quickstart: classifier", [ops.delay("wait", delay_seconds)])
     large = ops.branch("Large", ops.condition("{{trigger.body.n}}", "NUMBER_IS_GREATER_THAN", 10))
     router = ops.router("classify", [large, ops.fallback_branch("Small")])
-    client.workflows.apply_flow_operation(flow_id, ops.add_action("wait", router))
+    client.workflows.apply_flow_operation(flow_id=flow_id, operation=ops.add_action("wait", router))
     for index, size in ((0, "large"), (1, "small")):
         body = {
             "n": "{{trigger.body.n}}",
@@ -173,9 +173,9 @@ def build_classifier(client: ImbraceClient, delay_seconds: float = 1.0) -> str:
         }
         reply = ops.return_response(f"reply_{size}", body=body)
         client.workflows.apply_flow_operation(
-            flow_id, ops.add_action("classify", reply, branch_index=index)
+            flow_id=flow_id, operation=ops.add_action("classify", reply, branch_index=index)
         )
-    client.workflows.apply_flow_operation(flow_id, ops.lock_and_publish())
+    client.workflows.apply_flow_operation(flow_id=flow_id, operation=ops.lock_and_publish())
     return flow_id
 
 

@@ -48,7 +48,7 @@ def observe_runs(
 def start_runs_outside_prefect(client: ImbraceClient, flow_id: str, count: int) -> list[str]:
     """Trigger `count` runs with the plain client and wait until the engine finished them."""
     for n in range(count):
-        client.workflows.trigger_flow(flow_id, {"n": n})
+        client.workflows.trigger_flow(flow_id=flow_id, payload={"n": n})
     for _ in range(100):  # bounded: Local finishes these echo runs in milliseconds
         runs = list(client.workflows.iter_runs(flow_id=flow_id))
         if len(runs) == count and all(run.is_terminal for run in runs):

@@ -88,15 +88,15 @@ def build_prioritiser(client: ImbraceClient) -> str:
     flow_id = draft(client, "Pipeline: prioritiser", [])
     high = ops.branch("High", ops.condition("{{trigger.body.total}}", "NUMBER_IS_GREATER_THAN", 100))
     client.workflows.apply_flow_operation(
-        flow_id, ops.add_action("trigger", ops.router("route", [high, ops.fallback_branch()]))
+        flow_id=flow_id, operation=ops.add_action("trigger", ops.router("route", [high, ops.fallback_branch()]))
     )
     for index, priority in ((0, "high"), (1, "normal")):
         body = {"order": "{{trigger.body.order}}", "priority": priority}
         step = ops.return_response(f"reply_{priority}", body=body)
         client.workflows.apply_flow_operation(
-            flow_id, ops.add_action("route", step, branch_index=index)
+            flow_id=flow_id, operation=ops.add_action("route", step, branch_index=index)
         )
-    client.workflows.apply_flow_operation(flow_id, ops.lock_and_publish())
+    client.workflows.apply_flow_operation(flow_id=flow_id, operation=ops.lock_and_publish())
     return flow_id
 
 

@@ -211,11 +211,6 @@ class ImbraceCredentials(CredentialsBlock):
             client.workflows.list_flows(limit=1)
         self.logger.info("Connected to the Imbrace engine.")
 
-    def link_base(self) -> str | None:
-        """Where links to runs point: `ui_url`, else the gateway, else the engine URL."""
-        kwargs = self.client_kwargs()
-        return self.ui_url or setting("ui_url") or kwargs["gateway"] or kwargs["engine_url"]
-
 
 def _secret(value: Any) -> SecretStr | None:
     if value is None or isinstance(value, SecretStr):

@@ -232,10 +232,6 @@ class ImbraceRunWaitTimeout(ImbraceRunError):
 # --------------------------------------------------------------------------------------------
 # status -> class: the whole ladder lives here
 
-_ENGINE_FAILED = "The flow has failed and there is no response returned"
-_ENGINE_INTERNAL = "An internal error has occurred"
-_ENGINE_TOO_LONG = "The request took too long to reply"
-
 _AUTH_HINTS = {
     "api_key": "the API key was rejected; check IMBRACE_API_KEY / api_key= (it must be a valid, full-access key)",
     "bearer": (
@@ -283,6 +279,7 @@ def _make_status_error(
     webhook_flow_id: str | None = None,
     retries: int = 0,
     auth_mode: str | None = None,
+    retry_after: float | None = None,
 ) -> APIStatusError:
     """Turn one error answer into the most specific class, with a message that says what to fix.
 
@@ -373,7 +370,7 @@ def _make_status_error(
             f"Rate limited (429) for {where}{retried}{detail}. Slow down, or raise max_retries.",
             **kwargs,
         )
-        error.retry_after = _retry_after_seconds(lowered)
+        error.retry_after = retry_after
         return error
     if status_code >= 500:
         return ServerError(f"Engine error ({tag}) for {where}{retried}{detail}.", **kwargs)
@@ -385,15 +382,3 @@ def _make_status_error(
         return InvalidRequestError(message, **kwargs)
     return APIStatusError(f"Engine answered {tag} for {where}{detail}.", **kwargs)
 
-
-def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds form of `retry-after-ms` / `retry-after` (numbers only; dates are parsed in _base)."""
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            return float(raw) / scale
-        except ValueError:
-            continue
-    return None

@@ -124,8 +124,8 @@ def observe_imbrace_runs(
     created: dict[str, datetime] = {}
     with imbrace_credentials.get_client() as client:
         runs = client.workflows.iter_runs(
-            flow_id=list(flow_ids) if flow_ids else None, created_after=since, max_items=max_runs
-        )
+            flow_id=list(flow_ids) if flow_ids else None, created_after=since
+        ).take(max_runs)
         for run in runs:
             created[run.id] = run.created or now
             if run.id in done:

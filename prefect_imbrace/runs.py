@@ -481,8 +481,8 @@ class ImbraceRunHandle:
     async def _find_for_cancel(self, client: Any) -> None:
         """One pass over the flow's runs since the first send for a run showing our key."""
         since = self.record.first_planned_at - timedelta(seconds=self.options.clock_skew)
-        async for run in client.workflows.iter_runs(flow_id=self.flow_id, created_after=since,
-                                                    max_items=5000):
+        runs = client.workflows.iter_runs(flow_id=self.flow_id, created_after=since)
+        async for run in runs.take(5000):
             if run.status in CANCELLABLE_STATUSES:
                 full = await client.workflows.get_run(run_id=run.id)
                 if key_of(full) == self.key:

@@ -13,15 +13,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from prefect.settings.base import PrefectBaseSettings
-
-try:
-    from prefect.settings.base import build_settings_config
-except ImportError:  # Prefect releases before the public name
-    from prefect.settings.base import _build_settings_config as build_settings_config
+from prefect.settings.base import PrefectBaseSettings, build_settings_config
 from pydantic import Field, SecretStr
 
-__all__ = ["ImbraceSettings", "get_settings", "setting"]
+__all__ = ["ImbraceSettings", "env_name", "get_settings", "setting"]
 
 
 class ImbraceSettings(PrefectBaseSettings):
@@ -56,7 +51,9 @@ class ImbraceSettings(PrefectBaseSettings):
     )
 
 
-_ENV_NAMES = {"gateway": "IMBRACE_GATEWAY_URL"}
+def env_name(name: str) -> str:
+    """The plain variable of a setting: `IMBRACE_<NAME>`, except `gateway` (`IMBRACE_GATEWAY_URL`)."""
+    return "IMBRACE_GATEWAY_URL" if name == "gateway" else f"IMBRACE_{name.upper()}"
 
 
 def get_settings() -> ImbraceSettings:
@@ -68,6 +65,5 @@ def setting(name: str, default: Any = None) -> Any:
     """One value: Prefect-style setting first, then the plain `IMBRACE_<NAME>` variable."""
     value = getattr(get_settings(), name, None)
     if value is None:
-        env_name = _ENV_NAMES.get(name, f"IMBRACE_{name.upper()}")
-        value = os.environ.get(env_name) or None
+        value = os.environ.get(env_name(name)) or None
     return default if value is None else value

@@ -26,7 +26,8 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
@@ -141,7 +142,7 @@ def _retry_wait(
     hint = _parse_retry_after(headers, now=now)
     if hint is not None and hint >= 0:
         return min(hint, MAX_RETRY_AFTER)
-    backoff = min(initial * 2 ** max(attempt - 1, 0), maximum)
+    backoff: float = min(initial * 2 ** max(attempt - 1, 0), maximum)
     fraction = random.random() if jitter is None else jitter
     return backoff * (1 - 0.25 * fraction)
 
@@ -170,9 +171,12 @@ def _outcome_unknown(method: str, exc: BaseException) -> bool:
 
 _NO_BODY: Any = object()
 
+Timeout = float | httpx.Timeout | None
+"""Seconds (or an `httpx.Timeout`) for one call; None keeps the client's default."""
+
 
 @dataclass
-class _Call(Generic[T]):
+class Call(Generic[T]):
     """Everything needed to perform and decode one logical API call (no I/O here)."""
 
     method: str
@@ -181,28 +185,25 @@ class _Call(Generic[T]):
     params: Mapping[str, Any] | None = None
     json: Any = _NO_BODY
     headers: Mapping[str, str] | None = None
-    timeout: float | httpx.Timeout | None = None
+    timeout: Timeout = None
+    min_read_timeout: float | None = None
+    """Without an explicit `timeout`, read for at least this long (the sync webhook's 30 s hold)."""
     webhook_flow_id: str | None = None
     """Set for `/v1/webhooks/...`: 404/410 then mean "disabled"/"gone"."""
     accept_error: Callable[[httpx.Response], bool] | None = None
     """Error statuses this call decodes itself (sync webhook replies), instead of raising."""
+    needs_project: bool = False
+    """The resource fills in `projectId` (query or body) with the resolved project id when absent."""
 
-
-def _wants_retry(method: str, outcome: httpx.Response | BaseException) -> bool:
-    """Whether one attempt's outcome calls for a retry decision (the tenacity predicate's rule).
-
-    The transport asks this after the first attempt, outside tenacity: a call whose first answer
-    is final (the common case) never pays for building the retry machinery.
-    """
-    if isinstance(outcome, BaseException):
-        return _should_retry(method, outcome)
-    return outcome.status_code >= 400 and _should_retry(
-        method, outcome.status_code, outcome.headers
-    )
+    def with_project(self, project_id: str) -> Call[T]:
+        """A copy with `projectId` set where this call carries its arguments."""
+        if self.json is _NO_BODY:
+            return replace(self, params={**(self.params or {}), "projectId": project_id})
+        return replace(self, json={**self.json, "projectId": project_id})
 
 
 class _RetryPolicy(retry_base):
-    """Tenacity predicate delegating to `_should_retry` (through `_wants_retry`)."""
+    """Tenacity predicate: `_should_retry` on the attempt's status or transport error."""
 
     def __init__(self, method: str):
         self.method = method
@@ -213,25 +214,21 @@ class _RetryPolicy(retry_base):
             return False
         if outcome.failed:
             exc = outcome.exception()
-            return exc is not None and _wants_retry(self.method, exc)
-        return _wants_retry(self.method, outcome.result())
+            return exc is not None and _should_retry(self.method, exc)
+        response: httpx.Response = outcome.result()
+        return response.status_code >= 400 and _should_retry(
+            self.method, response.status_code, response.headers
+        )
 
 
-class _Replay:
-    """The first outcome, handed to tenacity as its attempt 1 (later attempts send again), so
-    tenacity counts, judges, waits and stops exactly as if it had made that attempt itself."""
-
-    __slots__ = ("first",)
-
-    def __init__(self, first: httpx.Response | BaseException):
-        self.first: httpx.Response | BaseException | None = first
-
-    def take(self) -> httpx.Response:
-        first, self.first = self.first, None
-        if isinstance(first, BaseException):
-            raise first
-        assert first is not None
-        return first
+def timeout_reading_at_least(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
+    """`timeout` with its read part raised to at least `seconds`."""
+    return httpx.Timeout(
+        connect=timeout.connect,
+        read=max(timeout.read or 0.0, seconds),
+        write=timeout.write,
+        pool=timeout.pool,
+    )
 
 
 def _body_of(response: httpx.Response) -> Any:
@@ -320,7 +317,7 @@ class _BaseAPIClient:
         )
 
     def _build_request(
-        self, http: httpx.Client | httpx.AsyncClient, call: _Call[Any]
+        self, http: httpx.Client | httpx.AsyncClient, call: Call[Any]
     ) -> httpx.Request:
         headers = {
             "accept": "application/json",
@@ -336,7 +333,9 @@ class _BaseAPIClient:
             params = {k: v for k, v in call.params.items() if v is not None} or None
             if params:
                 _check_text(params)
-        timeout = self.timeout if call.timeout is None else _as_timeout(call.timeout, self.timeout)
+        timeout = _as_timeout(call.timeout, self.timeout)
+        if call.timeout is None and call.min_read_timeout is not None:
+            timeout = timeout_reading_at_least(timeout, call.min_read_timeout)
         kwargs: dict[str, Any] = {"params": params, "headers": headers, "timeout": timeout}
         if call.json is not _NO_BODY:
             kwargs["json"] = call.json
@@ -360,8 +359,7 @@ class _BaseAPIClient:
             maximum=self.retry_max_delay,
         )
 
-    def _log_retry(self, retry_state: RetryCallState) -> None:
-        call: _Call[Any] = retry_state.kwargs["call"]
+    def _log_retry(self, call: Call[Any], retry_state: RetryCallState) -> None:
         outcome = retry_state.outcome
         if outcome is None:  # pragma: no cover - tenacity always sets it before sleeping
             return
@@ -388,18 +386,18 @@ class _BaseAPIClient:
             },
         )
 
-    def _tenacity_kwargs(self, method: str) -> dict[str, Any]:
+    def _tenacity_kwargs(self, call: Call[Any]) -> dict[str, Any]:
         return {
             "stop": stop_after_attempt(self.max_retries + 1),
-            "retry": _RetryPolicy(method),
+            "retry": _RetryPolicy(call.method),
             "wait": self._wait,
-            "before_sleep": self._log_retry,
+            "before_sleep": partial(self._log_retry, call),
             "retry_error_callback": lambda state: state.outcome.result(),
             "reraise": True,
         }
 
     def _transport_error(
-        self, call: _Call[Any], exc: httpx.TransportError, attempts: int
+        self, call: Call[Any], exc: httpx.TransportError, attempts: int
     ) -> APIError:
         url = self.engine_url + call.path
         if _outcome_unknown(call.method, exc):
@@ -426,13 +424,7 @@ class _BaseAPIClient:
             url=url,
         )
 
-    def _settle(self, call: _Call[T], first: httpx.Response | httpx.TransportError) -> T:
-        """The result (or error) of a first attempt that the retry policy has no say about."""
-        if isinstance(first, httpx.TransportError):
-            raise self._transport_error(call, first, 1) from first
-        return self._finish(call, first, 1)
-
-    def _finish(self, call: _Call[T], response: httpx.Response, attempts: int) -> T:
+    def _finish(self, call: Call[T], response: httpx.Response, attempts: int) -> T:
         status = response.status_code
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -453,6 +445,7 @@ class _BaseAPIClient:
                 webhook_flow_id=call.webhook_flow_id,
                 auth_mode=self.auth_mode,
                 retries=attempts - 1,
+                retry_after=_parse_retry_after(response.headers) if status == 429 else None,
             )
         try:
             return call.parse(response)
@@ -509,43 +502,19 @@ class SyncAPIClient(_BaseAPIClient):
         self._sleep = sleep or time.sleep
         self._gate = request_gate
 
-    def _request(self, timeout: float | httpx.Timeout | None, call: _Call[T]) -> T:
-        """Perform one logical call; `timeout` (when given) overrides the call's own timeout."""
-        if timeout is not None:
-            call.timeout = timeout
+    def request(self, call: Call[T]) -> T:
+        """Perform one logical call: send, repeat what the retry policy allows, decode or raise."""
         request = self._build_request(self._http, call)
-        if self._gate is not None:
-            self._gate.acquire()
+        retrying = Retrying(sleep=self._sleep, **self._tenacity_kwargs(call))
         try:
-            first: httpx.Response | httpx.TransportError = self._http.send(request)
+            response: httpx.Response = retrying(self._send_once, request)
         except httpx.TransportError as exc:
-            first = exc
-        if not _wants_retry(call.method, first):
-            return self._settle(call, first)
-        return self._retry(request, call, first)
-
-    def _retry(
-        self, request: httpx.Request, call: _Call[T], first: httpx.Response | BaseException
-    ) -> T:
-        """Hand a first outcome that calls for a retry decision to tenacity (it replays it as attempt 1)."""
-        replay = _Replay(first)
-        retrying = Retrying(sleep=self._sleep, **self._tenacity_kwargs(call.method))
-        try:
-            response = retrying(self._attempt, replay, request, call=call)
-        except httpx.TransportError as exc:
-            raise self._transport_error(
-                call, exc, retrying.statistics.get("attempt_number", 1)
-            ) from exc
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise self._transport_error(call, exc, attempts) from exc
         return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
 
-    def _attempt(
-        self, replay: _Replay, request: httpx.Request, *, call: _Call[Any]
-    ) -> httpx.Response:
-        if replay.first is not None:
-            return replay.take()
-        return self._send_once(request, call=call)
-
-    def _send_once(self, request: httpx.Request, *, call: _Call[Any]) -> httpx.Response:
+    def _send_once(self, request: httpx.Request) -> httpx.Response:
+        """One attempt: wait at the request gate (if any), then send."""
         if self._gate is not None:
             self._gate.acquire()
         return self._http.send(request)
@@ -600,43 +569,19 @@ class AsyncAPIClient(_BaseAPIClient):
         self._sleep = sleep or asyncio.sleep
         self._gate = request_gate
 
-    async def _request(self, timeout: float | httpx.Timeout | None, call: _Call[T]) -> T:
-        """Perform one logical call; `timeout` (when given) overrides the call's own timeout."""
-        if timeout is not None:
-            call.timeout = timeout
+    async def request(self, call: Call[T]) -> T:
+        """Perform one logical call: send, repeat what the retry policy allows, decode or raise."""
         request = self._build_request(self._http, call)
-        if self._gate is not None:
-            await self._gate.aacquire()
+        retrying = AsyncRetrying(sleep=self._sleep, **self._tenacity_kwargs(call))
         try:
-            first: httpx.Response | httpx.TransportError = await self._http.send(request)
+            response: httpx.Response = await retrying(self._send_once, request)
         except httpx.TransportError as exc:
-            first = exc
-        if not _wants_retry(call.method, first):
-            return self._settle(call, first)
-        return await self._retry(request, call, first)
-
-    async def _retry(
-        self, request: httpx.Request, call: _Call[T], first: httpx.Response | BaseException
-    ) -> T:
-        """Hand a first outcome that calls for a retry decision to tenacity (it replays it as attempt 1)."""
-        replay = _Replay(first)
-        retrying = AsyncRetrying(sleep=self._sleep, **self._tenacity_kwargs(call.method))
-        try:
-            response = await retrying(self._attempt, replay, request, call=call)
-        except httpx.TransportError as exc:
-            raise self._transport_error(
-                call, exc, retrying.statistics.get("attempt_number", 1)
-            ) from exc
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise self._transport_error(call, exc, attempts) from exc
         return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
 
-    async def _attempt(
-        self, replay: _Replay, request: httpx.Request, *, call: _Call[Any]
-    ) -> httpx.Response:
-        if replay.first is not None:
-            return replay.take()
-        return await self._send_once(request, call=call)
-
-    async def _send_once(self, request: httpx.Request, *, call: _Call[Any]) -> httpx.Response:
+    async def _send_once(self, request: httpx.Request) -> httpx.Response:
+        """One attempt: wait at the request gate (if any), then send."""
         if self._gate is not None:
             await self._gate.aacquire()
         return await self._http.send(request)

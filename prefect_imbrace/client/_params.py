@@ -34,13 +34,13 @@ def guard_id(name: str, value: Any) -> str:
     """An engine id (the engine pattern-checks these and answers 400 otherwise)."""
     if isinstance(value, str) and ID_PATTERN.fullmatch(value):
         return value  # the common case: a well-formed id needs no quoting or further checks
-    guard(name, value)
+    guard(name, value)  # a non-empty string, or a clear error
     if not ID_PATTERN.fullmatch(value):
         raise ImbraceConfigurationError(
             f"`{name}` must be an engine id: exactly 21 letters and digits, like "
             f"'ZurYxBCHMoYIzudlATavb' (received {value!r})"
         )
-    return value
+    return str(value)
 
 
 def str_list(
@@ -78,6 +78,11 @@ def iso(name: str, value: datetime | str | None) -> str | None:
         )
     utc = value.astimezone(timezone.utc)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def without_none(**values: Any) -> dict[str, Any]:
+    """The given keyword values, minus those that are None (optional body fields)."""
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def limit_of(limit: int) -> int:

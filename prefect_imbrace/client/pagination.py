@@ -29,19 +29,22 @@ class SeekPage(BaseModel, Generic[T]):
 
 
 def _check_max_items(max_items: int | None) -> None:
-    if max_items is not None and max_items < 0:
+    if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
         from ..exceptions import ImbraceConfigurationError
 
-        raise ImbraceConfigurationError(f"max_items must be >= 0 or None (got {max_items}).")
+        raise ImbraceConfigurationError(f"max_items must be an integer >= 0 or None (got {max_items!r}).")
 
 
 def iterate(
-    fetch: Callable[[str | None], SeekPage[T]], *, max_items: int | None = None
+    fetch: Callable[[str | None], SeekPage[T]],
+    *,
+    start: str | None = None,
+    max_items: int | None = None,
 ) -> Iterator[T]:
-    """Yield items page after page, calling `fetch(cursor)` (cursor None = first page)."""
+    """Yield items page after page, calling `fetch(cursor)` from `start` (None = first page)."""
     _check_max_items(max_items)
     count = 0
-    cursor: str | None = None
+    cursor = start
     seen: set[str] = set()
     while max_items is None or count < max_items:
         page = fetch(cursor)
@@ -57,12 +60,15 @@ def iterate(
 
 
 async def aiterate(
-    fetch: Callable[[str | None], Awaitable[SeekPage[T]]], *, max_items: int | None = None
+    fetch: Callable[[str | None], Awaitable[SeekPage[T]]],
+    *,
+    start: str | None = None,
+    max_items: int | None = None,
 ) -> AsyncIterator[T]:
     """Async twin of `iterate`."""
     _check_max_items(max_items)
     count = 0
-    cursor: str | None = None
+    cursor = start
     seen: set[str] = set()
     while max_items is None or count < max_items:
         page = await fetch(cursor)
@@ -75,3 +81,38 @@ async def aiterate(
             return
         seen.add(page.next)
         cursor = page.next
+
+
+class Pager(Generic[T]):
+    """What `Workflows.iter_*` return: iterate it for every item; `take(n)` for at most n.
+
+    Nothing is sent until iteration starts; each iteration starts again from the first page.
+    """
+
+    def __init__(self, fetch: Callable[[str | None], SeekPage[T]], start: str | None = None):
+        self._fetch = fetch
+        self._start = start
+
+    def __iter__(self) -> Iterator[T]:
+        return iterate(self._fetch, start=self._start)
+
+    def take(self, max_items: int) -> Iterator[T]:
+        """At most `max_items` items (no page after the one that completes them is read)."""
+        return iterate(self._fetch, start=self._start, max_items=max_items)
+
+
+class AsyncPager(Generic[T]):
+    """What `AsyncWorkflows.iter_*` return: `async for` over every item; `take(n)` for at most n."""
+
+    def __init__(
+        self, fetch: Callable[[str | None], Awaitable[SeekPage[T]]], start: str | None = None
+    ):
+        self._fetch = fetch
+        self._start = start
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return aiterate(self._fetch, start=self._start)
+
+    def take(self, max_items: int) -> AsyncIterator[T]:
+        """At most `max_items` items (no page after the one that completes them is read)."""
+        return aiterate(self._fetch, start=self._start, max_items=max_items)

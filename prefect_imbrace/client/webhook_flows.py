@@ -9,7 +9,7 @@ exactly that, in that order; anything else (router branches, loops) is added aft
     from prefect_imbrace.client import create_webhook_flow
 
     flow = create_webhook_flow(client, "Echo", [ops.return_response(body={"echo": "{{trigger.body}}"})])
-    client.workflows.trigger_flow_sync(flow.id, {"n": 1})
+    client.workflows.trigger_flow_sync(flow_id=flow.id, payload={"n": 1})
 
 The operations are planned (and the input checked) before anything is sent, so bad input creates
 nothing. An engine error midway is not undone: the flow stays as a draft, so you can see why.
@@ -78,7 +78,7 @@ def create_webhook_flow(
     operations = _build_operations(actions, trigger)
     if publish:
         operations.append(ops.lock_and_publish())
-    flow = client.workflows.create_flow(display_name, folder_id=folder_id)
+    flow = client.workflows.create_flow(display_name=display_name, folder_id=folder_id)
     for operation in operations:
-        flow = client.workflows.apply_flow_operation(flow.id, operation)
+        flow = client.workflows.apply_flow_operation(flow_id=flow.id, operation=operation)
     return flow

@@ -8,9 +8,9 @@ identified; a handle registers itself from its send on and leaves when it ends o
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
 __all__ = [
     "acancel_active_runs",
@@ -25,6 +25,8 @@ __all__ = [
 
 _active: dict[str, dict[str, Any]] = {}
 _active_lock = threading.Lock()
+
+T = TypeVar("T")
 
 
 def current_flow_run_id() -> str | None:
@@ -54,11 +56,11 @@ def untrack(flow_run_id: str, key: str, handle: Any) -> None:
             _active.pop(flow_run_id, None)
 
 
-def run_sync(coro: Any) -> Any:
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine from sync code on Prefect's run-sync loop (context preserved)."""
     from prefect.utilities.asyncutils import run_coro_as_sync
 
-    return run_coro_as_sync(coro)
+    return cast(T, run_coro_as_sync(coro))
 
 
 @contextmanager

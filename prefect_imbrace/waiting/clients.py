@@ -65,11 +65,11 @@ def cached_settings() -> ImbraceSettings:
 
 def cached_setting(name: str) -> Any:
     """`settings.setting(name)` on the cached settings (same `IMBRACE_<NAME>` fallback)."""
-    from prefect_imbrace.settings import _ENV_NAMES
+    from prefect_imbrace.settings import env_name
 
     value = getattr(cached_settings(), name, None)
     if value is None:
-        value = os.environ.get(_ENV_NAMES.get(name, f"IMBRACE_{name.upper()}")) or None
+        value = os.environ.get(env_name(name)) or None
     return value
 
 

@@ -10,7 +10,7 @@ fails a wait early, and a future terminal one never hangs it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,8 @@ __all__ = [
     "raise_for_outcome",
     "result_from_run",
 ]
+
+RunT = TypeVar("RunT")
 
 
 class StepSummary(BaseModel):
@@ -109,7 +111,7 @@ SENSITIVE_HEADERS = frozenset(
 REDACTED = "**REDACTED**"
 
 
-def redact_run(run: Any) -> Any:
+def redact_run(run: RunT) -> RunT:
     """A copy of the run whose recorded trigger headers hide credentials.
 
     The gateway forwards the caller's access token to the engine as `x-access-token`, and the

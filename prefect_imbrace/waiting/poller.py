@@ -315,7 +315,7 @@ class RunPoller:
             async with gets:
                 started = time.monotonic()
                 try:
-                    return await client.workflows.get_run(run_id)
+                    return await client.workflows.get_run(run_id=run_id)
                 except NotFoundError:
                     return None
                 finally:

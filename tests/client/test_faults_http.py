@@ -86,7 +86,7 @@ async def test_429_on_a_webhook_post_is_retried_once_processed_once(fresh, rec, 
     fresh.control.add_fault(
         rf"/v1/webhooks/{flow_id}/sync$", method="POST", status=429, headers={"retry-after": "1"}
     )
-    reply = await wf.trigger_flow_sync(flow_id, {"n": 3})
+    reply = await wf.trigger_flow_sync(flow_id=flow_id, payload={"n": 3})
     assert reply.ok and reply.body["n"] == 3
     assert sleeps == [1.0]
     assert hits(fresh, f"POST /activepieces/v1/webhooks/{flow_id}/sync") == 2
@@ -96,7 +96,7 @@ async def test_429_on_a_webhook_post_is_retried_once_processed_once(fresh, rec, 
 async def test_503_on_post_is_retried(fresh, rec):
     wf, sleeps = rec
     fresh.control.add_fault(r"/v1/folders$", method="POST", status=503, times=2)
-    folder = await wf.create_folder("once")
+    folder = await wf.create_folder(display_name="once")
     assert len(sleeps) == 2 and sleeps[0] <= sleeps[1]
     assert hits(fresh, "POST /activepieces/v1/folders") == 3
     assert [f.id for f in (await wf.list_folders()).data] == [folder.id]
@@ -106,7 +106,7 @@ async def test_500_on_get_is_retried_with_backoff(fresh, rec, echo_flow, client)
     wf, sleeps = rec
     flow_id = echo_flow(client)
     fresh.control.add_fault(rf"/v1/flows/{flow_id}$", method="GET", status=500, times=3)
-    assert (await wf.get_flow(flow_id)).id == flow_id
+    assert (await wf.get_flow(flow_id=flow_id)).id == flow_id
     assert hits(fresh, f"GET /activepieces/v1/flows/{flow_id}") == 4
     assert len(sleeps) == 3
     for attempt, wait in enumerate(sleeps, start=1):
@@ -119,7 +119,7 @@ async def test_500_on_post_is_never_repeated(fresh, rec, echo_flow, client):
     flow_id = echo_flow(client)
     fresh.control.add_fault(rf"/v1/webhooks/{flow_id}$", method="POST", status=500)
     with pytest.raises(ServerError):
-        await wf.trigger_flow(flow_id, {"n": 1})
+        await wf.trigger_flow(flow_id=flow_id, payload={"n": 1})
     assert sleeps == []
     assert hits(fresh, f"POST /activepieces/v1/webhooks/{flow_id}") == 1
 
@@ -134,7 +134,7 @@ async def test_lost_response_on_a_trigger_is_never_resent(
     fresh.control.add_fault(path + "$", method="POST", lost_response=True)
     call = wf.trigger_flow_sync if sync_route else wf.trigger_flow
     with pytest.raises(RequestOutcomeUnknownError) as info:
-        await call(flow_id, {"n": 9})
+        await call(flow_id=flow_id, payload={"n": 9})
     assert "NOT sent again" in str(info.value)
     assert sleeps == []
     assert hits(fresh, "POST /activepieces" + path) == 1
@@ -146,7 +146,7 @@ async def test_lost_response_on_create_is_not_duplicated(fresh, rec):
     wf, _ = rec
     fresh.control.add_fault(r"/v1/flows$", method="POST", lost_response=True)
     with pytest.raises(RequestOutcomeUnknownError):
-        await wf.create_flow("maybe")
+        await wf.create_flow(display_name="maybe")
     assert hits(fresh, "POST /activepieces/v1/flows") == 1
     assert len((await wf.list_flows()).data) == 1
 
@@ -166,7 +166,7 @@ async def test_read_timeout_on_a_trigger_is_outcome_unknown(
     flow_id = echo_flow(client)
     fresh.control.add_fault(rf"/v1/webhooks/{flow_id}$", method="POST", latency_ms=600)
     with pytest.raises(RequestOutcomeUnknownError):
-        await wf.trigger_flow(flow_id, {"n": 1}, timeout=0.2)
+        await wf.trigger_flow(flow_id=flow_id, payload={"n": 1}, timeout=0.2)
     assert sleeps == []
     assert hits(fresh, f"POST /activepieces/v1/webhooks/{flow_id}") == 1
     assert (
@@ -185,7 +185,7 @@ async def test_read_timeout_on_get_is_retried_then_reported(fresh, rec):
 
 async def test_resolve_project_id_falls_back_to_first_flow(fresh, engine):
     with ImbraceClient(api_key=engine.api_key, gateway=engine.url, retry_initial_delay=0) as client:
-        flow = client.workflows.create_flow("anchor")
+        flow = client.workflows.create_flow(display_name="anchor")
         engine.control.add_fault(r"/v1/users/projects/", method="GET", status=404)
         assert client.workflows.resolve_project_id() == flow.project_id == engine.project_id
     engine.control.reset()

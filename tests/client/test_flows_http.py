@@ -18,7 +18,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_flow_lifecycle(fresh, wf):
-    flow = await wf.create_flow("Lifecycle", metadata={"tags": [{"id": "t1", "name": "etl"}]})
+    flow = await wf.create_flow(display_name="Lifecycle", metadata={"tags": [{"id": "t1", "name": "etl"}]})
     assert isinstance(flow, Flow)
     assert (flow.status, flow.display_name, flow.version.state) == (
         "DISABLED",
@@ -27,22 +27,22 @@ async def test_flow_lifecycle(fresh, wf):
     )
     assert isinstance(flow.version.trigger, EmptyTrigger)
 
-    await wf.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
+    await wf.apply_flow_operation(flow_id=flow.id, operation=ops.update_trigger(ops.catch_webhook()))
     await wf.apply_flow_operation(
-        flow.id, ops.add_action("trigger", ops.return_response("step_1", body={"ok": True}))
+        flow_id=flow.id, operation=ops.add_action("trigger", ops.return_response("step_1", body={"ok": True}))
     )
-    published = await wf.apply_flow_operation(flow.id, ops.lock_and_publish())
+    published = await wf.apply_flow_operation(flow_id=flow.id, operation=ops.lock_and_publish())
     assert published.is_enabled and published.is_published and published.version.state == "LOCKED"
     assert isinstance(published.version.trigger, PieceTrigger)
     assert isinstance(published.version.step("step_1"), PieceAction)
 
-    fetched = await wf.get_flow(flow.id)
+    fetched = await wf.get_flow(flow_id=flow.id)
     assert fetched.id == flow.id and fetched.published_version_id == published.published_version_id
-    by_version = await wf.get_flow(flow.id, version_id=published.published_version_id)
+    by_version = await wf.get_flow(flow_id=flow.id, version_id=published.published_version_id)
     assert by_version.version.id == published.published_version_id
 
     renamed = await wf.apply_flow_operation(
-        flow.id, {"type": "CHANGE_NAME", "request": {"displayName": "Renamed"}}
+        flow_id=flow.id, operation={"type": "CHANGE_NAME", "request": {"displayName": "Renamed"}}
     )
     assert renamed.display_name == "Renamed" and renamed.version.state == "DRAFT"
 
@@ -53,26 +53,26 @@ async def test_flow_lifecycle(fresh, wf):
     assert [f.id for f in (await wf.list_flows(tags="etl")).data] == [flow.id]
     assert [f.id for f in (await wf.list_flows(external_ids=[flow.external_id])).data] == [flow.id]
 
-    assert await wf.delete_flow(flow.id) is None
+    assert await wf.delete_flow(flow_id=flow.id) is None
     assert (await wf.list_flows()).data == []
 
 
 async def test_create_flow_in_folder(fresh, wf):
-    folder = await wf.create_folder("Reports")
-    inside = await wf.create_flow("In folder", folder_id=folder.id)
-    named = await wf.create_flow("By name", folder_name="reports")
-    loose = await wf.create_flow("Loose")
+    folder = await wf.create_folder(display_name="Reports")
+    inside = await wf.create_flow(display_name="In folder", folder_id=folder.id)
+    named = await wf.create_flow(display_name="By name", folder_name="reports")
+    loose = await wf.create_flow(display_name="Loose")
     assert named.folder_id == folder.id
     ids = {f.id for f in (await wf.list_flows(folder_id=folder.id, limit=50)).data}
     assert ids == {inside.id, named.id}
     assert [f.id for f in (await wf.list_flows(folder_id="NULL")).data] == [loose.id]
-    moved = await wf.apply_flow_operation(inside.id, ops.change_folder(None))
+    moved = await wf.apply_flow_operation(flow_id=inside.id, operation=ops.change_folder(None))
     assert moved.folder_id is None
 
 
 async def test_router_loop_and_more_operations(fresh, wf):
-    flow = await wf.create_flow("Tree")
-    await wf.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
+    flow = await wf.create_flow(display_name="Tree")
+    await wf.apply_flow_operation(flow_id=flow.id, operation=ops.update_trigger(ops.catch_webhook()))
     router = ops.router(
         "step_1",
         [
@@ -80,20 +80,20 @@ async def test_router_loop_and_more_operations(fresh, wf):
             ops.fallback_branch(),
         ],
     )
-    await wf.apply_flow_operation(flow.id, ops.add_action("trigger", router))
+    await wf.apply_flow_operation(flow_id=flow.id, operation=ops.add_action("trigger", router))
     await wf.apply_flow_operation(
-        flow.id, ops.add_action("step_1", ops.return_response("step_2", body="big"), branch_index=0)
+        flow_id=flow.id, operation=ops.add_action("step_1", ops.return_response("step_2", body="big"), branch_index=0)
     )
     await wf.apply_flow_operation(
-        flow.id,
-        ops.add_action("step_1", ops.return_response("step_3", body="small"), branch_index=1),
+        flow_id=flow.id,
+        operation=ops.add_action("step_1", ops.return_response("step_3", body="small"), branch_index=1),
     )
     await wf.apply_flow_operation(
-        flow.id,
-        ops.add_action("step_1", ops.loop("step_4", "{{trigger.body.items}}"), location="AFTER"),
+        flow_id=flow.id,
+        operation=ops.add_action("step_1", ops.loop("step_4", "{{trigger.body.items}}"), location="AFTER"),
     )
     tree = await wf.apply_flow_operation(
-        flow.id, ops.add_action("step_4", ops.delay("step_5", 0), location="INSIDE_LOOP")
+        flow_id=flow.id, operation=ops.add_action("step_4", ops.delay("step_5", 0), location="INSIDE_LOOP")
     )
     step_1 = tree.version.step("step_1")
     assert isinstance(step_1, RouterAction)
@@ -107,60 +107,60 @@ async def test_router_loop_and_more_operations(fresh, wf):
         "step_5",
     ]
 
-    tree = await wf.apply_flow_operation(flow.id, ops.set_skip_action("step_5"))
+    tree = await wf.apply_flow_operation(flow_id=flow.id, operation=ops.set_skip_action("step_5"))
     assert tree.version.step("step_5").skip is True
-    tree = await wf.apply_flow_operation(flow.id, ops.duplicate_action("step_5"))
+    tree = await wf.apply_flow_operation(flow_id=flow.id, operation=ops.duplicate_action("step_5"))
     assert len(tree.version.steps()) == 7
-    tree = await wf.apply_flow_operation(flow.id, ops.delete_action(["step_5"]))
+    tree = await wf.apply_flow_operation(flow_id=flow.id, operation=ops.delete_action(["step_5"]))
     assert tree.version.step("step_5") is None
-    tree = await wf.apply_flow_operation(flow.id, ops.update_metadata({"owner": "ops"}))
+    tree = await wf.apply_flow_operation(flow_id=flow.id, operation=ops.update_metadata({"owner": "ops"}))
     assert tree.metadata == {"owner": "ops"}
 
 
 async def test_operation_errors(fresh, wf):
-    flow = await wf.create_flow("Errs")
+    flow = await wf.create_flow(display_name="Errs")
     with pytest.raises(InvalidRequestError) as info:
-        await wf.apply_flow_operation(flow.id, {"type": "MOVE_TO_FOLDER", "request": {}})
+        await wf.apply_flow_operation(flow_id=flow.id, operation={"type": "MOVE_TO_FOLDER", "request": {}})
     assert info.value.code == "FST_ERR_VALIDATION"
     with pytest.raises(InvalidRequestError) as info:
-        await wf.apply_flow_operation(flow.id, ops.duplicate_action("nope"))
+        await wf.apply_flow_operation(flow_id=flow.id, operation=ops.duplicate_action("nope"))
     assert info.value.code == "STEP_NOT_FOUND"
     with pytest.raises(NotFoundError):
-        await wf.get_flow("AAAAAAAAAAAAAAAAAAAAA")
+        await wf.get_flow(flow_id="AAAAAAAAAAAAAAAAAAAAA")
 
 
 @pytest.mark.parametrize(
-    ("method", "args", "message"),
+    ("method", "kwargs", "message"),
     [
-        ("get_flow", ("",), "Expected a non-empty value for `flow_id` but received ''"),
-        ("delete_flow", (None,), "Expected a non-empty value for `flow_id` but received None"),
-        ("get_flow", ("not-a-valid-id",), "21 letters and digits"),
-        ("get_flow", ("A" * 21 + "\n",), "21 letters and digits"),
+        ("get_flow", {"flow_id": ""}, "Expected a non-empty value for `flow_id` but received ''"),
+        ("delete_flow", {"flow_id": None}, "Expected a non-empty value for `flow_id` but received None"),
+        ("get_flow", {"flow_id": "not-a-valid-id"}, "21 letters and digits"),
+        ("get_flow", {"flow_id": "A" * 21 + "\n"}, "21 letters and digits"),
         (
             "apply_flow_operation",
-            ("short", {"type": "LOCK_FLOW", "request": {}}),
+            {"flow_id": "short", "operation": {"type": "LOCK_FLOW", "request": {}}},
             "21 letters and digits",
         ),
-        ("trigger_flow", ("",), "Expected a non-empty value for `flow_id`"),
-        ("get_run", ("",), "Expected a non-empty value for `run_id` but received ''"),
-        ("get_folder", ("",), "Expected a non-empty value for `folder_id` but received ''"),
-        ("get_connection", ("",), "Expected a non-empty value for `connection_id` but received ''"),
-        ("get_mcp_server", ("",), "Expected a non-empty value for `mcp_server_id` but received ''"),
-        ("get_table", ("",), "Expected a non-empty value for `table_id` but received ''"),
-        ("get_record", ("",), "Expected a non-empty value for `record_id` but received ''"),
+        ("trigger_flow", {"flow_id": ""}, "Expected a non-empty value for `flow_id`"),
+        ("get_run", {"run_id": ""}, "Expected a non-empty value for `run_id` but received ''"),
+        ("get_folder", {"folder_id": ""}, "Expected a non-empty value for `folder_id` but received ''"),
+        ("get_connection", {"connection_id": ""}, "Expected a non-empty value for `connection_id` but received ''"),
+        ("get_mcp_server", {"mcp_server_id": ""}, "Expected a non-empty value for `mcp_server_id` but received ''"),
+        ("get_table", {"table_id": ""}, "Expected a non-empty value for `table_id` but received ''"),
+        ("get_record", {"record_id": ""}, "Expected a non-empty value for `record_id` but received ''"),
         (
             "delete_invitation",
-            ("",),
+            {"invitation_id": ""},
             "Expected a non-empty value for `invitation_id` but received ''",
         ),
-        ("create_flow", ("",), "Expected a non-empty value for `display_name`"),
+        ("create_flow", {"display_name": ""}, "Expected a non-empty value for `display_name`"),
     ],
 )
 async def test_path_params_are_guarded_before_sending(
-    fresh, wf, requests_for, method, args, message
+    fresh, wf, requests_for, method, kwargs, message
 ):
     with pytest.raises(ImbraceConfigurationError) as info:
-        await getattr(wf, method)(*args)
+        await getattr(wf, method)(**kwargs)
     assert message in str(info.value)
     assert fresh.control.counters()["requests"] == {}
 

@@ -24,10 +24,10 @@ def test_publish_chains_the_steps_after_a_webhook_trigger_and_enables_it(imbrace
         {**ops.return_response("reply", body={"got": "{{trigger.body.n}}"}).to_wire()},
     ]
     with _client(imbrace_local) as client:
-        folder = client.workflows.create_folder("Helpers")
+        folder = client.workflows.create_folder(display_name="Helpers")
         flow = create_webhook_flow(client, "Chained", steps, folder_id=folder.id)
-        stored = client.workflows.get_flow(flow.id)
-        reply = client.workflows.trigger_flow_sync(flow.id, {"n": 3})
+        stored = client.workflows.get_flow(flow_id=flow.id)
+        reply = client.workflows.trigger_flow_sync(flow_id=flow.id, payload={"n": 3})
 
     assert flow.is_enabled and flow.published_version_id and flow.folder_id == folder.id
     assert stored.display_name == "Chained"
@@ -42,11 +42,11 @@ def test_a_draft_is_not_published_and_takes_more_operations(imbrace_local):
     with _client(imbrace_local) as client:
         flow = create_webhook_flow(client, "Draft", [ops.delay("wait", 0)], publish=False)
         with pytest.raises(FlowDisabledError):
-            client.workflows.trigger_flow_sync(flow.id, {})
+            client.workflows.trigger_flow_sync(flow_id=flow.id, payload={})
         reply = ops.return_response("reply", body={"ok": True})
-        client.workflows.apply_flow_operation(flow.id, ops.add_action("wait", reply))
-        client.workflows.apply_flow_operation(flow.id, ops.lock_and_publish())
-        answer = client.workflows.trigger_flow_sync(flow.id, {})
+        client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.add_action("wait", reply))
+        client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.lock_and_publish())
+        answer = client.workflows.trigger_flow_sync(flow_id=flow.id, payload={})
 
     assert flow.published_version_id is None and not flow.is_enabled
     assert answer.body == {"ok": True}
@@ -59,8 +59,8 @@ def test_the_given_trigger_replaces_the_plain_webhook(imbrace_local):
     with _client(imbrace_local) as client:
         reply = ops.return_response("reply", body={"ok": True})
         flow = create_webhook_flow(client, "Guarded", [reply], trigger=guard)
-        answer = client.workflows.trigger_flow_sync(flow.id, {}, headers={"x-guard": "letmein"})
-        client.workflows.trigger_flow(flow.id, {})  # no header: answered, but filtered out
+        answer = client.workflows.trigger_flow_sync(flow_id=flow.id, payload={}, headers={"x-guard": "letmein"})
+        client.workflows.trigger_flow(flow_id=flow.id, payload={})  # no header: answered, but filtered out
         runs = client.workflows.list_runs(flow_id=flow.id).data
 
     assert flow.version.trigger.settings.input["authType"] == "header"

@@ -15,23 +15,23 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def _failing_flow(wf):
-    flow = await wf.create_flow("failing")
-    await wf.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
+    flow = await wf.create_flow(display_name="failing")
+    await wf.apply_flow_operation(flow_id=flow.id, operation=ops.update_trigger(ops.catch_webhook()))
     await wf.apply_flow_operation(
-        flow.id,
-        ops.add_action("trigger", ops.http_request("step_1", "GET", "http://127.0.0.1:1/x")),
+        flow_id=flow.id,
+        operation=ops.add_action("trigger", ops.http_request("step_1", "GET", "http://127.0.0.1:1/x")),
     )
-    await wf.apply_flow_operation(flow.id, ops.lock_and_publish())
+    await wf.apply_flow_operation(flow_id=flow.id, operation=ops.lock_and_publish())
     return flow.id
 
 
 async def _paused_flow(wf):
-    flow = await wf.create_flow("pausing")
-    await wf.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
+    flow = await wf.create_flow(display_name="pausing")
+    await wf.apply_flow_operation(flow_id=flow.id, operation=ops.update_trigger(ops.catch_webhook()))
     await wf.apply_flow_operation(
-        flow.id, ops.add_action("trigger", ops.delay("step_1", 10, unit="minutes"))
+        flow_id=flow.id, operation=ops.add_action("trigger", ops.delay("step_1", 10, unit="minutes"))
     )
-    await wf.apply_flow_operation(flow.id, ops.lock_and_publish())
+    await wf.apply_flow_operation(flow_id=flow.id, operation=ops.lock_and_publish())
     return flow.id
 
 
@@ -44,16 +44,16 @@ async def test_list_and_get_runs(fresh, wf, echo_flow, client, eventually):
     flow_id = echo_flow(client)
     start = datetime.now(timezone.utc) - timedelta(seconds=1)
     for n in range(3):
-        await wf.trigger_flow_sync(flow_id, {"n": n})
+        await wf.trigger_flow_sync(flow_id=flow_id, payload={"n": n})
     failing = await _failing_flow(wf)
-    await wf.trigger_flow_sync(failing)
+    await wf.trigger_flow_sync(flow_id=failing)
 
     page = await wf.list_runs(flow_id=flow_id)
     assert len(page.data) == 3 and all(isinstance(r, FlowRun) for r in page.data)
     assert all(r.steps == {} for r in page.data)  # lists carry no steps
     assert [r.created for r in page.data] == sorted((r.created for r in page.data), reverse=True)
 
-    run = await wf.get_run(page.data[0].id)
+    run = await wf.get_run(run_id=page.data[0].id)
     assert run.category is RunCategory.SUCCEEDED and run.is_terminal and run.duration is not None
     assert run.failed_step is None and run.failed_step_name is None
     assert run.step_outputs["step_1"]["body"]["n"] == 2
@@ -75,27 +75,27 @@ async def test_list_and_get_runs(fresh, wf, echo_flow, client, eventually):
     one = page.data[1].id
     assert [r.id for r in (await wf.list_runs(flow_run_ids=[one])).data] == [one]
     assert len((await wf.list_runs(archived=False, limit=50)).data) == 4
-    iterated = await wf.collect("iter_runs", flow_id=flow_id, page_size=2)
+    iterated = await wf.collect("iter_runs", flow_id=flow_id, limit=2)
     assert [r.id for r in iterated] == [r.id for r in page.data]
-    assert len(await wf.collect("iter_runs", page_size=1, max_items=2)) == 2
+    assert len(await wf.collect("iter_runs", limit=1, take=2)) == 2
 
 
 async def test_failed_run_details_and_retries(fresh, wf, eventually):
     flow_id = await _failing_flow(wf)
-    await wf.trigger_flow_sync(flow_id)
+    await wf.trigger_flow_sync(flow_id=flow_id)
     failed = (await wf.list_runs(flow_id=flow_id)).data[0]
     assert failed.status == "FAILED" and failed.failed_step_name == "step_1"
-    detail = await wf.get_run(failed.id)
+    detail = await wf.get_run(run_id=failed.id)
     assert detail.category is RunCategory.FAILED and detail.error_message
     assert len((await wf.list_runs(failed_step_name="step_1")).data) == 1
 
-    same = await wf.retry_run(failed.id)  # FROM_FAILED_STEP: the same run again
+    same = await wf.retry_run(run_id=failed.id)  # FROM_FAILED_STEP: the same run again
     assert same.id == failed.id
-    fresh_run = await wf.retry_run(failed.id, "ON_LATEST_VERSION")
+    fresh_run = await wf.retry_run(run_id=failed.id, strategy="ON_LATEST_VERSION")
     assert fresh_run.id != failed.id and fresh_run.flow_id == flow_id
     await eventually(lambda: _terminal_runs(wf, flow_id, 2))
 
-    retried = await wf.retry_runs("ON_LATEST_VERSION", flow_run_ids=[failed.id])
+    retried = await wf.retry_runs(strategy="ON_LATEST_VERSION", flow_run_ids=[failed.id])
     assert len(retried) == 1 and retried[0].id != failed.id
     await eventually(lambda: _terminal_runs(wf, flow_id, 3))
 
@@ -106,7 +106,7 @@ async def test_failed_run_details_and_retries(fresh, wf, eventually):
 
 async def test_cancel_paused_runs(fresh, wf, eventually):
     flow_id = await _paused_flow(wf)
-    await wf.trigger_flow(flow_id, {})
+    await wf.trigger_flow(flow_id=flow_id, payload={})
 
     async def paused():
         page = await wf.list_runs(flow_id=flow_id, status="PAUSED")
@@ -115,7 +115,7 @@ async def test_cancel_paused_runs(fresh, wf, eventually):
     run = await eventually(paused)
     assert run.category is RunCategory.PAUSED and not run.is_terminal
     assert await wf.cancel_runs(flow_run_ids=[run.id]) is None
-    cancelled = await wf.get_run(run.id)
+    cancelled = await wf.get_run(run_id=run.id)
     assert (
         cancelled.status == "CANCELED"
         and cancelled.category is RunCategory.CANCELLED
@@ -125,18 +125,18 @@ async def test_cancel_paused_runs(fresh, wf, eventually):
 
 async def test_unknown_status_is_kept(fresh, wf, echo_flow, client):
     flow_id = echo_flow(client)
-    await wf.trigger_flow_sync(flow_id, {"n": 1})
+    await wf.trigger_flow_sync(flow_id=flow_id, payload={"n": 1})
     run = (await wf.list_runs(flow_id=flow_id)).data[0]
     fresh.control.set_run_status(run.id, "LOG_SIZE_EXCEEDED")
-    assert (await wf.get_run(run.id)).category is RunCategory.FAILED
+    assert (await wf.get_run(run_id=run.id)).category is RunCategory.FAILED
     fresh.control.set_run_status(run.id, "SOMETHING_NEW")
-    odd = await wf.get_run(run.id)
+    odd = await wf.get_run(run_id=run.id)
     assert odd.status == "SOMETHING_NEW" and odd.category is RunCategory.UNKNOWN
 
 
 async def test_missing_run_is_not_found(fresh, wf):
     with pytest.raises(NotFoundError) as info:
-        await wf.get_run("AAAAAAAAAAAAAAAAAAAAA")
+        await wf.get_run(run_id="AAAAAAAAAAAAAAAAAAAAA")
     assert info.value.status_code == 400 and info.value.code == "FLOW_RUN_NOT_FOUND"
     with pytest.raises(NotFoundError):
-        await wf.retry_run("AAAAAAAAAAAAAAAAAAAAA")
+        await wf.retry_run(run_id="AAAAAAAAAAAAAAAAAAAAA")

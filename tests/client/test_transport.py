@@ -72,7 +72,7 @@ async def test_request_id_is_sent_and_echoed(fresh, engine):
     http = httpx.Client(event_hooks={"request": [lambda r: ids.append(r.headers["x-request-id"])]})
     with ImbraceClient(api_key=engine.api_key, gateway=engine.url, http_client=http) as client:
         with pytest.raises(APIStatusError) as info:
-            client.workflows.get_folder("missing")
+            client.workflows.get_folder(folder_id="missing")
     http.close()
     assert info.value.request_id == ids[0]
 
@@ -83,10 +83,10 @@ async def test_debug_logs_never_hold_secrets(fresh, engine, caplog, echo_flow):
     with ImbraceClient(api_key=engine.api_key, gateway=engine.url) as client:
         flow_id = echo_flow(client)
         client.workflows.trigger_flow_sync(
-            flow_id, {"n": 1}, headers={"x-hook-secret": secret_value}
+            flow_id=flow_id, payload={"n": 1}, headers={"x-hook-secret": secret_value}
         )
         conn = client.workflows.upsert_connection(
-            {
+            body={
                 "externalId": "c1",
                 "displayName": "c",
                 "pieceName": "@activepieces/piece-webhook",
@@ -94,7 +94,7 @@ async def test_debug_logs_never_hold_secrets(fresh, engine, caplog, echo_flow):
                 "value": {"type": "SECRET_TEXT", "secret_text": secret_value},
             }
         )
-        client.workflows.get_connection(conn.id)
+        client.workflows.get_connection(connection_id=conn.id)
     assert engine.api_key not in caplog.text
     assert secret_value not in caplog.text
     assert "prefect_imbrace.client" in {r.name for r in caplog.records}

@@ -1,10 +1,14 @@
-"""`Workflows` and `AsyncWorkflows` are twins: same public names, same signatures, async where it should be."""
+"""`Workflows` and `AsyncWorkflows` share one definition per endpoint: same names, same
+keyword-only parameters, same docs; blocking on one side, awaitable on the other."""
 
 from __future__ import annotations
 
 import inspect
 
+import pytest
+
 from prefect_imbrace.client import AsyncWorkflows, Workflows
+from prefect_imbrace.client._resource import endpoint, paged
 
 SEED = [
     "list_flows",
@@ -66,36 +70,43 @@ EXTRA = [
 
 
 def _public(cls):
-    return {n for n in vars(cls) if not n.startswith("_")}
+    return {n for n in dir(cls) if not n.startswith("_")}
+
+
+def _endpoints():
+    return sorted(n for n in _public(Workflows) if isinstance(getattr(Workflows, n), endpoint))
 
 
 def test_same_public_methods():
     assert _public(Workflows) == _public(AsyncWorkflows)
-    assert set(SEED) | set(EXTRA) <= _public(Workflows)
+    assert set(SEED) | set(EXTRA) == _public(Workflows)
 
 
-def test_same_signatures_and_docs():
-    for name in sorted(_public(Workflows)):
-        sync, other = getattr(Workflows, name), getattr(AsyncWorkflows, name)
-        a, b = inspect.signature(sync), inspect.signature(other)
-        assert a.parameters == b.parameters, name
-        assert str(a.return_annotation).replace("Iterator", "AsyncIterator") in (
-            str(b.return_annotation),
-            str(a.return_annotation),
-        ), name
-        assert sync.__doc__ and sync.__doc__ == other.__doc__, name
-        if name.startswith("iter_"):
-            assert not inspect.iscoroutinefunction(other)
-        else:
-            assert inspect.iscoroutinefunction(other), name
-            assert not inspect.iscoroutinefunction(sync), name
-
-
-def test_every_call_takes_a_timeout():
+def test_each_endpoint_is_defined_once_and_shared():
     for name in _public(Workflows) - {"resolve_project_id"}:
-        if name.startswith("iter_"):
-            continue
-        assert "timeout" in inspect.signature(getattr(Workflows, name)).parameters, name
+        assert isinstance(getattr(Workflows, name), endpoint | paged), name
+        assert getattr(Workflows, name) is getattr(AsyncWorkflows, name), name
+
+
+def test_parameters_are_keyword_only_and_take_a_timeout():
+    for name in _endpoints():
+        parameters = list(inspect.signature(getattr(Workflows, name).__wrapped__).parameters.values())[1:]
+        assert all(p.kind is p.KEYWORD_ONLY for p in parameters), name
+        assert "timeout" in [p.name for p in parameters], name
+
+
+def test_blocking_and_awaitable_twins(client, aclient):
+    for name in _endpoints():
+        sync, other = getattr(client.workflows, name), getattr(aclient.workflows, name)
+        assert not inspect.iscoroutinefunction(sync), name
+        assert inspect.iscoroutinefunction(other), name
+        assert sync.__doc__ and sync.__doc__ == other.__doc__, name
+    assert inspect.iscoroutinefunction(aclient.workflows.resolve_project_id)
+
+
+def test_positional_arguments_are_refused(client):
+    with pytest.raises(TypeError, match="positional"):
+        client.workflows.get_run("AAAAAAAAAAAAAAAAAAAAA")
 
 
 def test_docs_index_lists_every_method():

@@ -29,7 +29,7 @@ def test_rotate_mcp_token_into_a_secret_block(target):
     stored = Secret.load("imbrace-mcp-token").get()
     assert stored != old_token
     with target.client() as client:
-        assert client.workflows.get_mcp_server(server.id).token.get_secret_value() == stored
+        assert client.workflows.get_mcp_server(mcp_server_id=server.id).token.get_secret_value() == stored
 
 
 @flow
@@ -40,11 +40,11 @@ def my_pipeline(credentials: ImbraceCredentials, flow_id: str) -> dict:
 def test_my_pipeline(prefect_api, imbrace_local):
     credentials = ImbraceCredentials(api_key=imbrace_local.api_key, gateway=imbrace_local.url)
     with credentials.get_client() as client:
-        flow = client.workflows.create_flow("Double")
-        client.workflows.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
+        flow = client.workflows.create_flow(display_name="Double")
+        client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.update_trigger(ops.catch_webhook()))
         reply = ops.return_response(body={"n": "{{trigger.body.n}}", "ok": True})
-        client.workflows.apply_flow_operation(flow.id, ops.add_action("trigger", reply))
-        client.workflows.apply_flow_operation(flow.id, ops.lock_and_publish())
+        client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.add_action("trigger", reply))
+        client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.lock_and_publish())
 
     assert my_pipeline(credentials, flow.id) == {"n": 2, "ok": True}
     assert imbrace_local.control.counters()["runs_per_flow"][flow.id] == 1
@@ -52,11 +52,11 @@ def test_my_pipeline(prefect_api, imbrace_local):
 
 def test_a_lost_trigger_answer_does_not_run_the_flow_twice(target):
     with target.client() as client:
-        flow = client.workflows.create_flow("Once")
-        client.workflows.apply_flow_operation(flow.id, ops.update_trigger(ops.catch_webhook()))
+        flow = client.workflows.create_flow(display_name="Once")
+        client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.update_trigger(ops.catch_webhook()))
         reply = ops.return_response(body={"ok": True})
-        client.workflows.apply_flow_operation(flow.id, ops.add_action("trigger", reply))
-        client.workflows.apply_flow_operation(flow.id, ops.lock_and_publish())
+        client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.add_action("trigger", reply))
+        client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.lock_and_publish())
     target.engine.control.add_fault(f"/v1/webhooks/{flow.id}", lost_response=True)
 
     assert my_pipeline(target.credentials, flow.id) == {"ok": True}

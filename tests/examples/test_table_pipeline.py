@@ -18,10 +18,10 @@ def test_orders_are_enriched_and_loaded_into_the_table(target, block):
     assert second["table_id"] == first["table_id"]  # found by name, not created twice
     with target.client() as client:
         assert [t.name for t in client.workflows.list_tables(limit=50).data] == ["Orders"]
-        assert sorted(f.name for f in client.workflows.list_fields(first["table_id"])) == sorted(
+        assert sorted(f.name for f in client.workflows.list_fields(table_id=first["table_id"])) == sorted(
             table_pipeline.COLUMNS
         )
-        records = client.workflows.list_records(first["table_id"], limit=50).data
+        records = client.workflows.list_records(table_id=first["table_id"], limit=50).data
     rows = sorted((r.values()["order"], r.values()["total"], r.values()["priority"]) for r in records)
     assert rows == [
         ("ORD-0001", "35", "normal"), ("ORD-0001", "35", "normal"),

@@ -143,7 +143,7 @@ def test_a_fan_out_writes_progress_and_one_table_not_an_artifact_per_run(creds, 
 def test_observer_reports_runs_started_outside_prefect_once(creds, flows, engine, asserting_events_worker):  # noqa: F811
     fid = flows.echo()
     with creds.get_client() as client:  # started outside Prefect, like a schedule would
-        client.workflows.trigger_flow_sync(fid, {"outside": True})
+        client.workflows.trigger_flow_sync(flow_id=fid, payload={"outside": True})
         run_id = client.workflows.list_runs(flow_id=fid).data[0].id
     name = "imbrace-observer-test"
     first = observe_imbrace_runs(creds, flow_ids=[fid], variable_name=name)

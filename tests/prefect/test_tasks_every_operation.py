@@ -1,7 +1,8 @@
-"""Every task, called from a sync Prefect flow and from an async Prefect flow.
+"""Every task pair: the sync task from a sync Prefect flow, its `a`-twin from an async one.
 
-The same scenario (a list of steps) runs in both; in the async flow each task call must
-return an awaitable (the async twin) and in the sync flow a plain value.
+The same scenario (a list of steps) runs in both; in the async flow each step calls the
+async twin (`aget_run` for `get_run`), which must return an awaitable, and in the sync flow
+the sync task, which must return a plain value.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from prefect.blocks.system import Secret
 
 import prefect_imbrace.tasks as t
 from prefect_imbrace.client import operations as ops
-from prefect_imbrace.tasks import ImbraceTask
 
 HTTP = "@activepieces/piece-http"
 
@@ -102,6 +102,19 @@ def resolve(args: tuple, ctx: dict) -> tuple:
     return tuple(out)
 
 
+def twin(task: Any) -> Any:
+    """The async twin of a sync task (`aget_run` for `get_run`)."""
+    return getattr(t, "a" + task.fn.__name__)
+
+
+def _sync_tasks() -> dict[str, Any]:
+    return {
+        n: getattr(t, n)
+        for n in t.__all__
+        if not n.startswith("a") or not hasattr(t, n[1:])
+    }
+
+
 def check(ctx: dict, tag: str) -> None:
     assert ctx["folder_renamed"].display_name == f"Renamed {tag}"
     assert ctx["published"].status == "ENABLED"
@@ -123,16 +136,22 @@ def check(ctx: dict, tag: str) -> None:
 
 
 # the waiting tasks come as explicit sync/async pairs (issue 11)
-ASYNC_TWIN = {t.trigger_flow_and_wait: t.atrigger_flow_and_wait,
-              t.trigger_many_and_wait: t.atrigger_many_and_wait}
-
-
 def test_every_public_task_is_in_the_scenario():
     # delete_invitation is the one task no scenario can succeed with: invitations cannot be
     # created through the gateway, so it has its own test below (the typed 404).
     used = {task.name for _, task, _ in scenario(None, "x")} | {t.delete_invitation.name}
-    public = {getattr(t, n).name for n in t.__all__ if isinstance(getattr(t, n), ImbraceTask)}
-    assert public | {task.name for task in ASYNC_TWIN} == used
+    public = {task.name for task in _sync_tasks().values()}
+    assert public == used
+
+
+def test_every_task_has_an_async_twin_of_the_same_shape():
+    for name, task in _sync_tasks().items():
+        other = getattr(t, "a" + name)
+        assert not inspect.iscoroutinefunction(task.fn), name
+        assert inspect.iscoroutinefunction(other.fn), name
+        assert other.name == task.name, name
+        assert inspect.signature(other.fn).parameters == inspect.signature(task.fn).parameters
+        assert other.persist_result == task.persist_result, name
 
 
 def test_delete_invitation_of_an_unknown_invitation_is_a_typed_not_found(creds, engine):
@@ -166,7 +185,7 @@ async def test_every_task_from_an_async_flow(creds, engine):
         ctx: dict = {}
         for name, task, build in scenario(creds, "async"):
             args, kwargs = build(ctx)
-            pending = ASYNC_TWIN.get(task, task)(*resolve(args, ctx), **kwargs)
+            pending = twin(task)(*resolve(args, ctx), **kwargs)
             assert inspect.isawaitable(pending), task.name
             ctx[name] = await pending
         return ctx
@@ -192,9 +211,11 @@ def test_submit_and_map_work_from_an_async_flow(creds, flows, engine):
 
 
 def test_first_argument_must_be_credentials():
+    from prefect.logging import disable_run_logger
+
     from prefect_imbrace.exceptions import ImbraceConfigurationError
 
-    with pytest.raises(ImbraceConfigurationError, match="ImbraceCredentials block"):
+    with disable_run_logger(), pytest.raises(ImbraceConfigurationError, match="ImbraceCredentials block"):
         t.get_run.fn("not-credentials", "x" * 21)
 
 
@@ -210,4 +231,4 @@ def test_task_bodies_run_directly_under_disabled_run_logger(creds, flows):
 def test_secret_returning_tasks_never_persist_results():
     for task in (t.get_connection, t.upsert_connection, t.get_mcp_server, t.list_mcp_servers,
                  t.create_mcp_server, t.update_mcp_server, t.rotate_mcp_token):
-        assert task.persist_result is False and task.aio.persist_result is False, task.name
+        assert task.persist_result is False and twin(task).persist_result is False, task.name

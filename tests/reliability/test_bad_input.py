@@ -110,11 +110,11 @@ def test_client_list_and_create_arguments(client):
         "list_runs status": lambda v: client.workflows.list_runs(status=v),
         "list_runs created_after": lambda v: client.workflows.list_runs(created_after=v),
         "list_flows cursor": lambda v: client.workflows.list_flows(cursor=v),
-        "create_flow": lambda v: client.workflows.create_flow(v),
-        "create_folder": lambda v: client.workflows.create_folder(v),
-        "upsert_connection": lambda v: client.workflows.upsert_connection(v),
-        "create_records": lambda v: client.workflows.create_records("AAAAAAAAAAAAAAAAAAAAA", v),
-        "apply_flow_operation": lambda v: client.workflows.apply_flow_operation("AAAAAAAAAAAAAAAAAAAAA", v),
+        "create_flow": lambda v: client.workflows.create_flow(display_name=v),
+        "create_folder": lambda v: client.workflows.create_folder(display_name=v),
+        "upsert_connection": lambda v: client.workflows.upsert_connection(body=v),
+        "create_records": lambda v: client.workflows.create_records(table_id="AAAAAAAAAAAAAAAAAAAAA", records=v),
+        "apply_flow_operation": lambda v: client.workflows.apply_flow_operation(flow_id="AAAAAAAAAAAAAAAAAAAAA", operation=v),
     }
 
     @FUZZ

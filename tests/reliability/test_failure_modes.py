@@ -101,7 +101,7 @@ async def test_no_run_appears_for_the_trigger(creds, flows):
 async def test_disabled_flow(creds, flows):
     fid = flows.echo()
     with creds.get_client() as client:
-        client.workflows.apply_flow_operation(fid, ops.change_status("DISABLED"))
+        client.workflows.apply_flow_operation(flow_id=fid, operation=ops.change_status("DISABLED"))
     state, exc = await _outcome("flow disabled (webhook 404)", creds, fid)
     assert state.is_failed() and isinstance(exc, FlowDisabledError)
     assert "is disabled" in state.message

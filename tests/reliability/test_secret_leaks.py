@@ -134,11 +134,11 @@ async def test_no_secret_in_anything_prefect_stores_or_shows(engine, flows, tmp_
             ok = await t.atrigger_flow_and_wait(key_creds, echo, {"hello": "world"})
             by_access_token = await t.atrigger_flow_and_wait(token_creds, echo, {"via": "token"})
             # the run read back through the gateway records x-access-token in its trigger step
-            run_read = await t.get_run(token_creds, by_access_token.run_id)
-            conn = await t.upsert_connection(key_creds, _connection("rel-secret-conn"))
-            read = await t.get_connection(key_creds, conn.id)
-            server = await t.create_mcp_server(key_creds, "rel mcp")
-            rotated = await t.rotate_mcp_token(key_creds, server.id, secret_block_name="rel-mcp-token")
+            run_read = await t.aget_run(token_creds, by_access_token.run_id)
+            conn = await t.aupsert_connection(key_creds, _connection("rel-secret-conn"))
+            read = await t.aget_connection(key_creds, conn.id)
+            server = await t.acreate_mcp_server(key_creds, "rel mcp")
+            rotated = await t.arotate_mcp_token(key_creds, server.id, secret_block_name="rel-mcp-token")
             return {"runs": [ok.run_id, by_access_token.run_id], "conn": read.id,
                     "results": [ok.model_dump_json(), by_access_token.model_dump_json(),
                                 run_read.model_dump_json()],
@@ -160,7 +160,7 @@ async def test_no_secret_in_anything_prefect_stores_or_shows(engine, flows, tmp_
 
         @flow(name="reliability-secret-errors")
         async def bad_connection() -> None:
-            await t.upsert_connection(by_key, _connection("rel-bad", piece="@imbrace/no-such-piece"))
+            await t.aupsert_connection(by_key, _connection("rel-bad", piece="@imbrace/no-such-piece"))
 
         failures.append(await bad_connection(return_state=True))
         for state in failures:

@@ -73,19 +73,19 @@ def world() -> Iterator[World]:
         with ImbraceClient(api_key=A_KEY, gateway=engine.url) as a:
             wf = a.workflows
             flow_id = Flows(a).echo("A's flow")
-            wf.trigger_flow(flow_id, {"secret": "A's payload"})
+            wf.trigger_flow(flow_id=flow_id, payload={"secret": "A's payload"})
             for _ in range(100):
                 runs = wf.list_runs(flow_id=flow_id).data
                 if runs:
                     break
                 time.sleep(0.05)
-            table = wf.create_table("A's table")
-            field = wf.create_field(table.id, "f")
-            record = wf.create_records(table.id, [{field.id: "A's cell"}])
+            table = wf.create_table(name="A's table")
+            field = wf.create_field(table_id=table.id, name="f")
+            record = wf.create_records(table_id=table.id, records=[{field.id: "A's cell"}])
             ids = {
                 "flows": flow_id, "flow": flow_id, "flow-runs": runs[0].id,
-                "folders": wf.create_folder("A's folder").id,
-                "app-connections": wf.upsert_connection({
+                "folders": wf.create_folder(display_name="A's folder").id,
+                "app-connections": wf.upsert_connection(body={
                     "externalId": "a-conn", "displayName": "A's connection",
                     "pieceName": "@activepieces/piece-http", "type": "SECRET_TEXT",
                     "value": {"type": "SECRET_TEXT", "secret_text": "A's secret"}}).id,

@@ -48,10 +48,20 @@ from .resources import (
     TriggerRunStatus,
     UpsertConnectionRequest,
 )
-from .runs import FailedStep, FlowRun, FlowRunVersion, RunCategory, StepResult, category_of
+from .runs import (
+    TERMINAL_STATUSES,
+    FailedStep,
+    FlowRun,
+    FlowRunVersion,
+    RunCategory,
+    StepResult,
+    category_of,
+    is_terminal_status,
+)
 from .webhooks import SyncOutcome, SyncReply, TriggerReceipt
 
 __all__ = [
+    "TERMINAL_STATUSES",
     "Action",
     "AppConnection",
     "CodeAction",
@@ -104,5 +114,6 @@ __all__ = [
     "UnknownTrigger",
     "UpsertConnectionRequest",
     "category_of",
+    "is_terminal_status",
     "iter_steps",
 ]

@@ -45,10 +45,26 @@ STATUS_CATEGORY: dict[str, RunCategory] = {
 
 TERMINAL_CATEGORIES = frozenset({RunCategory.SUCCEEDED, RunCategory.FAILED, RunCategory.CANCELLED})
 
+TERMINAL_STATUSES = frozenset(s for s, c in STATUS_CATEGORY.items() if c in TERMINAL_CATEGORIES)
+"""Every known engine status after which a run never changes again (LOG_SIZE_EXCEEDED included)."""
+
 
 def category_of(status: str | None) -> RunCategory:
     """The category of a raw status string; unknown values give `RunCategory.UNKNOWN`."""
     return STATUS_CATEGORY.get((status or "").upper(), RunCategory.UNKNOWN)
+
+
+def is_terminal_status(status: str | None, *, finished: bool = False) -> bool:
+    """Whether a run with this status has ended for good: the one rule of the package.
+
+    A known status decides by its category; an unknown (newer) status counts as ended once
+    the run has a finish time (`finished=True`), so a new terminal status never hangs a wait
+    and a new non-terminal one never ends it early.
+    """
+    category = category_of(status)
+    if category is RunCategory.UNKNOWN:
+        return finished
+    return category in TERMINAL_CATEGORIES
 
 
 def error_text(value: Any) -> str | None:
@@ -57,8 +73,8 @@ def error_text(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, dict) and isinstance(value.get("message"), str):
-        return value["message"]
+    if isinstance(value, dict) and isinstance(message := value.get("message"), str):
+        return message
     return json.dumps(value, sort_keys=True, default=str)
 
 
@@ -136,10 +152,7 @@ class FlowRun(ImbraceModel):
     @property
     def is_terminal(self) -> bool:
         """Ended for good. An unknown status counts as ended once the run has a `finishTime`."""
-        category = self.category
-        if category is RunCategory.UNKNOWN:
-            return self.finish_time is not None
-        return category in TERMINAL_CATEGORIES
+        return is_terminal_status(self.status, finished=self.finish_time is not None)
 
     @property
     def duration(self) -> timedelta | None:

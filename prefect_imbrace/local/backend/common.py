@@ -31,10 +31,6 @@ def new_id() -> str:
     return "".join(out[:21])
 
 
-def is_id(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 21 and all(c in _ALPHABET for c in value)
-
-
 _last_ms = 0
 
 

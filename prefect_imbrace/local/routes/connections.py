@@ -21,7 +21,6 @@ from ._common import (
 )
 
 router = APIRouter()
-TYPES = ["SECRET_TEXT", "BASIC_AUTH", "CUSTOM_AUTH", "OAUTH2", "CLOUD_OAUTH2", "PLATFORM_OAUTH2", "NO_AUTH"]
 S1 = {"type": "string", "minLength": 1}
 _VALUES = {
     "SECRET_TEXT": {"secret_text": S1},

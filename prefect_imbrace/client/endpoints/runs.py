@@ -1,0 +1,197 @@
+"""Flow runs (imbrace-api.md §7): list, read, retry, cancel, archive."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import httpx
+from pydantic import TypeAdapter
+
+from ...exceptions import ImbraceConfigurationError
+from .. import _params as p
+from .._base import Call, Timeout, json_or_none
+from .._resource import endpoint, nothing, one, page_of, paged
+from ..models import FlowRun
+from ..pagination import SeekPage
+from .flows import StrList
+
+__all__ = ["RunEndpoints", "RunStrategy"]
+
+RunStrategy = Literal["FROM_FAILED_STEP", "ON_LATEST_VERSION"]
+
+_OPTIONAL_RUNS = TypeAdapter(list[FlowRun | None])
+
+
+def _strategy(strategy: str) -> str:
+    if strategy not in ("FROM_FAILED_STEP", "ON_LATEST_VERSION"):
+        raise ImbraceConfigurationError(
+            f"strategy must be 'FROM_FAILED_STEP' or 'ON_LATEST_VERSION' (got {strategy!r})."
+        )
+    return strategy
+
+
+def _selection(
+    *,
+    flow_run_ids: StrList,
+    exclude_flow_run_ids: StrList,
+    status: StrList,
+    flow_id: StrList,
+    created_after: datetime | str | None,
+    created_before: datetime | str | None,
+    failed_step_name: str | None = None,
+) -> dict[str, Any]:
+    """The body that selects runs for a bulk call; refuses to select every run of the project."""
+    body = p.without_none(
+        flowRunIds=p.str_list("flow_run_ids", flow_run_ids, ids=True),
+        excludeFlowRunIds=p.str_list("exclude_flow_run_ids", exclude_flow_run_ids, ids=True),
+        status=p.str_list("status", status),
+        flowId=p.str_list("flow_id", flow_id, ids=True),
+        createdAfter=p.iso("created_after", created_after),
+        createdBefore=p.iso("created_before", created_before),
+        failedStepName=failed_step_name,
+    )
+    if not set(body) - {"excludeFlowRunIds"}:
+        raise ImbraceConfigurationError(
+            "Select the runs: pass flow_run_ids=, flow_id=, status=, created_after=/created_before= "
+            "or failed_step_name= (an unfiltered bulk call would act on every run of the project)."
+        )
+    return body
+
+
+def _optional_runs(response: httpx.Response) -> list[FlowRun | None]:
+    return _OPTIONAL_RUNS.validate_python(json_or_none(response) or [])
+
+
+class RunEndpoints:
+    """Imbrace flow runs (PRODUCTION runs; lists carry no step outputs)."""
+
+    @endpoint
+    def list_runs(
+        self,
+        *,
+        limit: int = 10,
+        cursor: str | None = None,
+        flow_id: StrList = None,
+        status: StrList = None,
+        project_id: str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        tags: StrList = None,
+        failed_step_name: str | None = None,
+        flow_run_ids: StrList = None,
+        archived: bool | None = None,
+        timeout: Timeout = None,
+    ) -> Call[SeekPage[FlowRun]]:
+        """One page of PRODUCTION runs, newest first, without `steps` (`GET /v1/flow-runs`)."""
+        params = {
+            "limit": p.limit_of(limit),
+            "cursor": cursor,
+            "projectId": project_id,
+            "flowId": p.str_list("flow_id", flow_id, ids=True),
+            "status": p.str_list("status", status),
+            "createdAfter": p.iso("created_after", created_after),
+            "createdBefore": p.iso("created_before", created_before),
+            "tags": p.str_list("tags", tags),
+            "failedStepName": failed_step_name,
+            "flowRunIds": p.str_list("flow_run_ids", flow_run_ids, ids=True),
+            "archived": None if archived is None else ("true" if archived else "false"),
+        }
+        return Call("GET", "/v1/flow-runs", page_of(FlowRun), params=params, timeout=timeout)
+
+    iter_runs = paged(list_runs)
+
+    @endpoint
+    def get_run(self, *, run_id: str, timeout: Timeout = None) -> Call[FlowRun]:
+        """One run with its `steps` (`GET /v1/flow-runs/{id}`); unknown ids raise `NotFoundError`."""
+        path = f"/v1/flow-runs/{p.guard_id('run_id', run_id)}"
+        return Call("GET", path, one(FlowRun), timeout=timeout)
+
+    @endpoint
+    def retry_run(
+        self, *, run_id: str, strategy: RunStrategy = "FROM_FAILED_STEP", timeout: Timeout = None
+    ) -> Call[FlowRun]:
+        """Retry one run (`POST /v1/flow-runs/{id}/retry`).
+
+        FROM_FAILED_STEP resumes the same run; ON_LATEST_VERSION starts a new run (returned).
+        """
+        body = {"strategy": _strategy(strategy)}
+        path = f"/v1/flow-runs/{p.guard_id('run_id', run_id)}/retry"
+        return Call("POST", path, one(FlowRun), json=body, timeout=timeout)
+
+    @endpoint
+    def retry_runs(
+        self,
+        *,
+        strategy: RunStrategy = "FROM_FAILED_STEP",
+        flow_run_ids: StrList = None,
+        exclude_flow_run_ids: StrList = None,
+        status: StrList = None,
+        flow_id: StrList = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        failed_step_name: str | None = None,
+        timeout: Timeout = None,
+    ) -> Call[list[FlowRun | None]]:
+        """Retry the selected runs (`POST /v1/flow-runs/retry`)."""
+        body = {
+            "strategy": _strategy(strategy),
+            **_selection(
+                flow_run_ids=flow_run_ids,
+                exclude_flow_run_ids=exclude_flow_run_ids,
+                status=status,
+                flow_id=flow_id,
+                created_after=created_after,
+                created_before=created_before,
+                failed_step_name=failed_step_name,
+            ),
+        }
+        return Call("POST", "/v1/flow-runs/retry", _optional_runs, json=body, timeout=timeout)
+
+    @endpoint
+    def cancel_runs(
+        self,
+        *,
+        flow_run_ids: StrList = None,
+        exclude_flow_run_ids: StrList = None,
+        status: StrList = None,
+        flow_id: StrList = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        timeout: Timeout = None,
+    ) -> Call[None]:
+        """Cancel the selected PAUSED/QUEUED runs (`POST /v1/flow-runs/cancel`)."""
+        body = _selection(
+            flow_run_ids=flow_run_ids,
+            exclude_flow_run_ids=exclude_flow_run_ids,
+            status=status,
+            flow_id=flow_id,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        return Call("POST", "/v1/flow-runs/cancel", nothing, json=body, timeout=timeout)
+
+    @endpoint
+    def archive_runs(
+        self,
+        *,
+        flow_run_ids: StrList = None,
+        exclude_flow_run_ids: StrList = None,
+        status: StrList = None,
+        flow_id: StrList = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        failed_step_name: str | None = None,
+        timeout: Timeout = None,
+    ) -> Call[None]:
+        """Archive the selected runs (`POST /v1/flow-runs/archive`)."""
+        body = _selection(
+            flow_run_ids=flow_run_ids,
+            exclude_flow_run_ids=exclude_flow_run_ids,
+            status=status,
+            flow_id=flow_id,
+            created_after=created_after,
+            created_before=created_before,
+            failed_step_name=failed_step_name,
+        )
+        return Call("POST", "/v1/flow-runs/archive", nothing, json=body, timeout=timeout)
