@@ -87,7 +87,7 @@ def test_client_methods_with_malformed_ids(client):
     @FUZZ
     @given(method=st.sampled_from(ONE_ID_METHODS), value=bad_ids)
     def run(method: str, value: Any) -> None:
-        _check(lambda: getattr(client.workflows, method)(value), PARAMETER[method])
+        _check(lambda: getattr(client.workflows, method)(**{PARAMETER[method]: value}), PARAMETER[method])
 
     run()
     record_fuzz("client: malformed ids (15 methods)", EXAMPLES)
@@ -98,7 +98,7 @@ def test_client_triggers_with_odd_payloads_and_headers(client, echo):
     @given(payload=payloads, headers=st.one_of(st.none(), odd_headers), sync=st.booleans())
     def run(payload: Any, headers: Any, sync: bool) -> None:
         method = client.workflows.trigger_flow_sync if sync else client.workflows.trigger_flow
-        _check(lambda: method(echo, payload, headers=headers), None)
+        _check(lambda: method(flow_id=echo, payload=payload, headers=headers), None)
 
     run()
     record_fuzz("client: trigger payloads and headers", EXAMPLES)
