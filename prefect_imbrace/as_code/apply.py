@@ -92,7 +92,7 @@ class _Applier:
     # -- helpers -------------------------------------------------------------------------------
 
     def _op(self, flow_id: str, operation: ops.FlowOperation) -> Flow:
-        return self.wf.apply_flow_operation(flow_id=flow_id, body=operation)
+        return self.wf.apply_flow_operation(flow_id=flow_id, operation=operation)
 
     def _folder_id(self, name: str | None) -> str | None:
         return self.folder_ids[name.lower()] if name is not None else None

@@ -89,23 +89,23 @@ def read_current(
     """Read folders, flows, connections, tables (fields of `table_names`, all if None), MCP servers."""
     wf = client.workflows
     current = Current()
-    for folder in wf.iter_folders(page_size=100):
+    for folder in wf.iter_folders(limit=100):
         current.folders[folder.display_name.lower()] = folder
         current.folder_names[folder.id] = folder.display_name
     current.flows = [
-        flow for flow in wf.iter_flows(page_size=100)
+        flow for flow in wf.iter_flows(limit=100)
         if flow.operation_status in (None, "NONE")
     ]
-    for conn in wf.iter_connections(page_size=100):
+    for conn in wf.iter_connections(limit=100):
         if conn.external_id:
             current.connections[conn.external_id] = conn
-    for table in wf.iter_tables(page_size=100):
+    for table in wf.iter_tables(limit=100):
         name = (table.name or "").lower()
         current.tables[name] = table
         if table_names is None or name in table_names:
             current.fields[table.id] = wf.list_fields(table_id=table.id)
     if mcp:
-        for server in wf.iter_mcp_servers(page_size=100):
+        for server in wf.iter_mcp_servers(limit=100):
             if server.name:
                 current.mcp_servers[server.name] = server
     return current

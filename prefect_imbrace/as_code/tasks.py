@@ -142,7 +142,7 @@ def find_imbrace_flow_id(
         what = f"externalId {external_id!r}"
     else:
         matches = [
-            f for f in client.workflows.iter_flows(page_size=100)
+            f for f in client.workflows.iter_flows(limit=100)
             if (f.metadata or {}).get(METADATA_KEY) == key
         ]
         what = f"key {key!r} (metadata.{METADATA_KEY})"

@@ -69,14 +69,14 @@ def build_tenant_a(client: ImbraceClient, url: str) -> dict[str, str]:
         ops.lock_and_publish(),
     ]
     for step in steps:
-        wf.apply_flow_operation(flow_id=flow.id, body=step)
+        wf.apply_flow_operation(flow_id=flow.id, operation=step)
     echo = wf.create_flow(display_name="Echo")
     for step in (
         ops.update_trigger(trigger=ops.catch_webhook()),
         ops.add_action(parent_step="trigger", action=ops.return_response(name="reply", body={"echo": "{{trigger.body}}"})),
         ops.lock_and_publish(),
     ):
-        wf.apply_flow_operation(flow_id=echo.id, body=step)
+        wf.apply_flow_operation(flow_id=echo.id, operation=step)
     server = wf.create_mcp_server(name="Support bot")
     wf.update_mcp_server(mcp_server_id=server.id, tools=[
         {"type": "FLOW", "toolName": "Echo", "flowId": echo.id},

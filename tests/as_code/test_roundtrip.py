@@ -96,7 +96,7 @@ def test_an_edit_in_b_shows_in_plan_and_apply_restores_it(tenants: Tenants, tmp_
     assert cli(tenants.b.api_key, url, "apply", str(tmp_path))[0] == 0
     flow_id = flow_ids_by_key(tenants.b)["order-intake"]
     edited = ops.return_response(name="reply_many", status=202, body={"count": "{{each.index}}"})
-    tenants.b.client.workflows.apply_flow_operation(flow_id=flow_id, body=ops.update_action(action=edited))
+    tenants.b.client.workflows.apply_flow_operation(flow_id=flow_id, operation=ops.update_action(action=edited))
     assert outputs(tenants.b, flow_id)[0][0] == 201  # the edit is a draft; production still answers 201
 
     code, out = cli(tenants.b.api_key, url, "plan", str(tmp_path))
