@@ -18,7 +18,6 @@ The retry policy is three pure functions, testable as a table:
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json as jsonlib
 import logging
@@ -28,10 +27,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypedDict, TypeVar
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, Retrying, stop_after_attempt
+from tenacity import RetryCallState, stop_after_attempt
 from tenacity.retry import retry_base
 
 from ..exceptions import (
@@ -42,7 +41,7 @@ from ..exceptions import (
     RequestOutcomeUnknownError,
     _make_status_error,
 )
-from ._config import ClientConfig
+from ._config import resolve_config
 from ._params import header_items
 
 logger = logging.getLogger("prefect_imbrace.client")
@@ -266,18 +265,41 @@ class RequestGate(Protocol):
         """Wait until this request may go (async client)."""
 
 
+class ClientOptions(TypedDict, total=False):
+    """What `ImbraceClient` and `AsyncImbraceClient` both accept (keyword-only)."""
+
+    api_key: str | None
+    access_token: str | None
+    organization_id: str | None
+    env: str | None
+    gateway: str | None
+    engine_url: str | None
+    timeout: float | httpx.Timeout
+    max_retries: int
+    max_connections: int
+    retry_initial_delay: float
+    retry_max_delay: float
+    request_gate: RequestGate | None
+
+
 class _BaseAPIClient:
-    """What the sync and async transports share: config, request building, error mapping."""
+    """What the sync and async clients share: config, request building, retries, error mapping."""
 
     def __init__(
         self,
-        config: ClientConfig,
         *,
-        timeout: float | httpx.Timeout,
-        max_retries: int,
-        max_connections: int,
-        retry_initial_delay: float,
-        retry_max_delay: float,
+        api_key: str | None = None,
+        access_token: str | None = None,
+        organization_id: str | None = None,
+        env: str | None = None,
+        gateway: str | None = None,
+        engine_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        retry_initial_delay: float = INITIAL_RETRY_DELAY,
+        retry_max_delay: float = MAX_RETRY_DELAY,
+        request_gate: RequestGate | None = None,
     ):
         if not isinstance(max_retries, int) or max_retries < 0:
             raise ImbraceConfigurationError(
@@ -289,11 +311,23 @@ class _BaseAPIClient:
             )
         if retry_initial_delay < 0 or retry_max_delay < 0:
             raise ImbraceConfigurationError("retry delays must be >= 0 seconds.")
+        config = resolve_config(
+            api_key=api_key,
+            access_token=access_token,
+            organization_id=organization_id,
+            env=env,
+            gateway=gateway,
+            engine_url=engine_url,
+        )
         self._config = config
         self.timeout = _as_timeout(timeout, httpx.Timeout(DEFAULT_TIMEOUT))
         self.max_retries = max_retries
         self.retry_initial_delay = retry_initial_delay
         self.retry_max_delay = retry_max_delay
+        self._limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=min(20, max_connections)
+        )
+        self._gate = request_gate
         self._auth_headers = config.auth_headers()
         """Computed once: the config is frozen. Copied into each request, never mutated."""
 
@@ -460,140 +494,6 @@ class _BaseAPIClient:
                 method=call.method,
                 url=self.engine_url + call.path,
             ) from exc
-
-
-class SyncAPIClient(_BaseAPIClient):
-    """Blocking transport over one pooled `httpx.Client`."""
-
-    def __init__(
-        self,
-        config: ClientConfig,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        http_client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
-        retry_initial_delay: float = INITIAL_RETRY_DELAY,
-        retry_max_delay: float = MAX_RETRY_DELAY,
-        sleep: Callable[[float], None] | None = None,
-        request_gate: RequestGate | None = None,
-    ):
-        super().__init__(
-            config,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_connections=max_connections,
-            retry_initial_delay=retry_initial_delay,
-            retry_max_delay=retry_max_delay,
-        )
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise ImbraceConfigurationError(
-                "http_client must be an httpx.Client for the sync client."
-            )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=self.timeout,
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=min(20, max_connections)
-            ),
-            transport=transport,
-        )
-        self._sleep = sleep or time.sleep
-        self._gate = request_gate
-
-    def request(self, call: Call[T]) -> T:
-        """Perform one logical call: send, repeat what the retry policy allows, decode or raise."""
-        request = self._build_request(self._http, call)
-        retrying = Retrying(sleep=self._sleep, **self._tenacity_kwargs(call))
-        try:
-            response: httpx.Response = retrying(self._send_once, request)
-        except httpx.TransportError as exc:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            raise self._transport_error(call, exc, attempts) from exc
-        return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
-
-    def _send_once(self, request: httpx.Request) -> httpx.Response:
-        """One attempt: wait at the request gate (if any), then send."""
-        if self._gate is not None:
-            self._gate.acquire()
-        return self._http.send(request)
-
-    def close(self) -> None:
-        """Close the connection pool (only when this object created it)."""
-        if self._owns_http:
-            self._http.close()
-
-    @property
-    def is_closed(self) -> bool:
-        return self._http.is_closed
-
-
-class AsyncAPIClient(_BaseAPIClient):
-    """Asyncio transport over one pooled `httpx.AsyncClient`."""
-
-    def __init__(
-        self,
-        config: ClientConfig,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        retry_initial_delay: float = INITIAL_RETRY_DELAY,
-        retry_max_delay: float = MAX_RETRY_DELAY,
-        sleep: Callable[[float], Any] | None = None,
-        request_gate: RequestGate | None = None,
-    ):
-        super().__init__(
-            config,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_connections=max_connections,
-            retry_initial_delay=retry_initial_delay,
-            retry_max_delay=retry_max_delay,
-        )
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ImbraceConfigurationError(
-                "http_client must be an httpx.AsyncClient for the async client."
-            )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout,
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=min(20, max_connections)
-            ),
-            transport=transport,
-        )
-        self._sleep = sleep or asyncio.sleep
-        self._gate = request_gate
-
-    async def request(self, call: Call[T]) -> T:
-        """Perform one logical call: send, repeat what the retry policy allows, decode or raise."""
-        request = self._build_request(self._http, call)
-        retrying = AsyncRetrying(sleep=self._sleep, **self._tenacity_kwargs(call))
-        try:
-            response: httpx.Response = await retrying(self._send_once, request)
-        except httpx.TransportError as exc:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            raise self._transport_error(call, exc, attempts) from exc
-        return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
-
-    async def _send_once(self, request: httpx.Request) -> httpx.Response:
-        """One attempt: wait at the request gate (if any), then send."""
-        if self._gate is not None:
-            await self._gate.aacquire()
-        return await self._http.send(request)
-
-    async def close(self) -> None:
-        """Close the connection pool (only when this object created it)."""
-        if self._owns_http:
-            await self._http.aclose()
-
-    @property
-    def is_closed(self) -> bool:
-        return self._http.is_closed
 
 
 def json_or_none(response: httpx.Response) -> Any:

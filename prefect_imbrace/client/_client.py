@@ -1,31 +1,33 @@
-"""`ImbraceClient` / `AsyncImbraceClient`: configuration + transport + the `workflows` resource."""
+"""`ImbraceClient` / `AsyncImbraceClient`: configuration + transport + the `workflows` resource.
+
+Everything the two share (configuration, request building, the retry policy, error mapping)
+lives once in `_base._BaseAPIClient`; each class here only owns its httpx client, its sleep
+function and the send loop, blocking or awaited.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from functools import cached_property
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from tenacity import AsyncRetrying, Retrying
+from typing_extensions import Unpack
 
-from ._base import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    INITIAL_RETRY_DELAY,
-    MAX_RETRY_DELAY,
-    AsyncAPIClient,
-    RequestGate,
-    SyncAPIClient,
-)
-from ._config import resolve_config
+from ..exceptions import ImbraceConfigurationError
+from ._base import Call, ClientOptions, _BaseAPIClient
 from .workflows import AsyncWorkflows, Workflows
 
 __all__ = ["AsyncImbraceClient", "ImbraceClient"]
 
+T = TypeVar("T")
 
-class ImbraceClient(SyncAPIClient):
+
+class ImbraceClient(_BaseAPIClient):
     """Blocking client of the Imbrace workflow engine.
 
     Configure like the official SDK: `api_key=` (or `access_token=` + `organization_id=`), and
@@ -37,57 +39,64 @@ class ImbraceClient(SyncAPIClient):
             for run in client.workflows.iter_runs(flow_id=flow_id, status="FAILED"):
                 ...
 
-    `timeout` applies per request (override per call with `timeout=`), `max_retries` bounds the
-    retries of requests that are safe to repeat, `max_connections` sizes the pool.
-    `http_client=` / `transport=` inject an httpx client or transport (tests, proxies).
-    `request_gate=` is passed by every request (and retry) before it is sent: a rate limit
-    shared by several processes (`ImbraceCredentials.rate_limit` sets one).
+    Every argument is keyword-only. `timeout` applies per request (override per call with
+    `timeout=`), `max_retries` bounds the retries of requests that are safe to repeat,
+    `max_connections` sizes the pool, `retry_initial_delay` / `retry_max_delay` shape the
+    backoff. `http_client=` / `transport=` inject an httpx client or transport (tests,
+    proxies); `sleep=` replaces the wait between retries. `request_gate=` is passed by every
+    request (and retry) before it is sent: a rate limit shared by several processes
+    (`ImbraceCredentials.rate_limit` sets one).
     """
 
     def __init__(
         self,
-        api_key: str | None = None,
-        access_token: str | None = None,
-        organization_id: str | None = None,
-        env: str | None = None,
-        gateway: str | None = None,
-        engine_url: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        http_client: httpx.Client | None = None,
         *,
+        http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
-        retry_initial_delay: float = INITIAL_RETRY_DELAY,
-        retry_max_delay: float = MAX_RETRY_DELAY,
         sleep: Callable[[float], None] | None = None,
-        request_gate: RequestGate | None = None,
+        **options: Unpack[ClientOptions],
     ):
-        config = resolve_config(
-            api_key=api_key,
-            access_token=access_token,
-            organization_id=organization_id,
-            env=env,
-            gateway=gateway,
-            engine_url=engine_url,
+        super().__init__(**options)
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise ImbraceConfigurationError(
+                "http_client must be an httpx.Client for the sync client."
+            )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=self.timeout, limits=self._limits, transport=transport
         )
-        super().__init__(
-            config,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_connections=max_connections,
-            http_client=http_client,
-            transport=transport,
-            retry_initial_delay=retry_initial_delay,
-            retry_max_delay=retry_max_delay,
-            sleep=sleep,
-            request_gate=request_gate,
-        )
+        self._sleep = sleep or time.sleep
 
     @cached_property
     def workflows(self) -> Workflows:
         """Flows, runs, webhooks, folders, connections, MCP servers, tables, pieces, invitations."""
         return Workflows(self)
+
+    def request(self, call: Call[T]) -> T:
+        """Perform one logical call: send, repeat what the retry policy allows, decode or raise."""
+        request = self._build_request(self._http, call)
+        retrying = Retrying(sleep=self._sleep, **self._tenacity_kwargs(call))
+        try:
+            response: httpx.Response = retrying(self._send_once, request)
+        except httpx.TransportError as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise self._transport_error(call, exc, attempts) from exc
+        return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
+
+    def _send_once(self, request: httpx.Request) -> httpx.Response:
+        """One attempt: wait at the request gate (if any), then send."""
+        if self._gate is not None:
+            self._gate.acquire()
+        return self._http.send(request)
+
+    def close(self) -> None:
+        """Close the connection pool (only when this object created it)."""
+        if self._owns_http:
+            self._http.close()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._http.is_closed
 
     def __enter__(self) -> ImbraceClient:
         return self
@@ -101,53 +110,58 @@ class ImbraceClient(SyncAPIClient):
         self.close()
 
 
-class AsyncImbraceClient(AsyncAPIClient):
+class AsyncImbraceClient(_BaseAPIClient):
     """Asyncio twin of `ImbraceClient` (same arguments; `async with`, `await client.close()`)."""
 
     def __init__(
         self,
-        api_key: str | None = None,
-        access_token: str | None = None,
-        organization_id: str | None = None,
-        env: str | None = None,
-        gateway: str | None = None,
-        engine_url: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        http_client: httpx.AsyncClient | None = None,
         *,
+        http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        retry_initial_delay: float = INITIAL_RETRY_DELAY,
-        retry_max_delay: float = MAX_RETRY_DELAY,
-        sleep: Callable[[float], Any] | None = None,
-        request_gate: RequestGate | None = None,
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+        **options: Unpack[ClientOptions],
     ):
-        config = resolve_config(
-            api_key=api_key,
-            access_token=access_token,
-            organization_id=organization_id,
-            env=env,
-            gateway=gateway,
-            engine_url=engine_url,
+        super().__init__(**options)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ImbraceConfigurationError(
+                "http_client must be an httpx.AsyncClient for the async client."
+            )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self.timeout, limits=self._limits, transport=transport
         )
-        super().__init__(
-            config,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_connections=max_connections,
-            http_client=http_client,
-            transport=transport,
-            retry_initial_delay=retry_initial_delay,
-            retry_max_delay=retry_max_delay,
-            sleep=sleep,
-            request_gate=request_gate,
-        )
+        self._sleep = sleep or asyncio.sleep
 
     @cached_property
     def workflows(self) -> AsyncWorkflows:
         """Async twin of `ImbraceClient.workflows`."""
         return AsyncWorkflows(self)
+
+    async def request(self, call: Call[T]) -> T:
+        """Perform one logical call: send, repeat what the retry policy allows, decode or raise."""
+        request = self._build_request(self._http, call)
+        retrying = AsyncRetrying(sleep=self._sleep, **self._tenacity_kwargs(call))
+        try:
+            response: httpx.Response = await retrying(self._send_once, request)
+        except httpx.TransportError as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise self._transport_error(call, exc, attempts) from exc
+        return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
+
+    async def _send_once(self, request: httpx.Request) -> httpx.Response:
+        """One attempt: wait at the request gate (if any), then send."""
+        if self._gate is not None:
+            await self._gate.aacquire()
+        return await self._http.send(request)
+
+    async def close(self) -> None:
+        """Close the connection pool (only when this object created it)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._http.is_closed
 
     async def __aenter__(self) -> AsyncImbraceClient:
         return self

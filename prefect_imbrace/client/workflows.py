@@ -10,7 +10,7 @@ sent (`_send`), how pages are followed (`_pager`) and the one method that combin
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..exceptions import (
     APIStatusError,
@@ -18,11 +18,14 @@ from ..exceptions import (
     ImbraceConfigurationError,
     PermissionDeniedError,
 )
-from ._base import AsyncAPIClient, Call, SyncAPIClient
+from ._base import Call
 from ._resource import page_of
 from .endpoints import FlowEndpoints, ResourceEndpoints, RunEndpoints, TableEndpoints
 from .models import Flow
 from .pagination import AsyncPager, Pager, SeekPage
+
+if TYPE_CHECKING:
+    from ._client import AsyncImbraceClient, ImbraceClient
 
 __all__ = ["AsyncWorkflows", "Workflows"]
 
@@ -54,7 +57,7 @@ class _WorkflowsBase(FlowEndpoints, RunEndpoints, ResourceEndpoints, TableEndpoi
 class Workflows(_WorkflowsBase):
     """The Imbrace workflow engine: flows, runs, folders, connections, MCP servers, tables."""
 
-    def __init__(self, client: SyncAPIClient):
+    def __init__(self, client: ImbraceClient):
         super().__init__()
         self._client = client
 
@@ -92,7 +95,7 @@ class Workflows(_WorkflowsBase):
 class AsyncWorkflows(_WorkflowsBase):
     """Async twin of `Workflows`: the same methods, awaitable; `iter_*` give `async for` pagers."""
 
-    def __init__(self, client: AsyncAPIClient):
+    def __init__(self, client: AsyncImbraceClient):
         super().__init__()
         self._client = client
 
