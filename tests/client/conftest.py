@@ -6,9 +6,9 @@ import asyncio
 import inspect
 
 import pytest
+from imbrace_flows import ImbraceFlows
 
 from prefect_imbrace.client import AsyncImbraceClient, ImbraceClient
-from prefect_imbrace.client import operations as ops
 from prefect_imbrace.local import ImbraceLocal
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsb2NhbCJ9.c2lnbmF0dXJl"
@@ -61,22 +61,8 @@ def requests_for():
 
 def make_echo_flow(client: ImbraceClient, name: str = "echo", status: int = 201) -> str:
     """A published, enabled catch-webhook -> return-response flow; returns its id."""
-    flow = client.workflows.create_flow(display_name=name)
-    client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.update_trigger(ops.catch_webhook()))
-    client.workflows.apply_flow_operation(
-        flow_id=flow.id,
-        operation=ops.add_action(
-            "trigger",
-            ops.return_response(
-                "step_1",
-                status=status,
-                headers={"x-demo": "yes"},
-                body={"n": "{{trigger.body.n}}", "echo": "{{trigger.body}}"},
-            ),
-        ),
-    )
-    client.workflows.apply_flow_operation(flow_id=flow.id, operation=ops.lock_and_publish())
-    return flow.id
+    body = {"n": "{{trigger.body.n}}", "echo": "{{trigger.body}}"}
+    return ImbraceFlows(client).echo(name, status=status, headers={"x-demo": "yes"}, body=body)
 
 
 def count_requests(engine, method: str, fragment: str) -> int:

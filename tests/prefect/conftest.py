@@ -7,7 +7,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from imbrace_prefect_helpers import SECRET_KEY, FlowFactory
+from imbrace_flows import ImbraceFlows
+from imbrace_prefect_helpers import SECRET_KEY
 
 # Faster polling for tests (read when the shared poller is created).
 os.environ.setdefault("PREFECT_INTEGRATIONS_IMBRACE_POLL_INTERVAL", "0.2")
@@ -43,9 +44,9 @@ def creds(engine: ImbraceLocal) -> ImbraceCredentials:
 
 
 @pytest.fixture
-def flows(creds: ImbraceCredentials) -> Iterator[FlowFactory]:
+def flows(creds: ImbraceCredentials) -> Iterator[ImbraceFlows]:
     with creds.get_client() as client:
-        yield FlowFactory(client)
+        yield ImbraceFlows(client)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from imbrace_prefect_helpers import FlowFactory
+from imbrace_flows import ImbraceFlows
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
@@ -37,7 +37,7 @@ def _slots_in_use(name: str) -> int:
 
 
 def test_concurrency_limit_bounds_the_runs_in_flight(
-    creds: ImbraceCredentials, flows: FlowFactory, engine: ImbraceLocal
+    creds: ImbraceCredentials, flows: ImbraceFlows, engine: ImbraceLocal
 ) -> None:
     name = _limit(2)
     limited = creds.model_copy(update={"concurrency_limit": name})
@@ -56,7 +56,7 @@ def test_concurrency_limit_bounds_the_runs_in_flight(
 
 
 def test_rate_limit_paces_every_request(
-    creds: ImbraceCredentials, flows: FlowFactory, engine: ImbraceLocal
+    creds: ImbraceCredentials, flows: ImbraceFlows, engine: ImbraceLocal
 ) -> None:
     name = _limit(1, decay=5)  # 5 requests per second, no burst beyond one
     limited = creds.model_copy(update={"rate_limit": name})

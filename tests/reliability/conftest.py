@@ -19,7 +19,8 @@ os.environ.setdefault("PREFECT_INTEGRATIONS_IMBRACE_MAX_POLL_INTERVAL", "1.0")
 os.environ.setdefault("PREFECT_INTEGRATIONS_IMBRACE_POLL_INTERVAL", "0.2")
 
 import reliability_figures  # noqa: E402
-from reliability_support import ACCESS_TOKEN, API_KEY, Flows, Ledger, mode  # noqa: E402
+from imbrace_flows import ImbraceFlows  # noqa: E402
+from reliability_support import ACCESS_TOKEN, API_KEY, Ledger, mode  # noqa: E402
 
 from prefect_imbrace.credentials import ImbraceCredentials  # noqa: E402
 from prefect_imbrace.local import ImbraceLocal  # noqa: E402
@@ -79,9 +80,9 @@ def creds(engine: ImbraceLocal) -> ImbraceCredentials:
 
 
 @pytest.fixture
-def flows(creds: ImbraceCredentials) -> Iterator[Flows]:
+def flows(creds: ImbraceCredentials) -> Iterator[ImbraceFlows]:
     with creds.get_client() as client:
-        yield Flows(client)
+        yield ImbraceFlows(client)
 
 
 @pytest.fixture

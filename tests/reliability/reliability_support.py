@@ -13,9 +13,6 @@ from typing import Any
 
 import httpx
 
-from prefect_imbrace.client import ImbraceClient, create_webhook_flow
-from prefect_imbrace.client import operations as ops
-
 KEY_HEADER = "x-prefect-imbrace-key"
 
 API_KEY = "sk-rel-5ecret-ApiKey-7d1e0c9b5a4f3e2d1c0b"
@@ -36,42 +33,6 @@ def mode() -> str:
 def per_fault(short: int = 5, long: int = 70) -> int:
     """Logical triggers per fault scenario in the current mode."""
     return long if mode() == "long" else short
-
-
-class Flows:
-    """Builds published webhook flows on an engine through the (already tested) client."""
-
-    def __init__(self, client: ImbraceClient):
-        self.client = client
-
-    def _publish(self, name: str, actions: list[Any]) -> str:
-        return create_webhook_flow(self.client, name, actions).id
-
-    def echo(self, name: str = "Echo") -> str:
-        return self._publish(name, [ops.return_response("step_1", body={"echo": "{{trigger.body}}"})])
-
-    def failing(self, name: str = "Failing") -> str:
-        """Fails at step_1: a CODE step, which Imbrace Local cannot execute."""
-        return self._publish(name, [ops.code("step_1", "export const code = async () => 1")])
-
-    def slow(self, seconds: float, name: str = "Slow") -> str:
-        return self._publish(
-            name, [ops.delay("step_1", seconds), ops.return_response("step_2", body={"done": True})]
-        )
-
-    def paused(self, name: str = "Paused") -> str:
-        return self._publish(
-            name,
-            [ops.delay("step_1", 60, unit="minutes"), ops.return_response("step_2", body={"ok": 1})],
-        )
-
-    def using_connection(self, external_id: str, name: str = "Uses connection") -> str:
-        """Fails at step_1 with an HTTP error whose text would hold the connection secret."""
-        request = {"method": "GET", "url": "http://127.0.0.1:9/{{connections['" + external_id + "']}}",
-                   "headers": {"authorization": "Bearer {{connections['" + external_id + "']}}"},
-                   "body_type": "none"}
-        step = ops.piece_action("step_1", "@activepieces/piece-http", "0.9.5", "send_request", request)
-        return self._publish(name, [step])
 
 
 class Ledger:

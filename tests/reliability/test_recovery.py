@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from imbrace_flows import ImbraceFlows
 from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.runtime import flow_run as current_flow_run
@@ -17,7 +18,6 @@ from reliability_support import (
     API_KEY,
     KEY_HEADER,
     TERMINAL,
-    Flows,
     Ledger,
     exactly_once,
     per_fault,
@@ -122,7 +122,7 @@ async def test_engine_restart_mid_wait_on_the_same_address(tmp_path, monkeypatch
     try:
         creds = ImbraceCredentials(api_key=API_KEY, gateway=first.url, timeout=5, max_retries=3)
         with creds.get_client() as client:
-            flow_id = Flows(client).slow(2.0)
+            flow_id = ImbraceFlows(client).slow(2.0)
         ledger = Ledger(first.engine_url, API_KEY)
         waiting = asyncio.ensure_future(fan_out(creds, flow_id, m))
         await until(lambda: _started(ledger, flow_id, m))

@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+from imbrace_flows import ImbraceFlows
 from reliability_figures import record_tenancy
-from reliability_support import Flows
 
 from prefect_imbrace.client import ImbraceClient
 from prefect_imbrace.local import ImbraceLocal
@@ -72,7 +72,7 @@ def world() -> Iterator[World]:
                       bearer_tokens={JWT: [ORG_A]}, sync_timeout=1) as engine:
         with ImbraceClient(api_key=A_KEY, gateway=engine.url) as a:
             wf = a.workflows
-            flow_id = Flows(a).echo("A's flow")
+            flow_id = ImbraceFlows(a).echo("A's flow")
             wf.trigger_flow(flow_id=flow_id, payload={"secret": "A's payload"})
             for _ in range(100):
                 runs = wf.list_runs(flow_id=flow_id).data
