@@ -83,35 +83,40 @@ async def aiterate(
         cursor = page.next
 
 
-class Pager(Generic[T]):
-    """What `Workflows.iter_*` return: iterate it for every item; `take(n)` for at most n.
-
-    Nothing is sent until iteration starts; each iteration starts again from the first page.
-    """
+class Pager(Iterator[T]):
+    """What `Workflows.iter_*` return: an iterator over every item (`for`, `next()`), or
+    `take(n)` for at most n. Nothing is sent until the first item is asked for."""
 
     def __init__(self, fetch: Callable[[str | None], SeekPage[T]], start: str | None = None):
         self._fetch = fetch
         self._start = start
+        self._items: Iterator[T] | None = None
 
-    def __iter__(self) -> Iterator[T]:
-        return iterate(self._fetch, start=self._start)
+    def __next__(self) -> T:
+        if self._items is None:
+            self._items = iterate(self._fetch, start=self._start)
+        return next(self._items)
 
     def take(self, max_items: int) -> Iterator[T]:
         """At most `max_items` items (no page after the one that completes them is read)."""
         return iterate(self._fetch, start=self._start, max_items=max_items)
 
 
-class AsyncPager(Generic[T]):
-    """What `AsyncWorkflows.iter_*` return: `async for` over every item; `take(n)` for at most n."""
+class AsyncPager(AsyncIterator[T]):
+    """What `AsyncWorkflows.iter_*` return: an async iterator over every item (`async for`),
+    or `take(n)` for at most n."""
 
     def __init__(
         self, fetch: Callable[[str | None], Awaitable[SeekPage[T]]], start: str | None = None
     ):
         self._fetch = fetch
         self._start = start
+        self._items: AsyncIterator[T] | None = None
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        return aiterate(self._fetch, start=self._start)
+    async def __anext__(self) -> T:
+        if self._items is None:
+            self._items = aiterate(self._fetch, start=self._start)
+        return await anext(self._items)
 
     def take(self, max_items: int) -> AsyncIterator[T]:
         """At most `max_items` items (no page after the one that completes them is read)."""
