@@ -159,7 +159,7 @@ def test_webhook_auth_secrets_are_references_never_values(tenants: Tenants, tmp_
     for operation in (ops.update_trigger(trigger=hook),
                       ops.add_action(parent_step="trigger", action=ops.return_response(name="reply", body={"ok": True})),
                       ops.lock_and_publish()):
-        wf.apply_flow_operation(flow_id=flow.id, body=operation)
+        wf.apply_flow_operation(flow_id=flow.id, operation=operation)
     env = {"IMBRACE_GATEWAY_URL": tenants.engine.url, "IMBRACE_SECRET_GUARDED_HEADERVALUE": "hook-s3cret"}
 
     result = CliRunner().invoke(app, ["export", str(tmp_path)], env={**env, "IMBRACE_API_KEY": tenants.a.api_key})
@@ -176,7 +176,7 @@ def test_webhook_auth_secrets_are_references_never_values(tenants: Tenants, tmp_
     assert CliRunner().invoke(app, ["plan", str(tmp_path)], env=b_env).exit_code == 0
 
     changed = ops.catch_webhook(auth_type="header", auth_fields={"headerName": "x-hook", "headerValue": "leaked-value"})
-    tenants.b.client.workflows.apply_flow_operation(flow_id=b_flow.id, body=ops.update_trigger(trigger=changed))
+    tenants.b.client.workflows.apply_flow_operation(flow_id=b_flow.id, operation=ops.update_trigger(trigger=changed))
     result = CliRunner().invoke(app, ["plan", str(tmp_path)], env=b_env)
     assert result.exit_code == 2
     assert "trigger: settings.input.authFields.headerValue: (secret, different) -> (secret)" in result.output

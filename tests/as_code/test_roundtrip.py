@@ -193,7 +193,7 @@ def test_a_failed_update_puts_the_flow_back(tenants: Tenants, tmp_path: Path) ->
     assert cli(tenants.b.api_key, url, "apply", str(tmp_path))[0] == 0
     wf = tenants.b.client.workflows
     echo_id = flow_ids_by_key(tenants.b)["echo"]
-    wf.apply_flow_operation(flow_id=echo_id, body=ops.change_status(status="DISABLED"))
+    wf.apply_flow_operation(flow_id=echo_id, operation=ops.change_status(status="DISABLED"))
     old = wf.get_flow(flow_id=echo_id)
     good = (tmp_path / "flows" / "echo.yaml").read_text()
     head, tail = good.split("  trigger:\n")[0], good.split("  steps:\n")[1]
