@@ -91,7 +91,7 @@ def test_each_endpoint_is_defined_once_and_shared():
 def test_parameters_are_keyword_only_and_take_a_timeout():
     for name in _endpoints():
         parameters = list(inspect.signature(getattr(Workflows, name).__wrapped__).parameters.values())[1:]
-        assert all(p.kind is p.KEYWORD_ONLY for p in parameters), name
+        assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in parameters), name
         assert "timeout" in [p.name for p in parameters], name
 
 
@@ -107,6 +107,13 @@ def test_blocking_and_awaitable_twins(client, aclient):
 def test_positional_arguments_are_refused(client):
     with pytest.raises(TypeError, match="positional"):
         client.workflows.get_run("AAAAAAAAAAAAAAAAAAAAA")
+
+
+def test_bulk_run_calls_refuse_an_unknown_selector(client):
+    from prefect_imbrace.exceptions import ImbraceConfigurationError
+
+    with pytest.raises(ImbraceConfigurationError, match="flow_ids"):
+        client.workflows.cancel_runs(flow_ids=["AAAAAAAAAAAAAAAAAAAAA"])
 
 
 def test_docs_index_lists_every_method():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import httpx
 from pydantic import TypeAdapter
+from typing_extensions import Unpack
 
 from ...exceptions import ImbraceConfigurationError
 from .. import _params as p
@@ -16,7 +17,7 @@ from ..models import FlowRun
 from ..pagination import SeekPage
 from .flows import StrList
 
-__all__ = ["RunEndpoints", "RunStrategy"]
+__all__ = ["RunEndpoints", "RunSelection", "RunStrategy"]
 
 RunStrategy = Literal["FROM_FAILED_STEP", "ON_LATEST_VERSION"]
 
@@ -31,24 +32,34 @@ def _strategy(strategy: str) -> str:
     return strategy
 
 
-def _selection(
-    *,
-    flow_run_ids: StrList,
-    exclude_flow_run_ids: StrList,
-    status: StrList,
-    flow_id: StrList,
-    created_after: datetime | str | None,
-    created_before: datetime | str | None,
-    failed_step_name: str | None = None,
-) -> dict[str, Any]:
+class RunSelection(TypedDict, total=False):
+    """Which runs a bulk call (`retry_runs`, `cancel_runs`, `archive_runs`) acts on."""
+
+    flow_run_ids: StrList
+    exclude_flow_run_ids: StrList
+    status: StrList
+    flow_id: StrList
+    created_after: datetime | str | None
+    created_before: datetime | str | None
+
+
+def _selection(selection: RunSelection, failed_step_name: str | None = None) -> dict[str, Any]:
     """The body that selects runs for a bulk call; refuses to select every run of the project."""
+    unknown = set(selection) - set(RunSelection.__annotations__)
+    if unknown:
+        raise ImbraceConfigurationError(
+            f"Unknown run selector(s) {sorted(unknown)}; use {sorted(RunSelection.__annotations__)} "
+            f"or failed_step_name."
+        )
     body = p.without_none(
-        flowRunIds=p.str_list("flow_run_ids", flow_run_ids, ids=True),
-        excludeFlowRunIds=p.str_list("exclude_flow_run_ids", exclude_flow_run_ids, ids=True),
-        status=p.str_list("status", status),
-        flowId=p.str_list("flow_id", flow_id, ids=True),
-        createdAfter=p.iso("created_after", created_after),
-        createdBefore=p.iso("created_before", created_before),
+        flowRunIds=p.str_list("flow_run_ids", selection.get("flow_run_ids"), ids=True),
+        excludeFlowRunIds=p.str_list(
+            "exclude_flow_run_ids", selection.get("exclude_flow_run_ids"), ids=True
+        ),
+        status=p.str_list("status", selection.get("status")),
+        flowId=p.str_list("flow_id", selection.get("flow_id"), ids=True),
+        createdAfter=p.iso("created_after", selection.get("created_after")),
+        createdBefore=p.iso("created_before", selection.get("created_before")),
         failedStepName=failed_step_name,
     )
     if not set(body) - {"excludeFlowRunIds"}:
@@ -124,74 +135,30 @@ class RunEndpoints:
         self,
         *,
         strategy: RunStrategy = "FROM_FAILED_STEP",
-        flow_run_ids: StrList = None,
-        exclude_flow_run_ids: StrList = None,
-        status: StrList = None,
-        flow_id: StrList = None,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
         failed_step_name: str | None = None,
         timeout: Timeout = None,
+        **selection: Unpack[RunSelection],
     ) -> Call[list[FlowRun | None]]:
-        """Retry the selected runs (`POST /v1/flow-runs/retry`)."""
-        body = {
-            "strategy": _strategy(strategy),
-            **_selection(
-                flow_run_ids=flow_run_ids,
-                exclude_flow_run_ids=exclude_flow_run_ids,
-                status=status,
-                flow_id=flow_id,
-                created_after=created_after,
-                created_before=created_before,
-                failed_step_name=failed_step_name,
-            ),
-        }
+        """Retry the selected runs (`POST /v1/flow-runs/retry`); `selection` is a `RunSelection`."""
+        body = {"strategy": _strategy(strategy), **_selection(selection, failed_step_name)}
         return Call("POST", "/v1/flow-runs/retry", _optional_runs, json=body, timeout=timeout)
 
     @endpoint
     def cancel_runs(
-        self,
-        *,
-        flow_run_ids: StrList = None,
-        exclude_flow_run_ids: StrList = None,
-        status: StrList = None,
-        flow_id: StrList = None,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-        timeout: Timeout = None,
+        self, *, timeout: Timeout = None, **selection: Unpack[RunSelection]
     ) -> Call[None]:
         """Cancel the selected PAUSED/QUEUED runs (`POST /v1/flow-runs/cancel`)."""
-        body = _selection(
-            flow_run_ids=flow_run_ids,
-            exclude_flow_run_ids=exclude_flow_run_ids,
-            status=status,
-            flow_id=flow_id,
-            created_after=created_after,
-            created_before=created_before,
-        )
+        body = _selection(selection)
         return Call("POST", "/v1/flow-runs/cancel", nothing, json=body, timeout=timeout)
 
     @endpoint
     def archive_runs(
         self,
         *,
-        flow_run_ids: StrList = None,
-        exclude_flow_run_ids: StrList = None,
-        status: StrList = None,
-        flow_id: StrList = None,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
         failed_step_name: str | None = None,
         timeout: Timeout = None,
+        **selection: Unpack[RunSelection],
     ) -> Call[None]:
         """Archive the selected runs (`POST /v1/flow-runs/archive`)."""
-        body = _selection(
-            flow_run_ids=flow_run_ids,
-            exclude_flow_run_ids=exclude_flow_run_ids,
-            status=status,
-            flow_id=flow_id,
-            created_after=created_after,
-            created_before=created_before,
-            failed_step_name=failed_step_name,
-        )
+        body = _selection(selection, failed_step_name)
         return Call("POST", "/v1/flow-runs/archive", nothing, json=body, timeout=timeout)
