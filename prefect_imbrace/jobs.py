@@ -217,9 +217,9 @@ class ImbraceFlow(JobBlock[ImbraceRunResult]):
         """Async twin of `trigger`."""
         handle = self._handle(payload, idempotency_key)
         try:
-            async with shared_async_client(client_kwargs_of(handle.credentials)) as client, \
+            async with shared_async_client(client_kwargs_of(handle.credentials)) as shared, \
                     open_record_store() as store:
-                await handle.adopt_or_trigger(client, store)
+                await handle.adopt_or_trigger(shared, store)
         except BaseException as exc:
             await handle.on_interrupt(exc)
             raise

@@ -191,7 +191,7 @@ class ImbraceRunHandle:
         (log.debug if self._quiet else log.info)(msg, *args)
 
     # -- adopt or trigger -------------------------------------------------------------------
-    async def adopt_or_trigger(self, client: Any, store: RecordStore) -> None:
+    async def adopt_or_trigger(self, shared: Any, store: RecordStore) -> None:
         """Create the record and send, or load an earlier attempt's record and adopt its run.
 
         Returns once the trigger is sent or adopted; the run itself is identified by
@@ -204,7 +204,7 @@ class ImbraceRunHandle:
             self.record.sends = 1
             self.record.first_planned_at = self.record.updated = datetime.now(timezone.utc)
             if await store.create(self.record):
-                await self._send(client, first=True)
+                await self._send(shared, first=True)
                 return
         found = await store.load(self.flow_id, self.key)  # an earlier attempt's record
         if found is None:
@@ -216,20 +216,20 @@ class ImbraceRunHandle:
             await store.create(found)
         self.record = found
         self.adopted = found.sends > 0
-        await self._resume(client)
+        await self._resume(shared)
 
-    async def _resume(self, client: Any) -> None:
+    async def _resume(self, shared: Any) -> None:
         record = self.record
         skew = timedelta(seconds=self.options.clock_skew)
         since = record.first_planned_at - skew
         if record.run_id is not None:
-            run = await client.workflows.get_run(run_id=record.run_id)
+            run = await shared.client.workflows.get_run(run_id=record.run_id)
             self._note("Adopted Imbrace run %s of flow %s (key %s) from its record.",
                        run.id, self.flow_id, self.key)
             self._track()
             await self._on_found(run)
             if run.is_terminal:
-                if not await self._maybe_retry_failed(client, run):
+                if not await self._maybe_retry_failed(shared.client, run):
                     self.final_run = run
                     return
             self._register_watch(run.created or since)
@@ -238,7 +238,7 @@ class ImbraceRunHandle:
                        self.flow_id, self.key)
             self._register_watch(since)
         elif record.sends == 0:  # PLANNED and known not sent: the earlier send was refused
-            await self._send(client)
+            await self._send(shared)
         else:
             _logger().info(
                 "Imbrace flow %s may have been triggered before with key %s (record %s); "
@@ -248,7 +248,7 @@ class ImbraceRunHandle:
             self._register_watch(since, doubt=True)
         self._track()
 
-    async def _send(self, client: Any, first: bool = False) -> None:
+    async def _send(self, shared: Any, first: bool = False) -> None:
         """PLANNED (saved first) -> send -> SENT, or UNKNOWN_OUTCOME when the answer is lost."""
         assert self.store is not None
         record = self.record
@@ -260,9 +260,10 @@ class ImbraceRunHandle:
         self._track()
         headers = {**self.extra_headers, KEY_HEADER: self.key}
         try:
-            receipt = await client.workflows.trigger_flow(
-                flow_id=self.flow_id, payload=self.payload, headers=headers
-            )
+            async with shared.sends:
+                receipt = await shared.client.workflows.trigger_flow(
+                    flow_id=self.flow_id, payload=self.payload, headers=headers
+                )
         except RequestOutcomeUnknownError:
             _logger().warning(
                 "The answer to the trigger of Imbrace flow %s was lost; following its runs "
@@ -358,8 +359,8 @@ class ImbraceRunHandle:
             await self._on_status(update.run)
             if update.kind == "final":
                 if self.retry_failed_from_step and self.adopted and not self._retried:
-                    async with shared_async_client(self._kwargs) as client:
-                        if await self._maybe_retry_failed(client, update.run):
+                    async with shared_async_client(self._kwargs) as shared:
+                        if await self._maybe_retry_failed(shared.client, update.run):
                             self._register_watch(update.run.created or self.record.first_planned_at)
                             return
                 self.final_run = update.run
@@ -379,8 +380,8 @@ class ImbraceRunHandle:
             "sending it again (attempt %s of %s).",
             self.flow_id, self.key, self.record.sends + 1, _MAX_SENDS,
         )
-        async with shared_async_client(self._kwargs) as client:
-            await self._send(client)
+        async with shared_async_client(self._kwargs) as shared:
+            await self._send(shared)
 
     def _timeout(self, why: str) -> ImbraceRunWaitTimeout:
         return ImbraceRunWaitTimeout(f"Stopped waiting: {why}.", run_id=self.run_id,
@@ -493,7 +494,8 @@ class ImbraceRunHandle:
         """Cancel the Imbrace run if the engine allows it (QUEUED or PAUSED); log what happened."""
         log = _logger()
         try:
-            async with shared_async_client(self._kwargs) as client:
+            async with shared_async_client(self._kwargs) as shared:
+                client = shared.client
                 if self.run_id is None and self.record.sends and self.final_run is None:
                     await self._find_for_cancel(client)  # sent, not identified yet
                 if self.run_id is None:
@@ -562,10 +564,10 @@ async def atrigger_and_wait(
             await stack.enter_async_context(carried_slot(limit_name, handle))
         # holding the loop's shared clients for the whole wait keeps them (and their
         # connections) alive between the sends of concurrent waits
-        client = await stack.enter_async_context(shared_async_client(handle._kwargs))
+        shared = await stack.enter_async_context(shared_async_client(handle._kwargs))
         store = await stack.enter_async_context(open_record_store())
         try:
-            await handle.adopt_or_trigger(client, store)
+            await handle.adopt_or_trigger(shared, store)
         except BaseException as exc:
             await handle.on_interrupt(exc)
             raise

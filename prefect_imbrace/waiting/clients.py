@@ -103,9 +103,12 @@ def creds_digest(kwargs: dict[str, Any]) -> str:
 
 
 class _Shared:
-    def __init__(self, client: Any):
+    def __init__(self, client: Any, limit: int):
         self.client = client
         self.users = 0
+        # triggers in flight <= the pool: kept because measured, hundreds of requests queued
+        # inside httpcore's pool made a 500-run fan-out's sends several times slower
+        self.sends = asyncio.Semaphore(limit)
 
 
 _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Shared]] = (
@@ -114,8 +117,8 @@ _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Shared]
 
 
 @asynccontextmanager
-async def shared_async_client(kwargs: dict[str, Any]) -> AsyncIterator[Any]:
-    """The loop's shared `AsyncImbraceClient` for these kwargs."""
+async def shared_async_client(kwargs: dict[str, Any]) -> AsyncIterator[_Shared]:
+    """The loop's shared client for these kwargs: `.client`, and `.sends` (triggers in flight)."""
     from prefect_imbrace.client import AsyncImbraceClient
 
     loop = asyncio.get_running_loop()
@@ -124,10 +127,10 @@ async def shared_async_client(kwargs: dict[str, Any]) -> AsyncIterator[Any]:
         per_loop = _shared.setdefault(loop, {})
     entry = per_loop.get(key)
     if entry is None:
-        entry = per_loop[key] = _Shared(AsyncImbraceClient(**kwargs))
+        entry = per_loop[key] = _Shared(AsyncImbraceClient(**kwargs), int(kwargs.get("max_connections") or 100))
     entry.users += 1
     try:
-        yield entry.client
+        yield entry
     finally:
         entry.users -= 1
         if entry.users == 0:
