@@ -8,7 +8,7 @@ return exactly what the blocking wait returns.
 from __future__ import annotations
 
 import pytest
-from imbrace_prefect_helpers import FlowFactory
+from imbrace_flows import ImbraceFlows
 from prefect import flow
 
 from prefect_imbrace.credentials import ImbraceCredentials
@@ -27,7 +27,7 @@ def test_defer_after_must_be_a_positive_number(bad: object) -> None:
 
 
 def test_outside_a_deployment_a_deferrable_wait_blocks_and_returns_the_result(
-    creds: ImbraceCredentials, flows: FlowFactory, engine: ImbraceLocal
+    creds: ImbraceCredentials, flows: ImbraceFlows, engine: ImbraceLocal
 ) -> None:
     flow_id = flows.slow(2.0)
 
@@ -40,7 +40,7 @@ def test_outside_a_deployment_a_deferrable_wait_blocks_and_returns_the_result(
 
 
 def test_a_fan_out_with_defer_after_outside_a_deployment_returns_every_result(
-    creds: ImbraceCredentials, flows: FlowFactory, engine: ImbraceLocal
+    creds: ImbraceCredentials, flows: ImbraceFlows, engine: ImbraceLocal
 ) -> None:
     flow_id = flows.slow(1.5)
 
@@ -53,7 +53,7 @@ def test_a_fan_out_with_defer_after_outside_a_deployment_returns_every_result(
 
 
 def test_a_failed_run_raises_the_same_error_with_defer_after(
-    creds: ImbraceCredentials, flows: FlowFactory
+    creds: ImbraceCredentials, flows: ImbraceFlows
 ) -> None:
     flow_id = flows.failing()
 
