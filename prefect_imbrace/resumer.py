@@ -53,8 +53,8 @@ async def _find_run(imbrace: Any, wait: DeferredWait, *, ended_only: bool) -> An
     if wait.run_id:
         return await imbrace.workflows.get_run(run_id=wait.run_id)
     async for run in imbrace.workflows.iter_runs(
-        flow_id=wait.flow_id, created_after=wait.first_planned_at - _CLOCK_SKEW, max_items=5000
-    ):
+        flow_id=wait.flow_id, created_after=wait.first_planned_at - _CLOCK_SKEW
+    ).take(5000):
         if ended_only and not run.is_terminal:
             continue  # a run shows its trigger headers only once it pauses or ends
         full = await imbrace.workflows.get_run(run_id=run.id)
