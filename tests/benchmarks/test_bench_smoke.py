@@ -62,3 +62,20 @@ def test_results_files_are_written(tmp_path: Path) -> None:
     assert "| x | 1.5 | s | 3 | 0.5 | ratio <= 0.5 | yes |" in table
     assert json.loads(json.dumps(metric.as_dict()))["met"] is True
     assert {"cpu_count", "python", "platform", "date"} <= set(machine)
+
+
+def test_deployment_benchmarks_count_the_time_a_flow_run_held_a_worker() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from prefect.states import Completed, Pending, Running, Suspended
+
+    from benchmarks import bench_deployments
+
+    assert bench_deployments.run(quick=True) == []  # a real server: full runs only
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    states = []
+    for offset, state in [(0, Pending()), (4, Running()), (9, Suspended()),
+                          (130, Pending()), (134, Running()), (136, Completed())]:
+        state.timestamp = t0 + timedelta(seconds=offset)
+        states.append(state)
+    assert bench_deployments._held_seconds(states) == 9 + 6  # two executions, not the suspension
