@@ -261,19 +261,24 @@ class PrefectServer:
         """Poll until every flow run is final (or `until(flow_run)` holds); returns them.
 
         A flow run the worker could not submit (`Crashed` with "Failed to submit flow run",
-        e.g. a `503 database is locked` from a busy SQLite server) never started, so it is
-        scheduled again (`resubmit_failed_submissions`); `self.resubmitted` counts them.
+        e.g. a `503 database is locked` from a busy SQLite server), or one left `Pending` for
+        `STUCK_PENDING_S` with no process (seen on a machine with a load average of 14), never
+        started, so it is scheduled again (`resubmit_failed_submissions`); `self.resubmitted`
+        counts them.
         Raises `TimeoutError` with each run's state when `timeout` passes first.
         """
         from prefect.states import Scheduled
 
         done = until or (lambda run: run.state is not None and run.state.is_final())
         deadline = time.monotonic() + timeout
+        pending_since: dict[Any, float] = {}
         with self.client() as client:
             while True:
                 runs = [client.read_flow_run(run_id) for run_id in flow_run_ids]
                 for run in runs:
-                    if resubmit_failed_submissions and _never_started(run):
+                    if resubmit_failed_submissions and (
+                        _never_started(run) or _stuck_pending(run, pending_since)
+                    ):
                         client.set_flow_run_state(run.id, Scheduled(), force=True)
                         self.resubmitted += 1
                         run.state = None
@@ -303,6 +308,22 @@ def _never_started(flow_run: Any) -> bool:
     state = flow_run.state
     return (state is not None and state.is_crashed()
             and "Failed to submit flow run" in (state.message or ""))
+
+
+STUCK_PENDING_S = 180.0
+"""A flow run `Pending` this long with no process running it was lost at submission."""
+
+
+def _stuck_pending(flow_run: Any, pending_since: dict[Any, float]) -> bool:
+    state = flow_run.state
+    if state is None or state.type.value != "PENDING" or flow_run_pids(flow_run.id):
+        pending_since.pop(flow_run.id, None)
+        return False
+    first = pending_since.setdefault(flow_run.id, time.monotonic())
+    if time.monotonic() - first < STUCK_PENDING_S:
+        return False
+    pending_since.pop(flow_run.id, None)
+    return True
 
 
 def flow_run_pids(flow_run_id: Any = None) -> list[int]:
