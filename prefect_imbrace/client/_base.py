@@ -1,7 +1,9 @@
-"""Transport: the only module that touches httpx.
+"""What both clients' transports share (with `_client.py`, the only modules that touch httpx).
 
-One pooled httpx client per Imbrace client, auth headers, retries (tenacity), and the
-translation of every transport failure or error status into `prefect_imbrace.exceptions`.
+`Call` (one logical request, no I/O), configuration, auth headers, request building, the
+retry policy handed to tenacity, and the translation of every transport failure or error
+status into `prefect_imbrace.exceptions`. `_client.py` owns the pooled httpx clients and the
+blocking / awaited send loops.
 
 The retry policy is three pure functions, testable as a table:
 
