@@ -129,7 +129,6 @@ def check(ctx: dict, tag: str) -> None:
     assert ctx["conn_read"].value.get_secret_value()["secret_text"] == "s3cr3t-conn-value"
     assert "s3cr3t" not in repr(ctx["conn_read"])
     assert ctx["mcp_rotated"].token.get_secret_value() != ctx["mcp"].token.get_secret_value()
-    assert Secret.load(f"mcp-token-{tag}", _sync=True).get() == ctx["mcp_rotated"].token.get_secret_value()
     assert ctx["records_read"].data[0].id == ctx["records"][0].id
     assert ctx["record_updated"].id == ctx["records"][0].id
     assert any(p.name == "@activepieces/piece-webhook" for p in ctx["pieces"])
@@ -176,7 +175,9 @@ def test_every_task_from_a_sync_flow(creds, engine):
             ctx[name] = value
         return ctx
 
-    check(sync_parent(), "sync")
+    ctx = sync_parent()
+    check(ctx, "sync")
+    assert Secret.load("mcp-token-sync").get() == ctx["mcp_rotated"].token.get_secret_value()
 
 
 async def test_every_task_from_an_async_flow(creds, engine):
@@ -190,7 +191,10 @@ async def test_every_task_from_an_async_flow(creds, engine):
             ctx[name] = await pending
         return ctx
 
-    check(await async_parent(), "async")
+    ctx = await async_parent()
+    check(ctx, "async")
+    saved = await Secret.aload("mcp-token-async")
+    assert saved.get() == ctx["mcp_rotated"].token.get_secret_value()
 
 
 def test_submit_and_map_work_from_an_async_flow(creds, flows, engine):
