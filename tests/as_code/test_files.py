@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import Tenants
+from as_code_helpers import Tenants
 from typer.testing import CliRunner
 
 from prefect_imbrace.as_code import AsCodeFilesError, load_directory

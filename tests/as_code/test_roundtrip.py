@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, Tenants, build_tenant_a
+from as_code_helpers import SECRET, Tenants, build_tenant_a
 from typer.testing import CliRunner
 
 from prefect_imbrace.as_code import METADATA_KEY

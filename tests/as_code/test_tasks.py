@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, Tenants, build_tenant_a
+from as_code_helpers import SECRET, Tenants, build_tenant_a
 from prefect import flow
 
 from prefect_imbrace import (
