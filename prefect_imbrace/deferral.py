@@ -291,6 +291,8 @@ async def _acquire_lease(client: Any, name: str) -> str:
 
     import httpx
 
+    from prefect_imbrace.client._base import parse_retry_after
+
     while True:
         try:
             response = await client.increment_concurrency_slots_with_lease(
@@ -299,7 +301,8 @@ async def _acquire_lease(client: Any, name: str) -> str:
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code != 423:
                 raise
-            await asyncio.sleep(float(exc.response.headers.get("Retry-After", 1)))
+            # The server's hint in any form (seconds or HTTP date), by the client's one parser.
+            await asyncio.sleep(parse_retry_after(exc.response.headers) or 1.0)
             continue
         data = response.json()
         if not data.get("limits"):

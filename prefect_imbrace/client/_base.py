@@ -13,7 +13,7 @@ The retry policy is three pure functions, testable as a table:
   before the request left (connect error/timeout, pool timeout). A POST whose fate is unknown
   (read timeout, connection dropped after sending) is never re-sent and raises
   `RequestOutcomeUnknownError`; re-sending a webhook would start a second run.
-* `_parse_retry_after(headers)`: `retry-after-ms`, `retry-after` seconds or HTTP date.
+* `parse_retry_after(headers)`: `retry-after-ms`, `retry-after` seconds or HTTP date.
 * `_retry_wait(attempt, headers)`: the server's hint (capped at 60 s) or exponential backoff
   with jitter.
 """
@@ -99,7 +99,7 @@ def _should_retry(
     return status in POST_SAFE_STATUSES
 
 
-def _parse_retry_after(
+def parse_retry_after(
     headers: Mapping[str, str] | None, *, now: float | None = None
 ) -> float | None:
     """The server's wait hint in seconds: `retry-after-ms`, then `retry-after` (seconds or HTTP date)."""
@@ -140,7 +140,7 @@ def _retry_wait(
     A `Retry-After` hint of 0..60 s is followed exactly (a longer one is capped at 60 s); without
     a usable hint: `initial * 2**(attempt-1)`, capped at `maximum`, minus up to 25 % jitter.
     """
-    hint = _parse_retry_after(headers, now=now)
+    hint = parse_retry_after(headers, now=now)
     if hint is not None and hint >= 0:
         return min(hint, MAX_RETRY_AFTER)
     backoff: float = min(initial * 2 ** max(attempt - 1, 0), maximum)
@@ -481,7 +481,7 @@ class _BaseAPIClient:
                 webhook_flow_id=call.webhook_flow_id,
                 auth_mode=self.auth_mode,
                 retries=attempts - 1,
-                retry_after=_parse_retry_after(response.headers) if status == 429 else None,
+                retry_after=parse_retry_after(response.headers) if status == 429 else None,
             )
         try:
             return call.parse(response)

@@ -10,9 +10,9 @@ import pytest
 from prefect_imbrace.client._base import (
     MAX_RETRY_AFTER,
     _outcome_unknown,
-    _parse_retry_after,
     _retry_wait,
     _should_retry,
+    parse_retry_after,
 )
 
 REQ = httpx.Request("POST", "http://127.0.0.1/x")
@@ -101,7 +101,7 @@ def test_outcome_unknown(method, exc, unknown):
     ],
 )
 def test_parse_retry_after(headers, expected):
-    assert _parse_retry_after(headers, now=NOW) == expected
+    assert parse_retry_after(headers, now=NOW) == expected
 
 
 @pytest.mark.parametrize(

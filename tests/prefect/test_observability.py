@@ -153,5 +153,5 @@ def test_observer_reports_runs_started_outside_prefect_once(creds, flows, engine
     assert [(e.event, e.resource.id) for e in events] == [
         ("imbrace.flow-run.succeeded", f"imbrace.flow-run.{run_id}")
     ]
-    cursor = Variable.get(name, _sync=True)
+    cursor = Variable.get(name)
     assert cursor["since"] and run_id in cursor["done"]
