@@ -25,7 +25,7 @@ from reliability_support import (
 
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.local import ImbraceLocal
-from prefect_imbrace.tasks import atrigger_flow_and_wait, trigger_flow_sync
+from prefect_imbrace.tasks import atrigger_flow_and_wait, atrigger_flow_sync
 
 
 async def until(check: Callable[[], Any], limit_s: float = 60.0) -> Any:
@@ -89,8 +89,8 @@ async def test_sync_reply_later_than_the_engine_wait_is_no_reply(engine, creds, 
     @flow(name="reliability-sync-no-reply")
     async def parent() -> list[Any]:
         states = await asyncio.gather(*(
-            trigger_flow_sync(creds, flow_id, {"i": i}, headers={KEY_HEADER: f"sync-{i}"},
-                              return_state=True)
+            atrigger_flow_sync(creds, flow_id, {"i": i}, headers={KEY_HEADER: f"sync-{i}"},
+                               return_state=True)
             for i in range(m)
         ))
         return [(s.name, (await s.aresult()).outcome.value, (await s.aresult()).status_code)
