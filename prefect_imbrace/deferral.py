@@ -132,6 +132,16 @@ class DeferralGroup:
     def __init__(self) -> None:
         self.pending: list[ImbraceRunHandle] = []
 
+    async def finish(self) -> None:
+        """Every member's run ended: drop the note (once, after the last member).
+
+        Not per member: a member that starts after another one ended (in-process slots) still
+        takes over its carried concurrency slot from the note.
+        """
+        flow_run = _deployed_flow_run()
+        if flow_run is not None and not self.pending:
+            await _forget(flow_run)
+
     async def suspend(self) -> None:
         """Suspend for every pending member (raises Pause), or wait for them here if impossible."""
         flow_run = _deployed_flow_run()
@@ -173,7 +183,8 @@ async def wait_deferrable(handles: Sequence[ImbraceRunHandle], defer_after: floa
     until = time.monotonic() + defer_after
     pending = [h for h in handles if not await h.wait_until_ended(until=until)]
     if not pending:
-        await _forget(flow_run)
+        if group is None:  # a fan-out forgets once, after its last member (`finish`)
+            await _forget(flow_run)
         return True
     if group is not None:
         group.pending += pending
@@ -251,8 +262,16 @@ async def _forget(flow_run: Any) -> None:
 
 
 async def forget_flow_run(client: Any, flow_run_id: Any) -> None:
-    """Remove a flow run's deferral note and tag (the flow run or the resumer calls it)."""
-    await client.delete_variable_by_name(note_name(flow_run_id))
+    """Remove a flow run's deferral note and tag (the flow run or the resumer calls it).
+
+    Idempotent: the flow run and the resumer may both get there.
+    """
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        await client.delete_variable_by_name(note_name(flow_run_id))
+    except ObjectNotFound:
+        pass
     current = await client.read_flow_run(flow_run_id)
     tags = [t for t in (current.tags or []) if t != DEFERRED_TAG]
     if len(tags) != len(current.tags or []):

@@ -147,6 +147,8 @@ async def _run_many(
             one(i, p, defer=False) if isinstance(r, DeferredMember) else _value(r)
             for i, (p, r) in enumerate(zip(payloads, results, strict=True))
         ), return_exceptions=True)
+    if group is not None:
+        await group.finish()  # the waits of a resumed fan-out ended: drop its deferral note
     async with progress_lock:
         await observability.aupdate_progress(progress, total, total)
     await observability.arecord_batch_table(

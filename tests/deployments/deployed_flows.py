@@ -8,7 +8,9 @@ from typing import Any
 from prefect import flow
 
 from prefect_imbrace.credentials import ImbraceCredentials
-from prefect_imbrace.tasks import trigger_flow_and_wait
+from prefect_imbrace.exceptions import ImbraceRunError
+from prefect_imbrace.jobs import ImbraceFlow
+from prefect_imbrace.tasks import trigger_flow_and_wait, trigger_many_and_wait
 
 
 @flow(log_prints=True)
@@ -24,3 +26,37 @@ def wait_on_imbrace(block: str, flow_id: str, index: int, wait: dict[str, Any] |
     result = trigger_flow_and_wait(credentials, flow_id, {"index": index}, **(wait or {}))
     return {"run_id": result.run_id, "payload": result.payload, "key": result.idempotency_key,
             "pid": os.getpid()}
+
+
+@flow
+def fan_out_on_imbrace(block: str, flow_id: str, count: int, wait: dict[str, Any] | None = None) -> list:
+    """`trigger_many_and_wait` over `count` payloads `{"n": i}` (options in `wait`)."""
+    credentials = ImbraceCredentials.load(block)
+    results = trigger_many_and_wait(credentials, flow_id, [{"n": i} for i in range(count)],
+                                    **(wait or {}))
+    return [{"run_id": r.run_id, "payload": r.payload, "key": r.idempotency_key} for r in results]
+
+
+@flow
+def imbrace_flow_job(block: str, flow_id: str, defer_after: float, timeout: float) -> dict:
+    """The `ImbraceFlow` block's trigger / wait_for_completion / fetch_result with a deferral."""
+    job = ImbraceFlow(imbrace_credentials=ImbraceCredentials.load(block), flow_id=flow_id,
+                      defer_after_seconds=defer_after, timeout_seconds=timeout)
+    run = job.trigger(payload={"n": "job"})
+    run.wait_for_completion()
+    result = run.fetch_result()
+    return {"run_id": result.run_id, "payload": result.payload, "adopted": run.adopted,
+            "pid": os.getpid()}
+
+
+@flow
+def error_of_wait(block: str, flow_id: str, wait: dict[str, Any] | None = None) -> dict:
+    """Trigger one Imbrace run and wait; return the error the wait raised (type and fields)."""
+    credentials = ImbraceCredentials.load(block)
+    try:
+        trigger_flow_and_wait(credentials, flow_id, {"n": "fails"}, **(wait or {}))
+    except ImbraceRunError as exc:
+        return {"type": type(exc).__name__, "message": exc.message, "run_id": exc.run_id,
+                "status": exc.status, "failed_step": exc.failed_step,
+                "error_message": exc.error_message}
+    raise AssertionError("the wait returned although the Imbrace run failed")

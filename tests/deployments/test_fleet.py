@@ -3,11 +3,19 @@
 Each flow run is its own process; the credentials block names a Prefect global concurrency
 limit of 8 (one slot per Imbrace run in flight) and a rate limit of 20 requests/s. What the
 engine saw (Imbrace Local's counters) proves both held across processes.
+
+The limit must bind, not merely hold: the workers run 12 flow runs at once and each Imbrace
+run lasts RUN_S seconds, so without the limit more than 8 runs would be in flight (with 1 s
+runs, the processes' own start-up kept only 2 in flight and the limit was never reached). The
+test checks both sides: more than 8 flow runs were Running at one moment (read from their
+Prefect states), and the engine never had more than 8 runs in flight, and had nearly 8.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from typing import Any
 
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
@@ -22,6 +30,28 @@ from .conftest import FLOWS, save_block
 FLOW_RUNS = 60
 IN_FLIGHT_LIMIT = 8
 RATE = 20
+WORKERS, PER_WORKER = 3, 4
+"""12 flow runs at once: more than the limit wants in flight at the same time."""
+RUN_S = 15
+"""Each Imbrace run's length (a delay, RUNNING): long next to a flow-run process's start-up."""
+
+
+def most_running_at_once(state_lists: list[list[Any]]) -> int:
+    """The most flow runs in a Running state at one moment (from their state histories)."""
+    edges = []
+    for states in state_lists:
+        since = None
+        for state in sorted(states, key=lambda s: s.timestamp):
+            if state.is_running() and since is None:
+                since = state.timestamp
+            elif since is not None and not state.is_running():
+                edges += [(since, 1), (state.timestamp, -1)]
+                since = None
+    most = current = 0
+    for _, step in sorted(edges, key=lambda edge: (edge[0], edge[1])):
+        current += step
+        most = max(most, current)
+    return most
 
 
 def test_sixty_flow_runs_on_three_workers_share_the_limits(
@@ -39,7 +69,7 @@ def test_sixty_flow_runs_on_three_workers_share_the_limits(
         )
     with credentials.get_client() as client:
         flow_id = create_webhook_flow(
-            client, "Fleet", [ops.delay("step_1", 1), ops.return_response("step_2", body={"ok": True})]
+            client, "Fleet", [ops.delay("step_1", RUN_S), ops.return_response("step_2", body={"ok": True})]
         ).id
     block = save_block(
         prefect_server,
@@ -55,10 +85,12 @@ def test_sixty_flow_runs_on_three_workers_share_the_limits(
         )
         for i in range(FLOW_RUNS)
     ]
-    workers = prefect_server.start_workers(pool, count=3, limit=3)  # 9 at once: above the limit of 8
+    workers = prefect_server.start_workers(pool, count=WORKERS, limit=PER_WORKER)
+    started = time.monotonic()
     prefect_server.set_pool_paused(pool, False)
     try:
         done = prefect_server.wait_for_flow_runs([r.id for r in flow_runs], timeout=1500, poll=3)
+        wall_s = time.monotonic() - started
     finally:
         for worker in workers:
             worker.stop()
@@ -76,11 +108,17 @@ def test_sixty_flow_runs_on_three_workers_share_the_limits(
     assert set(engine_runs) == run_ids  # 0 lost: every engine run belongs to a flow run
     assert all(run.status == "SUCCEEDED" for run in engine_runs.values())
     assert {r["payload"]["ok"] for r in results} == {True}
-    assert counters["running_high_water"] <= IN_FLIGHT_LIMIT, counters["running_high_water"]
+    with prefect_server.client() as client:
+        running_at_once = most_running_at_once([client.read_flow_run_states(r.id) for r in done])
+    high_water = counters["running_high_water"]
+    assert running_at_once > IN_FLIGHT_LIMIT, running_at_once  # without the limit: > 8 in flight
+    assert high_water <= IN_FLIGHT_LIMIT, high_water  # the limit held...
+    assert high_water >= IN_FLIGHT_LIMIT - 1, high_water  # ...and bound (a slot outlives its run briefly)
     assert counters["requests_per_second_peak"] <= RATE + 2, counters["requests_per_second_peak"]
     with prefect_server.client() as client:
         assert client.read_global_concurrency_limit_by_name(in_flight).active_slots == 0
     print(
-        f"fleet: high water {counters['running_high_water']}, peak {counters['requests_per_second_peak']}"
-        f" req/s, engine requests {sum(counters['requests'].values())}"
+        f"fleet: {wall_s:.0f}s, flow runs Running at once {running_at_once}, engine high water "
+        f"{high_water}, peak {counters['requests_per_second_peak']} req/s, engine requests "
+        f"{sum(counters['requests'].values())}, resubmitted {prefect_server.resubmitted}"
     )
