@@ -1,7 +1,7 @@
 """What both clients' transports share (with `_client.py`, the only modules that touch httpx).
 
 `Call` (one logical request, no I/O), configuration, auth headers, request building, the
-retry policy handed to tenacity, and the translation of every transport failure or error
+retry policy (the first attempt's decision, then tenacity's), and the translation of every transport failure or error
 status into `prefect_imbrace.exceptions`. `_client.py` owns the pooled httpx clients and the
 blocking / awaited send loops.
 
@@ -28,7 +28,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any, Generic, Protocol, TypedDict, TypeVar
 
 import httpx
@@ -203,23 +202,37 @@ class Call(Generic[T]):
         return replace(self, json={**self.json, "projectId": project_id})
 
 
+Outcome = httpx.Response | httpx.TransportError
+"""How one attempt ended: the engine's answer, or the transport failure (returned, not raised)."""
+
+
+def _wants_retry(method: str, outcome: Outcome) -> bool:
+    """`_should_retry` on one attempt's outcome: an error status or a transport failure."""
+    if isinstance(outcome, httpx.Response):
+        return outcome.status_code >= 400 and _should_retry(
+            method, outcome.status_code, outcome.headers
+        )
+    return _should_retry(method, outcome)
+
+
+def _last_outcome(retry_state: RetryCallState) -> Outcome:
+    """The outcome tenacity judges; attempts return transport failures, so it never "failed"."""
+    assert retry_state.outcome is not None  # set by tenacity before it calls any hook
+    outcome: Outcome = retry_state.outcome.result()
+    return outcome
+
+
 class _RetryPolicy(retry_base):
-    """Tenacity predicate: `_should_retry` on the attempt's status or transport error."""
+    """Tenacity predicate: `_wants_retry` on the attempt's status or transport error."""
 
     def __init__(self, method: str):
         self.method = method
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         outcome = retry_state.outcome
-        if outcome is None:
+        if outcome is None or outcome.failed:  # a non-transport exception is never retried
             return False
-        if outcome.failed:
-            exc = outcome.exception()
-            return exc is not None and _should_retry(self.method, exc)
-        response: httpx.Response = outcome.result()
-        return response.status_code >= 400 and _should_retry(
-            self.method, response.status_code, response.headers
-        )
+        return _wants_retry(self.method, outcome.result())
 
 
 def timeout_reading_at_least(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
@@ -383,54 +396,60 @@ class _BaseAPIClient:
                 f"be JSON-serialisable (no NaN/Infinity) and text valid Unicode."
             ) from exc
 
-    def _wait(self, retry_state: RetryCallState) -> float:
-        outcome = retry_state.outcome
-        headers = None
-        if outcome is not None and not outcome.failed:
-            headers = outcome.result().headers
+    def _first_pause(self, call: Call[Any], first: Outcome) -> float | None:
+        """Seconds to wait before attempt 2, or None when the first outcome is final.
+
+        Why the first attempt is sent outside tenacity: building a `Retrying` for every call
+        cost 7-13 % of a loopback call (benchmarks/bench_overhead.py), and nearly every call ends
+        at its first answer. Tenacity takes over only for attempts 2 and later.
+        """
+        if self.max_retries == 0 or not _wants_retry(call.method, first):
+            return None
+        wait = self._wait_after(first, 1)
+        self._log_retry(call, first, 1, wait)
+        return wait
+
+    def _retrying_kwargs(self, call: Call[Any]) -> dict[str, Any]:
+        """Tenacity for attempts 2 .. max_retries + 1: its attempt n is the call's attempt n + 1."""
+        return {
+            "stop": stop_after_attempt(self.max_retries),
+            "retry": _RetryPolicy(call.method),
+            "wait": lambda state: self._wait_after(_last_outcome(state), state.attempt_number + 1),
+            "before_sleep": lambda state: self._log_retry(
+                call, _last_outcome(state), state.attempt_number + 1, state.upcoming_sleep
+            ),
+            "retry_error_callback": _last_outcome,
+        }
+
+    def _wait_after(self, outcome: Outcome, attempt: int) -> float:
+        """The pause after failed attempt `attempt`: the answer's Retry-After, else backoff."""
+        headers = outcome.headers if isinstance(outcome, httpx.Response) else None
         return _retry_wait(
-            retry_state.attempt_number,
-            headers,
-            initial=self.retry_initial_delay,
-            maximum=self.retry_max_delay,
+            attempt, headers, initial=self.retry_initial_delay, maximum=self.retry_max_delay
         )
 
-    def _log_retry(self, call: Call[Any], retry_state: RetryCallState) -> None:
-        outcome = retry_state.outcome
-        if outcome is None:  # pragma: no cover - tenacity always sets it before sleeping
-            return
+    def _log_retry(self, call: Call[Any], outcome: Outcome, attempt: int, wait: float) -> None:
         reason = (
-            type(outcome.exception()).__name__
-            if outcome.failed
-            else str(outcome.result().status_code)
+            str(outcome.status_code)
+            if isinstance(outcome, httpx.Response)
+            else type(outcome).__name__
         )
-        wait = retry_state.upcoming_sleep
         logger.debug(
             "retrying %s %s in %.3fs after %s (attempt %d of %d)",
             call.method,
             call.path,
             wait,
             reason,
-            retry_state.attempt_number,
+            attempt,
             self.max_retries + 1,
             extra={
                 "imbrace_retry_wait": wait,
                 "imbrace_retry_reason": reason,
-                "imbrace_retry_attempt": retry_state.attempt_number,
+                "imbrace_retry_attempt": attempt,
                 "imbrace_method": call.method,
                 "imbrace_path": call.path,
             },
         )
-
-    def _tenacity_kwargs(self, call: Call[Any]) -> dict[str, Any]:
-        return {
-            "stop": stop_after_attempt(self.max_retries + 1),
-            "retry": _RetryPolicy(call.method),
-            "wait": self._wait,
-            "before_sleep": partial(self._log_retry, call),
-            "retry_error_callback": lambda state: state.outcome.result(),
-            "reraise": True,
-        }
 
     def _transport_error(
         self, call: Call[Any], exc: httpx.TransportError, attempts: int
@@ -460,7 +479,11 @@ class _BaseAPIClient:
             url=url,
         )
 
-    def _finish(self, call: Call[T], response: httpx.Response, attempts: int) -> T:
+    def _finish(self, call: Call[T], outcome: Outcome, attempts: int) -> T:
+        """Decode the last attempt's answer, or raise the typed error for it."""
+        if not isinstance(outcome, httpx.Response):
+            raise self._transport_error(call, outcome, attempts) from outcome
+        response = outcome
         status = response.status_code
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(

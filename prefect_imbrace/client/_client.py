@@ -2,7 +2,8 @@
 
 Everything the two share (configuration, request building, the retry policy, error mapping)
 lives once in `_base._BaseAPIClient`; each class here only owns its httpx client, its sleep
-function and the send loop, blocking or awaited.
+function and the send loop, blocking or awaited: the first attempt is sent directly, and
+tenacity is built only when its outcome calls for a retry (`_BaseAPIClient._first_pause`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tenacity import AsyncRetrying, Retrying
 from typing_extensions import Unpack
 
 from ..exceptions import ImbraceConfigurationError
-from ._base import Call, ClientOptions, _BaseAPIClient
+from ._base import Call, ClientOptions, Outcome, _BaseAPIClient
 from .workflows import AsyncWorkflows, Workflows
 
 __all__ = ["AsyncImbraceClient", "ImbraceClient"]
@@ -75,19 +76,23 @@ class ImbraceClient(_BaseAPIClient):
     def request(self, call: Call[T]) -> T:
         """Perform one logical call: send, repeat what the retry policy allows, decode or raise."""
         request = self._build_request(self._http, call)
-        retrying = Retrying(sleep=self._sleep, **self._tenacity_kwargs(call))
-        try:
-            response: httpx.Response = retrying(self._send_once, request)
-        except httpx.TransportError as exc:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            raise self._transport_error(call, exc, attempts) from exc
-        return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
+        outcome, attempts = self._attempt(request), 1
+        pause = self._first_pause(call, outcome)
+        if pause is not None:
+            self._sleep(pause)
+            retrying = Retrying(sleep=self._sleep, **self._retrying_kwargs(call))
+            outcome = retrying(self._attempt, request)
+            attempts += retrying.statistics["attempt_number"]
+        return self._finish(call, outcome, attempts)
 
-    def _send_once(self, request: httpx.Request) -> httpx.Response:
+    def _attempt(self, request: httpx.Request) -> Outcome:
         """One attempt: wait at the request gate (if any), then send."""
         if self._gate is not None:
             self._gate.acquire()
-        return self._http.send(request)
+        try:
+            return self._http.send(request)
+        except httpx.TransportError as exc:
+            return exc
 
     def close(self) -> None:
         """Close the connection pool (only when this object created it)."""
@@ -140,19 +145,23 @@ class AsyncImbraceClient(_BaseAPIClient):
     async def request(self, call: Call[T]) -> T:
         """Perform one logical call: send, repeat what the retry policy allows, decode or raise."""
         request = self._build_request(self._http, call)
-        retrying = AsyncRetrying(sleep=self._sleep, **self._tenacity_kwargs(call))
-        try:
-            response: httpx.Response = await retrying(self._send_once, request)
-        except httpx.TransportError as exc:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            raise self._transport_error(call, exc, attempts) from exc
-        return self._finish(call, response, retrying.statistics.get("attempt_number", 1))
+        outcome, attempts = await self._attempt(request), 1
+        pause = self._first_pause(call, outcome)
+        if pause is not None:
+            await self._sleep(pause)
+            retrying = AsyncRetrying(sleep=self._sleep, **self._retrying_kwargs(call))
+            outcome = await retrying(self._attempt, request)
+            attempts += retrying.statistics["attempt_number"]
+        return self._finish(call, outcome, attempts)
 
-    async def _send_once(self, request: httpx.Request) -> httpx.Response:
+    async def _attempt(self, request: httpx.Request) -> Outcome:
         """One attempt: wait at the request gate (if any), then send."""
         if self._gate is not None:
             await self._gate.aacquire()
-        return await self._http.send(request)
+        try:
+            return await self._http.send(request)
+        except httpx.TransportError as exc:
+            return exc
 
     async def close(self) -> None:
         """Close the connection pool (only when this object created it)."""

@@ -185,6 +185,52 @@ async def test_read_timeout_on_get_is_retried_then_reported(fresh, rec, eventual
     assert await eventually(lambda: hits(fresh, "GET /activepieces/v1/tables") == 4)
 
 
+class CountingGate:
+    """A request gate that only counts how often a request passed it."""
+
+    def __init__(self) -> None:
+        self.passed = 0
+
+    def acquire(self) -> None:
+        self.passed += 1
+
+    async def aacquire(self) -> None:
+        self.passed += 1
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("max_retries", [0, 1, 3])
+async def test_every_attempt_passes_the_gate_and_is_logged_by_its_number(
+    fresh, make_driver, caplog, kind, max_retries
+):
+    """Attempts 2+ run under tenacity, the first outside it: numbering, gate and stop still agree."""
+    caplog.set_level(logging.DEBUG, logger="prefect_imbrace.client")
+    gate, sleeps = CountingGate(), []
+    kwargs = {"api_key": fresh.api_key, "gateway": fresh.url, "request_gate": gate,
+              "max_retries": max_retries, "retry_initial_delay": 0.01, "retry_max_delay": 0.04}
+    fresh.control.add_fault(r"/v1/folders$", method="GET", status=503, times=10)
+
+    async def record(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    with pytest.raises(ServerError) as info:
+        if kind == "sync":
+            with ImbraceClient(sleep=sleeps.append, **kwargs) as client:
+                await make_driver(client.workflows, kind).list_folders()
+        else:
+            async with AsyncImbraceClient(sleep=record, **kwargs) as aclient:
+                await make_driver(aclient.workflows, kind).list_folders()
+    assert (f"after {max_retries} retries" in str(info.value)) == (max_retries > 0)
+    assert gate.passed == hits(fresh, "GET /activepieces/v1/folders") == max_retries + 1
+    assert len(sleeps) == max_retries
+    logged = [r for r in caplog.records if hasattr(r, "imbrace_retry_attempt")]
+    assert [r.imbrace_retry_attempt for r in logged] == list(range(1, max_retries + 1))
+    assert [r.imbrace_retry_wait for r in logged] == sleeps
+    for attempt, wait in enumerate(sleeps, start=1):
+        backoff = min(0.01 * 2 ** (attempt - 1), 0.04)
+        assert 0.75 * backoff <= wait <= backoff
+
+
 async def test_resolve_project_id_falls_back_to_first_flow(fresh, engine):
     with ImbraceClient(api_key=engine.api_key, gateway=engine.url, retry_initial_delay=0) as client:
         flow = client.workflows.create_flow(display_name="anchor")
