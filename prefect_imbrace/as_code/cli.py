@@ -9,6 +9,8 @@ are changes, so `prefect-imbrace plan DIR` can gate a CI job.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, cast
 
@@ -43,9 +45,14 @@ def make_client(block: Optional[str]) -> ImbraceClient:
     return ImbraceClient()
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code=1)
+@contextmanager
+def _exit_on_errors(verb: str) -> Iterator[None]:
+    """Every command's failure path: refused files or an engine error -> the message, exit 1."""
+    try:
+        yield
+    except ImbraceError as exc:
+        typer.echo(str(exc) if isinstance(exc, AsCodeFilesError) else f"{verb} failed: {exc}", err=True)
+        raise typer.Exit(code=1) from None
 
 
 @app.command()
@@ -56,11 +63,8 @@ def export(
     block: Optional[str] = BLOCK,
 ) -> None:
     """Write every object of the project (or one folder or flow) to YAML files."""
-    try:
-        with make_client(block) as client:
-            paths = export_project(client, directory, folder=folder, flow=flow)
-    except ImbraceError as exc:
-        raise _fail(f"export failed: {exc}") from None
+    with _exit_on_errors("export"), make_client(block) as client:
+        paths = export_project(client, directory, folder=folder, flow=flow)
     typer.echo(f"Wrote {len(paths)} file(s) to {directory}.")
 
 
@@ -71,14 +75,10 @@ def plan(
     block: Optional[str] = BLOCK,
 ) -> None:
     """Show what apply would create, update or delete; exit 2 when there are changes."""
-    try:
+    with _exit_on_errors("plan"):
         declared = load_directory(directory)
         with make_client(block) as client:
             result = compute_plan(client, declared, prune=prune)
-    except AsCodeFilesError as exc:
-        raise _fail(str(exc)) from None
-    except ImbraceError as exc:
-        raise _fail(f"plan failed: {exc}") from None
     typer.echo(result.render())
     if result.has_changes:
         raise typer.Exit(code=2)
@@ -91,16 +91,12 @@ def apply(
     block: Optional[str] = BLOCK,
 ) -> None:
     """Make the project match the files; exit 1 if any object failed (it is rolled back)."""
-    try:
+    with _exit_on_errors("apply"):
         declared = load_directory(directory)
         with make_client(block) as client:
             computed = compute_plan(client, declared, prune=prune)
             typer.echo(computed.render())
             result = apply_plan(client, computed)
-    except AsCodeFilesError as exc:
-        raise _fail(str(exc)) from None
-    except ImbraceError as exc:
-        raise _fail(f"apply failed: {exc}") from None
     typer.echo(result.summary())
     if not result.ok:
         raise typer.Exit(code=1)

@@ -28,11 +28,33 @@ class SeekPage(BaseModel, Generic[T]):
         return bool(self.next)
 
 
-def _check_max_items(max_items: int | None) -> None:
-    if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
-        from ..exceptions import ImbraceConfigurationError
+class _Walk(Generic[T]):
+    """Where a paging loop stands (the one logic under `iterate` and `aiterate`): the cursor to
+    fetch next, how many items it may still take, and the cursors already followed."""
 
-        raise ImbraceConfigurationError(f"max_items must be an integer >= 0 or None (got {max_items!r}).")
+    def __init__(self, start: str | None, max_items: int | None):
+        if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
+            from ..exceptions import ImbraceConfigurationError
+
+            raise ImbraceConfigurationError(
+                f"max_items must be an integer >= 0 or None (got {max_items!r})."
+            )
+        self.cursor = start
+        self.left = max_items
+        self.seen: set[str] = set()
+        self.more = max_items != 0
+
+    def take(self, page: SeekPage[T]) -> list[T]:
+        """The items of `page` the walk still takes; then moves on to its `next`, if new."""
+        items = page.data if self.left is None else page.data[: self.left]
+        if self.left is not None:
+            self.left -= len(items)
+        following = page.next
+        self.more = bool(following) and following not in self.seen and self.left != 0
+        if following:
+            self.seen.add(following)
+            self.cursor = following
+        return items
 
 
 def iterate(
@@ -42,21 +64,9 @@ def iterate(
     max_items: int | None = None,
 ) -> Iterator[T]:
     """Yield items page after page, calling `fetch(cursor)` from `start` (None = first page)."""
-    _check_max_items(max_items)
-    count = 0
-    cursor = start
-    seen: set[str] = set()
-    while max_items is None or count < max_items:
-        page = fetch(cursor)
-        for item in page.data:
-            if max_items is not None and count >= max_items:
-                return
-            yield item
-            count += 1
-        if not page.next or page.next in seen:
-            return
-        seen.add(page.next)
-        cursor = page.next
+    walk: _Walk[T] = _Walk(start, max_items)
+    while walk.more:
+        yield from walk.take(fetch(walk.cursor))
 
 
 async def aiterate(
@@ -66,21 +76,10 @@ async def aiterate(
     max_items: int | None = None,
 ) -> AsyncIterator[T]:
     """Async twin of `iterate`."""
-    _check_max_items(max_items)
-    count = 0
-    cursor = start
-    seen: set[str] = set()
-    while max_items is None or count < max_items:
-        page = await fetch(cursor)
-        for item in page.data:
-            if max_items is not None and count >= max_items:
-                return
+    walk: _Walk[T] = _Walk(start, max_items)
+    while walk.more:
+        for item in walk.take(await fetch(walk.cursor)):
             yield item
-            count += 1
-        if not page.next or page.next in seen:
-            return
-        seen.add(page.next)
-        cursor = page.next
 
 
 class Pager(Iterator[T]):

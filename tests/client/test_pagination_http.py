@@ -66,3 +66,26 @@ async def test_iter_takes_the_list_parameters_only(fresh, client, aclient, reque
         client.workflows.create_folder(display_name=f"f{i}")
     assert len(list(client.workflows.iter_folders(limit=1))) == 3
     assert requests_for(fresh, "GET", "/v1/folders") == 3  # 3 pages of 1, the last without `next`
+
+
+async def test_walk_stops_at_a_repeated_cursor_and_reads_no_page_past_max_items():
+    """The paging loop itself (no HTTP): `iterate` and `aiterate` share it, so both are checked."""
+    from prefect_imbrace.client import SeekPage
+    from prefect_imbrace.client.pagination import aiterate, iterate
+
+    pages = {None: (["a", "b"], "c1"), "c1": (["c"], "c2"), "c2": (["d"], "c1")}  # c2 -> c1: a loop
+    asked: list[str | None] = []
+
+    def fetch(cursor):
+        asked.append(cursor)
+        data, following = pages[cursor]
+        return SeekPage[str](data=data, next=following)
+
+    async def afetch(cursor):
+        return fetch(cursor)
+
+    assert list(iterate(fetch)) == ["a", "b", "c", "d"] and asked == [None, "c1", "c2"]
+    asked.clear()
+    assert [x async for x in aiterate(afetch, max_items=2)] == ["a", "b"] and asked == [None]
+    asked.clear()
+    assert list(iterate(fetch, start="c1", max_items=0)) == [] and asked == []

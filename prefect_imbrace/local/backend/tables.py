@@ -17,12 +17,20 @@ class Tables:
     def __init__(self, store: Store):
         self.store = store
 
+    def _owned(self, kind: str, label: str, principal: Principal, entity_id: str) -> dict[str, Any]:
+        """A table, field or record of the caller's project; any other id is not found."""
+        row = self.store.get(kind, entity_id)
+        if row is None or row["projectId"] != principal.project_id:
+            raise entity_not_found(label, entity_id)
+        return row
+
+    def _of_table(self, kind: str, table_id: str) -> list[dict[str, Any]]:
+        """The fields or records of one table, oldest first."""
+        return sorted((r for r in self.store.all(kind) if r["tableId"] == table_id), key=created_key)
+
     # -- tables ------------------------------------------------------------------------------------
     def _table(self, principal: Principal, table_id: str) -> dict[str, Any]:
-        table = self.store.get("table", table_id)
-        if table is None or table["projectId"] != principal.project_id:
-            raise entity_not_found("Table", table_id)
-        return table
+        return self._owned("table", "Table", principal, table_id)
 
     def list(self, principal: Principal, q: dict[str, Any]) -> dict[str, Any]:
         rows = [t for t in self.store.all("table") if t["projectId"] == principal.project_id]
@@ -75,13 +83,10 @@ class Tables:
 
     # -- fields ----------------------------------------------------------------------------------------
     def _fields(self, table_id: str) -> list[dict[str, Any]]:
-        return sorted((f for f in self.store.all("field") if f["tableId"] == table_id), key=created_key)
+        return self._of_table("field", table_id)
 
     def _field(self, principal: Principal, field_id: str) -> dict[str, Any]:
-        field = self.store.get("field", field_id)
-        if field is None or field["projectId"] != principal.project_id:
-            raise entity_not_found("Field", field_id)
-        return field
+        return self._owned("field", "Field", principal, field_id)
 
     def list_fields(self, principal: Principal, table_id: str) -> list[dict[str, Any]]:
         self._table(principal, table_id)
@@ -123,13 +128,10 @@ class Tables:
 
     # -- records ---------------------------------------------------------------------------------------
     def _records(self, table_id: str) -> list[dict[str, Any]]:
-        return sorted((r for r in self.store.all("record") if r["tableId"] == table_id), key=created_key)
+        return self._of_table("record", table_id)
 
     def _record(self, principal: Principal, record_id: str) -> dict[str, Any]:
-        record = self.store.get("record", record_id)
-        if record is None or record["projectId"] != principal.project_id:
-            raise entity_not_found("Record", record_id)
-        return record
+        return self._owned("record", "Record", principal, record_id)
 
     def _cells(self, table_id: str, cells: list[dict[str, Any]], into: dict[str, Any], ms: int) -> None:
         fields = {f["id"]: f for f in self._fields(table_id)}
