@@ -80,6 +80,17 @@ async def test_retry_after_ms_and_http_date(fresh, rec):
     assert 28 <= sleeps[1] <= 30  # an HTTP date, converted against the clock
 
 
+async def test_retry_after_is_honoured_on_later_attempts_too(fresh, rec):
+    """Attempt 1's wait is computed before tenacity takes over, attempt 2's by tenacity: same rule."""
+    wf, sleeps = rec
+    fresh.control.add_fault(
+        r"/v1/tables$", method="GET", status=429, headers={"retry-after-ms": "1500"}, times=2
+    )
+    await wf.list_tables()
+    assert sleeps == [1.5, 1.5]
+    assert hits(fresh, "GET /activepieces/v1/tables") == 3
+
+
 async def test_429_on_a_webhook_post_is_retried_once_processed_once(fresh, rec, echo_flow, client):
     wf, sleeps = rec
     flow_id = echo_flow(client)
