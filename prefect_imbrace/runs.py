@@ -90,6 +90,7 @@ __all__ = [
 
 _MAX_SENDS = 3
 _IDENTIFY_AFTER = 10.0
+_SENT_SAVED_AFTER = 2.0  # a run that ends sooner goes PLANNED -> ENDED: one Variable less
 CANCELLABLE_STATUSES = ("PAUSED", "QUEUED")  # what the engine's bulk cancel accepts
 
 
@@ -177,6 +178,7 @@ class ImbraceRunHandle:
         self._retried = False
         self._abandoned = False
         self._cancel_attempted = False
+        self._sent_unsaved_since: float | None = None
 
     @property
     def run_id(self) -> str | None:
@@ -255,7 +257,7 @@ class ImbraceRunHandle:
         if not first:  # a re-send: its intent is durable before it leaves
             record.state = TriggerState.PLANNED
             record.sends += 1
-            await self.store.save(record)
+            await self._save()
         self._register_watch(record.first_planned_at - timedelta(seconds=self.options.clock_skew))
         self._track()
         headers = {**self.extra_headers, KEY_HEADER: self.key}
@@ -271,16 +273,18 @@ class ImbraceRunHandle:
                 self.flow_id, self.key,
             )
             record.state = TriggerState.UNKNOWN_OUTCOME
-            await self.store.save(record)
+            await self._save()
             self._watch_doubt(True)
             return
         except APIStatusError:
             record.sends -= 1  # refused with an answer: nothing was started
-            await self.store.save(record)
+            await self._save()
             raise
         record.state = TriggerState.SENT
         record.webhook_id = receipt.webhook_id
-        await self.store.save(record)
+        # saved once the run outlives _SENT_SAVED_AFTER (wait_until_ended); until then the
+        # stored PLANNED already keeps every other attempt from sending again
+        self._sent_unsaved_since = time.monotonic()
         self._note("Triggered Imbrace flow %s (webhook id %s, key %s).",
                    self.flow_id, receipt.webhook_id, self.key)
 
@@ -328,8 +332,7 @@ class ImbraceRunHandle:
         if not run.is_terminal:  # a run found at its end is saved once, as ENDED
             self.record.state = TriggerState.IDENTIFIED
             self.record.status = run.status
-            if self.store is not None:
-                await self.store.save(self.record)
+            await self._save()
             if self.artifacts:  # a run found only once it ended gets the summary, with the link
                 self._linked = True
                 await observability.arecord_run_link(self.credentials, run)
@@ -401,6 +404,11 @@ class ImbraceRunHandle:
                 if self._abandoned:
                     raise asyncio.CancelledError("the caller stopped waiting")
                 now = time.monotonic()
+                unsaved = self._sent_unsaved_since
+                if unsaved is not None and (now - unsaved >= _SENT_SAVED_AFTER
+                                            or (until is not None and now >= until)):
+                    await self._save()
+                    unsaved = None
                 if until is not None and now >= until:
                     return False
                 if now >= deadline:
@@ -422,6 +430,8 @@ class ImbraceRunHandle:
                 limit = min(deadline, until) - now if until is not None else deadline - now
                 if paused_since is not None and opts.paused_timeout is not None:
                     limit = min(limit, paused_since + opts.paused_timeout - now)
+                if unsaved is not None:
+                    limit = min(limit, unsaved + _SENT_SAVED_AFTER - now)
                 update = await self._inbox.get(max(0.01, min(limit, 5.0)))
                 if update is not None:
                     await self._handle(update)
@@ -438,8 +448,13 @@ class ImbraceRunHandle:
             self.record.run_id = run.id
             self.record.state = TriggerState.ENDED
             self.record.status = run.status
-            if self.store is not None:
-                await self.store.save(self.record)
+            await self._save()
+
+    async def _save(self) -> None:
+        """Store the record's state as its next version (`waiting.record`)."""
+        self._sent_unsaved_since = None
+        if self.store is not None:
+            await self.store.save(self.record)
 
     async def result(self) -> ImbraceRunResult:
         """The ended run's typed result, or the matching error (artifacts recorded once)."""

@@ -19,10 +19,10 @@ States (`TriggerState`), in order:
 - IDENTIFIED: the run id is known; a re-run adopts it with one GET by id, no search.
 - ENDED: the run is terminal (its status is kept); a re-run reads its result by id.
 
-Storage: a Prefect Variable on the Prefect API (`imbrace-trigger-<digest of flow id and key>`),
-so a new process on another machine that talks to the same Prefect API finds it. Creation is
-atomic (the API refuses a second Variable of that name), so two racing callers with the same
-key cannot both send. Outside any Prefect run and with no `PREFECT_API_URL` set there is no
+Storage: Prefect Variables on the Prefect API (`imbrace-trigger-<digest of flow id and key>`,
+then one `-v<n>` per state change), so a new process on another machine that talks to the same
+Prefect API finds it. Creation is atomic (the API refuses a second Variable of that name), so
+two racing callers with the same key cannot both send. Outside any Prefect run and with no `PREFECT_API_URL` set there is no
 API to write to: records then live in this process only (`MemoryRecordStore`), and explicit
 keys fall back to searching the engine before sending.
 """
@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 RECORD_TAG = "prefect-imbrace-trigger"
+_MAX_VERSIONS = 100
 
 
 class TriggerState(str, enum.Enum):
@@ -79,6 +80,8 @@ class TriggerRecord(BaseModel):
     sends: int = 0
     webhook_id: str | None = None
     updated: datetime = Field(default_factory=_now)
+    version: int = 0
+    """Which snapshot this is (0 = the atomic claim; see `VariableRecordStore`)."""
 
     @property
     def may_have_sent(self) -> bool:
@@ -128,46 +131,75 @@ class MemoryRecordStore:
 
     async def save(self, record: TriggerRecord) -> None:
         record.updated = _now()
+        record.version += 1
         with self._lock:
             self._records[variable_name(record.flow_id, record.key)] = record.model_dump(mode="json")
 
 
 class VariableRecordStore:
-    """Records as Prefect Variables, through one Prefect client (see `open_record_store`)."""
+    """Records as Prefect Variables, through one Prefect client (see `open_record_store`).
+
+    Each state change *creates* a new version (`<name>-v1`, `-v2`, ...) instead of updating the
+    Variable: on the Prefect server a create costs about 20 ms and stays so under concurrency,
+    while an update costs 90-120 ms alone and about 0.7 s each with 50 at once (measured with
+    `prefect_test_harness`, SQLite), which made a 50-task fan-out 5x slower. A reader takes the
+    highest version; a record has a handful (PLANNED, SENT, ENDED; more after re-sends).
+    """
 
     durable = True
+    _PROBE = 4  # versions read at once when loading (most records end at v2: PLANNED, SENT, ENDED)
 
     def __init__(self, client: Any):
         self._client = client
 
     async def load(self, flow_id: str, key: str) -> TriggerRecord | None:
-        variable = await self._client.read_variable_by_name(variable_name(flow_id, key))
+        name = variable_name(flow_id, key)
+        latest = await self._read(name)
+        if latest is None:
+            return None
+        version = 1
+        while True:
+            batch = await asyncio.gather(
+                *(self._read(f"{name}-v{v}") for v in range(version, version + self._PROBE))
+            )
+            for found in batch:
+                if found is None:
+                    return latest
+                latest = found
+            version += self._PROBE
+
+    async def _read(self, name: str) -> TriggerRecord | None:
+        variable = await self._client.read_variable_by_name(name)
         if variable is None or not isinstance(variable.value, dict):
             return None
         return TriggerRecord.model_validate(variable.value)
 
-    async def create(self, record: TriggerRecord) -> bool:
+    async def _create(self, name: str, record: TriggerRecord) -> bool:
         from prefect.client.schemas.actions import VariableCreate
         from prefect.exceptions import ObjectAlreadyExists
 
-        value = record.model_dump(mode="json")
         try:
             await self._client.create_variable(
-                VariableCreate(name=variable_name(record.flow_id, record.key), value=value,
-                               tags=[RECORD_TAG])
+                VariableCreate(name=name, value=record.model_dump(mode="json"), tags=[RECORD_TAG])
             )
         except ObjectAlreadyExists:
             return False
         return True
 
-    async def save(self, record: TriggerRecord) -> None:
-        from prefect.client.schemas.actions import VariableUpdate
+    async def create(self, record: TriggerRecord) -> bool:
+        record.version = 0
+        return await self._create(variable_name(record.flow_id, record.key), record)
 
+    async def save(self, record: TriggerRecord) -> None:
         record.updated = _now()
-        await self._client.update_variable(
-            VariableUpdate(name=variable_name(record.flow_id, record.key),
-                           value=record.model_dump(mode="json"))
-        )
+        name = variable_name(record.flow_id, record.key)
+        for _ in range(_MAX_VERSIONS):
+            record.version += 1
+            if await self._create(f"{name}-v{record.version}", record):
+                return
+            # another writer took this version first (an adopter racing a process believed
+            # dead): ours is newer, so it goes after theirs
+        raise RuntimeError(f"trigger record {name} has more than {_MAX_VERSIONS} versions")
 
 
 _memory = MemoryRecordStore()

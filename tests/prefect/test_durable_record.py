@@ -23,9 +23,24 @@ CHILD = Path(__file__).with_name("durable_child.py")
 
 
 def records_of(flow_id: str) -> list[dict]:
+    """The latest version of each trigger record of `flow_id` (every state change is a version)."""
+    latest: dict[str, dict] = {}
     with get_client(sync_client=True) as client:
-        return [v.value for v in client.read_variables()
-                if RECORD_TAG in (v.tags or []) and v.value.get("flow_id") == flow_id]
+        offset = 0
+        while True:
+            page = client.request("POST", "/variables/filter", json={
+                "variables": {"tags": {"all_": [RECORD_TAG]}}, "limit": 200, "offset": offset,
+            }).json()
+            for variable in page:
+                value = variable["value"]
+                if value.get("flow_id") != flow_id:
+                    continue
+                known = latest.get(value["key"])
+                if known is None or value["version"] > known["version"]:
+                    latest[value["key"]] = value
+            if len(page) < 200:
+                return list(latest.values())
+            offset += 200
 
 
 def wait_for(predicate, what: str, limit: float = 90.0):
@@ -81,3 +96,42 @@ def test_sigkill_mid_wait_then_rerun_in_a_new_process_adopts_from_the_record(cre
     assert delta == {f"GET /activepieces/v1/flow-runs/{run_id}": 1}, delta
     assert after["runs_per_flow"][fid] == 1
     assert [r["state"] for r in records_of(fid)] == ["ENDED"]
+
+
+def versions_of(flow_id: str) -> list[list[str]]:
+    """Every version of each record of `flow_id`, in order: the states it went through."""
+    by_key: dict[str, list[dict]] = {}
+    with get_client(sync_client=True) as client:
+        offset = 0
+        while True:
+            page = client.request("POST", "/variables/filter", json={
+                "variables": {"tags": {"all_": [RECORD_TAG]}}, "limit": 200, "offset": offset,
+            }).json()
+            for variable in page:
+                if variable["value"].get("flow_id") == flow_id:
+                    by_key.setdefault(variable["value"]["key"], []).append(variable["value"])
+            if len(page) < 200:
+                break
+            offset += 200
+    return [[v["state"] for v in sorted(vs, key=lambda v: v["version"])] for vs in by_key.values()]
+
+
+def test_each_state_change_is_a_new_version_and_short_runs_skip_sent(creds, flows):
+    """A run that ends within 2 s of its send is stored PLANNED then ENDED (one Variable less
+    per trigger); a longer one stores SENT too, so a crash mid-wait knows it was accepted."""
+    from prefect import flow
+
+    from prefect_imbrace.tasks import atrigger_flow_and_wait
+
+    short, longer = flows.long(0.2, name="Versions short"), flows.long(4, name="Versions long")
+
+    @flow
+    async def both() -> None:
+        await atrigger_flow_and_wait(creds, short, {"n": 1})
+        await atrigger_flow_and_wait(creds, longer, {"n": 2})
+
+    import asyncio
+
+    asyncio.run(both())
+    assert versions_of(short) == [["PLANNED", "ENDED"]]
+    assert versions_of(longer) == [["PLANNED", "SENT", "ENDED"]]
