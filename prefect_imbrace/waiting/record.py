@@ -140,10 +140,10 @@ class VariableRecordStore:
     """Records as Prefect Variables, through one Prefect client (see `open_record_store`).
 
     Each state change *creates* a new version (`<name>-v1`, `-v2`, ...) instead of updating the
-    Variable: on the Prefect server a create costs about 20 ms and stays so under concurrency,
-    while an update costs 90-120 ms alone and about 0.7 s each with 50 at once (measured with
-    `prefect_test_harness`, SQLite), which made a 50-task fan-out 5x slower. A reader takes the
-    highest version; a record has a handful (PLANNED, SENT, ENDED; more after re-sends).
+    Variable: on the Prefect server 100 creates took about 2 s however many were in flight,
+    100 updates 9-12 s one at a time and 16 s with 50 at once (`prefect_test_harness`, SQLite);
+    with updates a 50-task fan-out took 5x as long. A reader takes the highest version; a
+    record has a handful (PLANNED, SENT, ENDED; more after re-sends).
     """
 
     durable = True

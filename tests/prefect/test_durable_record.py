@@ -22,9 +22,9 @@ from prefect_imbrace.waiting.record import RECORD_TAG
 CHILD = Path(__file__).with_name("durable_child.py")
 
 
-def records_of(flow_id: str) -> list[dict]:
-    """The latest version of each trigger record of `flow_id` (every state change is a version)."""
-    latest: dict[str, dict] = {}
+def record_versions(flow_id: str) -> dict[str, list[dict]]:
+    """Every stored version of each trigger record of `flow_id`, by key, oldest first."""
+    by_key: dict[str, list[dict]] = {}
     with get_client(sync_client=True) as client:
         offset = 0
         while True:
@@ -32,15 +32,16 @@ def records_of(flow_id: str) -> list[dict]:
                 "variables": {"tags": {"all_": [RECORD_TAG]}}, "limit": 200, "offset": offset,
             }).json()
             for variable in page:
-                value = variable["value"]
-                if value.get("flow_id") != flow_id:
-                    continue
-                known = latest.get(value["key"])
-                if known is None or value["version"] > known["version"]:
-                    latest[value["key"]] = value
+                if variable["value"].get("flow_id") == flow_id:
+                    by_key.setdefault(variable["value"]["key"], []).append(variable["value"])
             if len(page) < 200:
-                return list(latest.values())
+                return {k: sorted(vs, key=lambda v: v["version"]) for k, vs in by_key.items()}
             offset += 200
+
+
+def records_of(flow_id: str) -> list[dict]:
+    """The latest version of each trigger record of `flow_id` (what a reader adopts from)."""
+    return [versions[-1] for versions in record_versions(flow_id).values()]
 
 
 def wait_for(predicate, what: str, limit: float = 90.0):
@@ -98,24 +99,6 @@ def test_sigkill_mid_wait_then_rerun_in_a_new_process_adopts_from_the_record(cre
     assert [r["state"] for r in records_of(fid)] == ["ENDED"]
 
 
-def versions_of(flow_id: str) -> list[list[str]]:
-    """Every version of each record of `flow_id`, in order: the states it went through."""
-    by_key: dict[str, list[dict]] = {}
-    with get_client(sync_client=True) as client:
-        offset = 0
-        while True:
-            page = client.request("POST", "/variables/filter", json={
-                "variables": {"tags": {"all_": [RECORD_TAG]}}, "limit": 200, "offset": offset,
-            }).json()
-            for variable in page:
-                if variable["value"].get("flow_id") == flow_id:
-                    by_key.setdefault(variable["value"]["key"], []).append(variable["value"])
-            if len(page) < 200:
-                break
-            offset += 200
-    return [[v["state"] for v in sorted(vs, key=lambda v: v["version"])] for vs in by_key.values()]
-
-
 def test_each_state_change_is_a_new_version_and_short_runs_skip_sent(creds, flows):
     """A run that ends within 2 s of its send is stored PLANNED then ENDED (one Variable less
     per trigger); a longer one stores SENT too, so a crash mid-wait knows it was accepted."""
@@ -133,5 +116,6 @@ def test_each_state_change_is_a_new_version_and_short_runs_skip_sent(creds, flow
     import asyncio
 
     asyncio.run(both())
-    assert versions_of(short) == [["PLANNED", "ENDED"]]
-    assert versions_of(longer) == [["PLANNED", "SENT", "ENDED"]]
+    states = {fid: [[v["state"] for v in vs] for vs in record_versions(fid).values()]
+              for fid in (short, longer)}
+    assert states == {short: [["PLANNED", "ENDED"]], longer: [["PLANNED", "SENT", "ENDED"]]}
