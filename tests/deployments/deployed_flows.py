@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from prefect import flow
+from prefect.variables import Variable
 
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.exceptions import ImbraceRunError
@@ -20,9 +22,16 @@ def hello(name: str = "world") -> dict:
 
 
 @flow
-def wait_on_imbrace(block: str, flow_id: str, index: int, wait: dict[str, Any] | None = None) -> dict:
-    """Trigger one Imbrace run and wait for it (options of the wait in `wait`)."""
+def wait_on_imbrace(block: str, flow_id: str, index: int, wait: dict[str, Any] | None = None,
+                    start_gate: str | None = None) -> dict:
+    """Trigger one Imbrace run and wait for it (options of the wait in `wait`).
+
+    `start_gate`: first wait until the Prefect Variable of that name exists, so that flow runs
+    started one by one trigger together (as runs scheduled for the same minute would).
+    """
     credentials = ImbraceCredentials.load(block)
+    while start_gate and Variable.get(start_gate) is None:
+        time.sleep(0.5)
     result = trigger_flow_and_wait(credentials, flow_id, {"index": index}, **(wait or {}))
     return {"run_id": result.run_id, "payload": result.payload, "key": result.idempotency_key,
             "pid": os.getpid()}
