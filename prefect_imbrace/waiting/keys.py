@@ -28,6 +28,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pydantic import BaseModel
+
 __all__ = ["KEY_HEADER", "TriggerContext", "trigger_context"]
 
 KEY_HEADER = "x-prefect-imbrace-key"
@@ -55,9 +57,20 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def _as_json(value: Any) -> Any:
+    """Models (a credentials block among a task's parameters) as their JSON dump, secrets masked.
+
+    Why not `str()`: a Prefect Block's repr builds its JSON schema each time (4 ms; 22 ms per
+    task on a loaded machine, a tenth of a 50-task fan-out's own time in a profile).
+    """
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
 def _payload_digest(payload: Any) -> str:
     try:
-        return _digest(json.dumps(payload, sort_keys=True, default=str))
+        return _digest(json.dumps(payload, sort_keys=True, default=_as_json))
     except (TypeError, ValueError):
         return _digest(repr(payload))
 
