@@ -220,6 +220,7 @@ class ImbraceFlow(JobBlock[ImbraceRunResult]):
             async with shared_async_client(client_kwargs_of(handle.credentials)) as shared, \
                     open_record_store() as store:
                 await handle.adopt_or_trigger(shared, store)
+                await handle.persist_sent()  # the caller may never wait (fire and forget)
         except BaseException as exc:
             await handle.on_interrupt(exc)
             raise

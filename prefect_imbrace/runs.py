@@ -5,7 +5,8 @@ run's trigger headers (our `x-prefect-imbrace-key`) only once the run pauses or 
 logical trigger has a durable record (`waiting.record`: PLANNED -> SENT -> IDENTIFIED ->
 ENDED, or UNKNOWN_OUTCOME after a lost answer), loaded before anything is sent or searched:
 
-- no record: nobody sent this trigger; write PLANNED, send, write SENT (or UNKNOWN_OUTCOME);
+- no record: nobody sent this trigger; write PLANNED, send, then SENT once the run outlives
+  2 s (or UNKNOWN_OUTCOME when the answer is lost); a shorter run goes straight to ENDED;
 - a run id in the record: adopt that run with one GET by id;
 - SENT: a run with our key exists; wait for it to show its key (no search, never a re-send);
 - PLANNED / UNKNOWN_OUTCOME: a send may have made a run. Every run of the flow created since
@@ -29,12 +30,7 @@ from prefect.logging.loggers import get_logger, get_run_logger
 
 from prefect_imbrace import observability
 from prefect_imbrace.client.models.runs import RunCategory
-from prefect_imbrace.deferral import (
-    DeferralGroup,
-    carried_slot,
-    check_defer_after,
-    wait_deferrable,
-)
+from prefect_imbrace.deferral import DeferralGroup, carried_slot, check_defer_after, wait_deferrable
 from prefect_imbrace.exceptions import (
     APIStatusError,
     ImbraceConfigurationError,
@@ -116,9 +112,8 @@ class WaitOptions:
         self.timeout = s.wait_timeout if timeout is None else timeout
         self.paused_timeout = s.paused_timeout if paused_timeout is None else paused_timeout
         self.max_poll_errors = s.max_poll_errors if max_poll_errors is None else max_poll_errors
-        self.correlation_grace = (
-            s.correlation_grace if correlation_grace is None else correlation_grace
-        )
+        grace = correlation_grace
+        self.correlation_grace = s.correlation_grace if grace is None else grace
         self.clock_skew = s.clock_skew if clock_skew is None else clock_skew
         self.trigger_concurrency = s.trigger_concurrency
         self.concurrency_limit_name = s.concurrency_limit_name
@@ -455,6 +450,11 @@ class ImbraceRunHandle:
         self._sent_unsaved_since = None
         if self.store is not None:
             await self.store.save(self.record)
+
+    async def persist_sent(self) -> None:
+        """Store a pending SENT now, for callers that may never wait (`ImbraceFlow.trigger`)."""
+        if self._sent_unsaved_since is not None:
+            await self._save()
 
     async def result(self) -> ImbraceRunResult:
         """The ended run's typed result, or the matching error (artifacts recorded once)."""
