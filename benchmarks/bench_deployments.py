@@ -19,6 +19,8 @@ skips it.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -94,12 +96,10 @@ def deferred_wait(server: Any, engine: Any, credentials: Any) -> Metric:
 
 
 def fleet_60(server: Any, engine: Any, credentials: Any, runs: int = 60) -> Metric:
-    from prefect import flow
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
     from prefect_imbrace.client import create_webhook_flow
     from prefect_imbrace.client import operations as ops
-    from prefect_imbrace.tasks import trigger_many_and_wait
 
     suffix = uuid.uuid4().hex[:6]
     in_flight, rate = f"bench-runs-{suffix}", f"bench-requests-{suffix}"
@@ -108,25 +108,28 @@ def fleet_60(server: Any, engine: Any, credentials: Any, runs: int = 60) -> Metr
         client.create_global_concurrency_limit(
             GlobalConcurrencyLimitCreate(name=rate, limit=1, slot_decay_per_second=20))
     limited = credentials.model_copy(update={"concurrency_limit": in_flight, "rate_limit": rate})
-    with credentials.get_client() as client:
-        flow_id = create_webhook_flow(client, "Bench fleet", [
-            ops.delay("step_1", FLEET_RUN_S), ops.return_response("step_2", body={"ok": True})]).id
+
+    def new_flow() -> str:
+        """Counters restart (a reset also drops the engine's flows), then the Imbrace flow."""
+        engine.control.reset()
+        with credentials.get_client() as client:
+            return create_webhook_flow(client, "Bench fleet", [
+                ops.delay("step_1", FLEET_RUN_S), ops.return_response("step_2", body={"ok": True})]).id
+
     block = f"bench-fleet-{suffix}"
     with server.settings():
         limited.save(block, overwrite=True)
 
-    # baseline: one process, the same 60 waits, the same credentials and limits
-    @flow
-    def one_process() -> list[Any]:
-        return trigger_many_and_wait(limited, flow_id, [{"index": i} for i in range(runs)])
-
-    engine.control.reset()
-    with server.settings():
-        started = time.perf_counter()
-        one_process()
-        single_s = time.perf_counter() - started
+    # baseline: one process (started like a flow-run process, with the server's environment),
+    # the same 60 waits with `trigger_many_and_wait`, the same credentials and limits
+    flow_id = new_flow()
+    started = time.perf_counter()
+    subprocess.run([sys.executable, str(FLOWS), block, flow_id, str(runs)], env=server.env,
+                   cwd=HERE, check=True, capture_output=True, text=True, timeout=1800)
+    single_s = time.perf_counter() - started
     single = engine.control.counters()
 
+    flow_id = new_flow()
     pool = f"bench-fleet-{suffix}"
     server.create_pool(pool, paused=True)
     deployment_id = server.deploy(f"{FLOWS}:wait_on_imbrace", name="bench-fleet", pool=pool)
@@ -134,7 +137,6 @@ def fleet_60(server: Any, engine: Any, credentials: Any, runs: int = 60) -> Metr
                                                                   "index": i})
                  for i in range(runs)]
     workers = server.start_workers(pool, count=FLEET_WORKERS, limit=FLEET_PER_WORKER)
-    engine.control.reset()
     resubmitted = server.resubmitted
     try:
         started = time.perf_counter()
