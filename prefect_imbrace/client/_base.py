@@ -1,8 +1,8 @@
 """What both clients' transports share (with `_client.py`, the only modules that touch httpx).
 
 `Call` (one logical request, no I/O), configuration, auth headers, request building, the
-retry policy (the first attempt's decision, then tenacity's), and the translation of every transport failure or error
-status into `prefect_imbrace.exceptions`. `_client.py` owns the pooled httpx clients and the
+retry policy (the first attempt's decision, then tenacity's), and the translation of every
+transport failure or error status into `prefect_imbrace.exceptions`. `_client.py` owns the pooled httpx clients and the
 blocking / awaited send loops.
 
 The retry policy is three pure functions, testable as a table:

@@ -120,6 +120,7 @@ _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Shared]
 async def shared_async_client(kwargs: dict[str, Any]) -> AsyncIterator[_Shared]:
     """The loop's shared client for these kwargs: `.client`, and `.sends` (triggers in flight)."""
     from prefect_imbrace.client import AsyncImbraceClient
+    from prefect_imbrace.client._base import DEFAULT_MAX_CONNECTIONS
 
     loop = asyncio.get_running_loop()
     key = creds_digest(kwargs)
@@ -127,7 +128,8 @@ async def shared_async_client(kwargs: dict[str, Any]) -> AsyncIterator[_Shared]:
         per_loop = _shared.setdefault(loop, {})
     entry = per_loop.get(key)
     if entry is None:
-        entry = per_loop[key] = _Shared(AsyncImbraceClient(**kwargs), int(kwargs.get("max_connections") or 100))
+        pool = int(kwargs.get("max_connections") or DEFAULT_MAX_CONNECTIONS)
+        entry = per_loop[key] = _Shared(AsyncImbraceClient(**kwargs), pool)
     entry.users += 1
     try:
         yield entry

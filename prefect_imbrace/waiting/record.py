@@ -22,9 +22,9 @@ States (`TriggerState`), in order:
 Storage: Prefect Variables on the Prefect API (`imbrace-trigger-<digest of flow id and key>`,
 then one `-v<n>` per state change), so a new process on another machine that talks to the same
 Prefect API finds it. Creation is atomic (the API refuses a second Variable of that name), so
-two racing callers with the same key cannot both send. Outside any Prefect run and with no `PREFECT_API_URL` set there is no
-API to write to: records then live in this process only (`MemoryRecordStore`), and explicit
-keys fall back to searching the engine before sending.
+two racing callers with the same key cannot both send. Outside any Prefect run and with no
+`PREFECT_API_URL` set there is no API to write to: records then live in this process only
+(`MemoryRecordStore`), and explicit keys fall back to searching the engine before sending.
 """
 
 from __future__ import annotations
