@@ -16,8 +16,6 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from prefect_imbrace.waiting.clients import cached_settings
-
 __all__ = ["slots"]
 
 _semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
@@ -34,16 +32,18 @@ def _semaphore(limit: int) -> asyncio.Semaphore:
 
 
 @asynccontextmanager
-async def slots(concurrency_limit: str | None, max_concurrent: int | None) -> AsyncIterator[None]:
-    """Hold one in-process slot and, if named, one slot of a Prefect global limit."""
-    settings = cached_settings()
-    limit = max_concurrent or settings.trigger_concurrency
-    name = concurrency_limit or settings.concurrency_limit_name
-    async with _semaphore(limit):
-        if name:
+async def slots(concurrency_limit: str | None, max_concurrent: int) -> AsyncIterator[None]:
+    """Hold one in-process slot and, if named, one slot of a Prefect global limit.
+
+    Both are resolved by the caller (`atrigger_and_wait`, from its arguments, the credentials
+    and the settings): None means no named limit here, e.g. for a deferrable wait, whose slot
+    is carried across the suspension instead (deferral.carried_slot).
+    """
+    async with _semaphore(max_concurrent):
+        if concurrency_limit:
             from prefect.concurrency.asyncio import concurrency
 
-            async with concurrency(name, occupy=1):
+            async with concurrency(concurrency_limit, occupy=1):
                 yield
         else:
             yield

@@ -19,7 +19,7 @@ from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.exceptions import ImbraceConfigurationError
 from prefect_imbrace.limits import PrefectRateLimit
 from prefect_imbrace.local import ImbraceLocal
-from prefect_imbrace.tasks import trigger_many_and_wait
+from prefect_imbrace.tasks import trigger_flow_and_wait, trigger_many_and_wait
 
 
 def _limit(limit: int, decay: float | None = None) -> str:
@@ -92,3 +92,23 @@ def test_limit_names_are_checked_and_the_gate_hides_nothing_secret() -> None:
     creds = ImbraceCredentials(api_key="k", gateway="http://127.0.0.1:1", rate_limit="imbrace")
     assert creds.client_kwargs()["request_gate"] == PrefectRateLimit("imbrace")
     assert "request_gate" not in ImbraceCredentials(api_key="k").client_kwargs()
+
+
+def test_a_deferrable_wait_holds_one_slot_of_the_limit_named_in_settings(
+    creds: ImbraceCredentials, flows: ImbraceFlows, engine: ImbraceLocal,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The limit named by PREFECT_INTEGRATIONS_IMBRACE_CONCURRENCY_LIMIT_NAME is taken once:
+    by the slot a deferrable wait carries. (It was also taken by the in-process slots, so with
+    a limit of 1 the wait waited for itself until its flow run timed out.)"""
+    name = _limit(1)
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_IMBRACE_CONCURRENCY_LIMIT_NAME", name)
+    flow_id = flows.slow(1.0)
+
+    @flow(timeout_seconds=60)
+    def waits() -> dict:
+        return trigger_flow_and_wait(creds, flow_id, {"x": 1}, defer_after=30).payload
+
+    assert waits() == {"done": True}
+    assert engine.control.counters()["runs_per_flow"][flow_id] == 1
+    assert _slots_in_use(name) == 0
