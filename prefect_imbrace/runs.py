@@ -47,10 +47,11 @@ from prefect_imbrace.waiting.active import (
     track,
     untrack,
 )
-from prefect_imbrace.waiting.clients import cached_settings, client_kwargs_of, shared_async_client
+from prefect_imbrace.waiting.clients import client_kwargs_of, shared_async_client
 from prefect_imbrace.waiting.inbox import Inbox
 from prefect_imbrace.waiting.keys import KEY_HEADER, trigger_context
 from prefect_imbrace.waiting.limits import slots
+from prefect_imbrace.waiting.options import WaitOptions
 from prefect_imbrace.waiting.outcome import (
     ImbraceRunResult,
     StepSummary,
@@ -86,7 +87,7 @@ __all__ = [
 
 _MAX_SENDS = 3
 _IDENTIFY_AFTER = 10.0
-_SENT_SAVED_AFTER = 2.0  # a run that ends sooner goes PLANNED -> ENDED: one Variable less
+_SENT_SAVED_AFTER = 2.0  # a run that ends sooner stores PLANNED only: one Variable per trigger
 CANCELLABLE_STATUSES = ("PAUSED", "QUEUED")  # what the engine's bulk cancel accepts
 
 
@@ -95,30 +96,6 @@ def _logger() -> Any:
         return get_run_logger()
     except Exception:
         return get_logger("prefect_imbrace.runs")
-
-
-class WaitOptions:
-    """Limits of one wait; `None` values come from settings (PREFECT_INTEGRATIONS_IMBRACE_*)."""
-
-    def __init__(
-        self,
-        timeout: float | None = None,
-        paused_timeout: float | None = None,
-        max_poll_errors: int | None = None,
-        correlation_grace: float | None = None,
-        clock_skew: float | None = None,
-    ):
-        s = cached_settings()
-        self.timeout = s.wait_timeout if timeout is None else timeout
-        self.paused_timeout = s.paused_timeout if paused_timeout is None else paused_timeout
-        self.max_poll_errors = s.max_poll_errors if max_poll_errors is None else max_poll_errors
-        grace = correlation_grace
-        self.correlation_grace = s.correlation_grace if grace is None else grace
-        self.clock_skew = s.clock_skew if clock_skew is None else clock_skew
-        self.trigger_concurrency = s.trigger_concurrency
-        self.concurrency_limit_name = s.concurrency_limit_name
-        if self.timeout <= 0:
-            raise ImbraceConfigurationError("timeout must be a positive number of seconds.")
 
 
 class ImbraceRunHandle:
@@ -438,12 +415,15 @@ class ImbraceRunHandle:
 
     async def _ended(self) -> None:
         self.close()
-        run = self.final_run
-        if self.record.state is not TriggerState.ENDED:
-            self.record.run_id = run.id
-            self.record.state = TriggerState.ENDED
-            self.record.status = run.status
-            await self._save()
+        run, record = self.final_run, self.record
+        if record.state is not TriggerState.ENDED:
+            # a run that ended before its SENT was stored leaves PLANNED only: a later attempt
+            # finds it by its key (shown at once); a fan-out of short runs writes 1 Variable each
+            stored = self._sent_unsaved_since is None
+            record.run_id, record.state, record.status = run.id, TriggerState.ENDED, run.status
+            self._sent_unsaved_since = None
+            if stored:
+                await self._save()
 
     async def _save(self) -> None:
         """Store the record's state as its next version (`waiting.record`)."""

@@ -7,5 +7,6 @@
 - `outcome`: typed results and the status -> error mapping (terminality from the model);
 - `active`: the runs each Prefect flow run waits for, cancelled on interrupts;
 - `clients`: settings, client kwargs and one shared client per event loop;
-- `limits`: the in-process limit and Prefect global concurrency limits.
+- `limits`: the in-process limit and Prefect global concurrency limits;
+- `options`: `WaitOptions`, the limits of one wait (re-exported by `prefect_imbrace.runs`).
 """
