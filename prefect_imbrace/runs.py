@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from prefect.logging.loggers import get_logger, get_run_logger
 
 from prefect_imbrace import observability
+from prefect_imbrace.client._params import guard_id
 from prefect_imbrace.client.models.runs import RunCategory
 from prefect_imbrace.deferral import DeferralGroup, carried_slot, check_defer_after, wait_deferrable
 from prefect_imbrace.exceptions import (
@@ -121,6 +122,7 @@ class ImbraceRunHandle:
         of this run (sent, found, status) at DEBUG, for fan-outs that log a summary instead."""
         if not flow_id or not isinstance(flow_id, str):
             raise ImbraceConfigurationError("flow_id must be the id of an Imbrace flow.")
+        guard_id("flow_id", flow_id)  # before it names a record: a lone surrogate is no JSON
         self.credentials = credentials
         self.flow_id = flow_id
         self.payload = payload

@@ -52,6 +52,24 @@ def _json_message(status: int, body: Any, request_id: str, extra: dict[str, str]
             {"type": "http.response.body", "body": content}]
 
 
+async def _read_ahead(receive: Any) -> Any:
+    """Read the request body now; the returned `receive` hands it over, then the live channel."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+    async def replay() -> dict[str, Any]:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
 class GatewayMiddleware:
     def __init__(self, app: FastAPI, backend: Backend, control_state: ControlState,
                  gauges: Gauges | None = None):
@@ -85,6 +103,9 @@ class GatewayMiddleware:
         fault = self.control.take_fault(method, path, query_string) if self.control.faults else None
         if fault is not None:
             if fault.latency_ms:
+                # like an engine behind the gateway, the request is read whole before it is slow
+                # to answer: a client that gives up meanwhile has still started its trigger
+                receive = await _read_ahead(receive)
                 await asyncio.sleep(fault.latency_ms / 1000)
             if fault.status is not None:
                 body = fault.body if fault.body is not None else {"statusCode": fault.status, "message": "injected fault"}

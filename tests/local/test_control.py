@@ -58,6 +58,22 @@ def test_latency_and_clear(engine: ImbraceLocal, api: Api) -> None:
     assert api.get("/folders").status_code == 200
 
 
+def test_a_slow_answer_still_starts_the_run_of_a_client_that_gave_up(engine: ImbraceLocal, api: Api) -> None:
+    """The engine reads the whole request before it is slow to answer: a client that times out
+    meanwhile has still triggered its run (the case a re-send must not duplicate)."""
+    import time
+
+    flow_id = api.flow(actions=[])
+    engine.control.add_fault(rf"/v1/webhooks/{flow_id}$", method="POST", latency_ms=800)
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{engine.url}/activepieces/v1/webhooks/{flow_id}", json={"n": 1}, timeout=0.2,
+                   headers={"x-api-key": engine.api_key})
+    deadline = time.monotonic() + 10
+    while not engine.control.counters()["runs_per_flow"].get(flow_id) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert engine.control.counters()["runs_per_flow"] == {flow_id: 1}
+
+
 def test_counters_and_reset(engine: ImbraceLocal, api: Api) -> None:
     flow_id = api.flow(actions=[])
     api.post(f"/webhooks/{flow_id}/", json={})  # trailing slash is ignored
