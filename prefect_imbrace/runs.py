@@ -6,7 +6,8 @@ logical trigger has a durable record (`waiting.record`: PLANNED -> SENT -> IDENT
 ENDED, or UNKNOWN_OUTCOME after a lost answer), loaded before anything is sent or searched:
 
 - no record: nobody sent this trigger; write PLANNED, send, then SENT once the run outlives
-  2 s (or UNKNOWN_OUTCOME when the answer is lost); a shorter run goes straight to ENDED;
+  2 s (or UNKNOWN_OUTCOME when the answer is lost), and ENDED; a shorter run stores nothing
+  after PLANNED (a later attempt finds it by its key, which an ended run shows at once);
 - a run id in the record: adopt that run with one GET by id;
 - SENT: a run with our key exists; wait for it to show its key (no search, never a re-send);
 - PLANNED / UNKNOWN_OUTCOME: a send may have made a run. Every run of the flow created since
@@ -120,8 +121,6 @@ class ImbraceRunHandle:
         """`observe=False` turns off artifacts and events; `artifacts=False` only the per-run
         link and summary (a fan-out writes one table instead); `quiet` logs the routine steps
         of this run (sent, found, status) at DEBUG, for fan-outs that log a summary instead."""
-        if not flow_id or not isinstance(flow_id, str):
-            raise ImbraceConfigurationError("flow_id must be the id of an Imbrace flow.")
         guard_id("flow_id", flow_id)  # before it names a record: a lone surrogate is no JSON
         self.credentials = credentials
         self.flow_id = flow_id

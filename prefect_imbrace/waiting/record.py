@@ -19,6 +19,9 @@ States (`TriggerState`), in order:
 - IDENTIFIED: the run id is known; a re-run adopts it with one GET by id, no search.
 - ENDED: the run is terminal (its status is kept); a re-run reads its result by id.
 
+SENT and ENDED are stored only for a run that outlives 2 s (`runs._SENT_SAVED_AFTER`): a
+shorter one stays PLANNED, one Variable per trigger, and a later attempt finds it by its key.
+
 Storage: Prefect Variables on the Prefect API (`imbrace-trigger-<digest of flow id and key>`,
 then one `-v<n>` per state change), so a new process on another machine that talks to the same
 Prefect API finds it. Creation is atomic (the API refuses a second Variable of that name), so
