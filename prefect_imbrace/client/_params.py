@@ -91,6 +91,16 @@ def limit_of(limit: int) -> int:
     return limit
 
 
+def one_of(method: str, **named: Any) -> Any:
+    """The one argument given among aliases (ours and the official SDK's name for the same thing)."""
+    given = [(name, value) for name, value in named.items() if value is not None]
+    if len(given) != 1:
+        names = " or ".join(f"{name}=" for name in named)
+        what = "both" if given else "neither"
+        raise ImbraceConfigurationError(f"{method} takes one of {names} (got {what}).")
+    return given[0][1]
+
+
 def body_of(name: str, body: Any) -> dict[str, Any]:
     """A request body given as a typed model (camelCase on the wire) or as a plain camelCase dict."""
     if body is None:

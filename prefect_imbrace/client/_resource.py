@@ -1,15 +1,18 @@
 """How one endpoint definition serves both `Workflows` and `AsyncWorkflows`.
 
-An endpoint is written once, as a method that takes keyword-only parameters and returns a
-`Call` (route, query, body, decoder; no I/O)::
+An endpoint is written once, as a method that takes its parameters in the official SDK's order
+(positional or keyword; options after a `*`) and returns a `Call` (route, query, body, decoder;
+no I/O)::
 
     @endpoint
-    def get_run(self, *, run_id: str, timeout: Timeout = None) -> Call[FlowRun]:
+    def get_run(self, run_id: str, *, timeout: Timeout = None) -> Call[FlowRun]:
         return Call("GET", f"/v1/flow-runs/{p.guard_id('run_id', run_id)}", one(FlowRun), timeout=timeout)
 
 `endpoint` is a descriptor: read from a `Workflows` it is a blocking method returning the
 decoded answer, read from an `AsyncWorkflows` a coroutine function; a type checker sees both
-signatures (`Callable[P, T]` / `Callable[P, Awaitable[T]]`). `paged(list_x)` turns a list
+signatures (`Callable[P, T]` / `Callable[P, Awaitable[T]]`), and so does `inspect.signature`
+(and with it `help()`, IDEs and notebooks): the bound method carries the definition's
+parameters and the decoded type `T` as its return annotation. `paged(list_x)` turns a list
 endpoint into its `iter_x`: same parameters (`limit` is the page size), an iterable `Pager`.
 """
 
@@ -17,7 +20,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Generic,
+    ParamSpec,
+    TypeVar,
+    get_args,
+    get_origin,
+    overload,
+)
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
@@ -64,6 +77,55 @@ def nothing(response: httpx.Response) -> None:
     return None
 
 
+def _answer_type(annotation: Any) -> Any:
+    """`Call[X]` -> `X` (a string annotation that could not be evaluated: by its text)."""
+    if isinstance(annotation, str):
+        inner = annotation.strip()
+        return inner[5:-1] if inner.startswith("Call[") and inner.endswith("]") else annotation
+    if get_origin(annotation) is Call:
+        return get_args(annotation)[0]
+    return annotation
+
+
+def _item_type(page: Any) -> Any:
+    """`SeekPage[X]` -> `X`."""
+    if isinstance(page, str):
+        inner = page.strip()
+        return inner[9:-1] if inner.startswith("SeekPage[") and inner.endswith("]") else Any
+    metadata = getattr(page, "__pydantic_generic_metadata__", None) or {}
+    args = metadata.get("args") or ()
+    return args[0] if args else Any
+
+
+def _public_signature(
+    build: Callable[..., Any], returns: Callable[[Any], Any]
+) -> inspect.Signature:
+    """`build`'s parameters without `self`, annotations evaluated, and `returns(its return)`."""
+    try:
+        signature = inspect.signature(build, eval_str=True)
+    except (NameError, TypeError, SyntaxError):  # an annotation naming what only type checkers see
+        signature = inspect.signature(build)
+    parameters = list(signature.parameters.values())[1:]
+    return signature.replace(
+        parameters=parameters, return_annotation=returns(signature.return_annotation)
+    )
+
+
+def _present(
+    method: Callable[..., Any], name: str, owner: Any, doc: str | None, signature: inspect.Signature
+) -> None:
+    """Make a bound method look like the method it is to `inspect`, `help()` and IDEs."""
+    method.__name__ = name
+    method.__qualname__ = f"{type(owner).__name__}.{name}"
+    method.__module__ = type(owner).__module__
+    method.__doc__ = doc
+    method.__signature__ = signature  # type: ignore[attr-defined]
+    annotations = {
+        p.name: p.annotation for p in signature.parameters.values() if p.annotation is not p.empty
+    }
+    method.__annotations__ = {**annotations, "return": signature.return_annotation}
+
+
 class endpoint(Generic[P, T]):  # noqa: N801 - used as a decorator, like `property`
     """One engine endpoint, defined once, bound as a sync or an async method by its owner."""
 
@@ -72,6 +134,14 @@ class endpoint(Generic[P, T]):  # noqa: N801 - used as a decorator, like `proper
         self.__doc__ = build.__doc__
         self.__name__ = build.__name__
         self.__wrapped__ = build
+        self._signature: inspect.Signature | None = None
+
+    @property
+    def signature(self) -> inspect.Signature:
+        """The bound method's signature: the definition's parameters, returning the decoded type."""
+        if self._signature is None:  # lazily: annotations name models imported after this module
+            self._signature = _public_signature(self._build, _answer_type)
+        return self._signature
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Self: ...
@@ -91,8 +161,7 @@ class endpoint(Generic[P, T]):  # noqa: N801 - used as a decorator, like `proper
             return await send(build(obj, *args, **kwargs))
 
         method = awaitable if inspect.iscoroutinefunction(send) else blocking
-        method.__name__ = method.__qualname__ = self.__name__
-        method.__doc__ = self.__doc__
+        _present(method, self.__name__, obj, self.__doc__, self.signature)
         obj.__dict__[self.__name__] = method  # bound once per resource object
         return method
 
@@ -100,22 +169,42 @@ class endpoint(Generic[P, T]):  # noqa: N801 - used as a decorator, like `proper
 class paged(Generic[P, T]):  # noqa: N801 - used like `property`
     """`iter_x = paged(list_x)`: every item of `list_x`'s pages, following `next` cursors.
 
-    Takes exactly `list_x`'s parameters (`limit` is the page size, default 100; `cursor` where
-    to start);
-    anything else raises `ImbraceConfigurationError` at once, before a request is sent.
+    Takes exactly `list_x`'s parameters, in the same order (`limit` is the page size, default
+    100; `cursor` where to start); anything else raises `ImbraceConfigurationError` at once,
+    before a request is sent.
     """
 
     def __init__(self, listing: endpoint[P, SeekPage[T]]) -> None:
         self._build: Callable[..., Call[SeekPage[T]]] = listing._build
-        self._signature = inspect.signature(listing._build)
-        self._listing = listing.__name__
+        self._listing = listing
         self.__doc__ = (
-            f"Every item of `{self._listing}`'s pages: same parameters, `limit` is the page size "
+            f"Every item of `{listing.__name__}`'s pages: same parameters, `limit` is the page size "
             f"(default {ITER_PAGE_SIZE}). Returns a pager: iterate it, or `.take(n)` for at most n items."
         )
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self.__name__ = name
+
+    def _pager_signature(self, pager: type[Any]) -> inspect.Signature:
+        listing = self._listing.signature
+        parameters = [
+            p.replace(default=ITER_PAGE_SIZE) if p.name == "limit" else p
+            for p in listing.parameters.values()
+        ]
+        item = _item_type(listing.return_annotation)
+        return listing.replace(parameters=parameters, return_annotation=pager[item])
+
+    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The call's arguments by name, or a clear error naming the listing's parameters."""
+        signature = self._listing.signature
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ImbraceConfigurationError(
+                f"{self.__name__}() takes the parameters of {self._listing.__name__}() "
+                f"({', '.join(signature.parameters)}; `limit` is the page size): {exc}."
+            ) from exc
+        return dict(bound.arguments)
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Self: ...
@@ -128,23 +217,17 @@ class paged(Generic[P, T]):  # noqa: N801 - used like `property`
             return self
 
         def method(*args: Any, **kwargs: Any) -> Any:
-            try:
-                self._signature.bind(obj, *args, **kwargs)
-            except TypeError as exc:
-                raise ImbraceConfigurationError(
-                    f"{self.__name__}() takes the keyword parameters of {self._listing}() "
-                    f"({', '.join(list(self._signature.parameters)[1:])}; `limit` is the page "
-                    f"size): {exc}."
-                ) from exc
-            kwargs.setdefault("limit", ITER_PAGE_SIZE)
-            self._build(obj, **kwargs)  # checks every value now, before anything is sent
+            arguments = self._arguments(args, kwargs)
+            arguments.setdefault("limit", ITER_PAGE_SIZE)
+            self._build(obj, **arguments)  # checks every value now, before anything is sent
 
             def call_for(cursor: str | None) -> Call[SeekPage[T]]:
-                return self._build(obj, **{**kwargs, "cursor": cursor})
+                return self._build(obj, **{**arguments, "cursor": cursor})
 
-            return obj._pager(call_for, kwargs.get("cursor"))
+            return obj._pager(call_for, arguments.get("cursor"))
 
-        method.__name__ = method.__qualname__ = self.__name__
-        method.__doc__ = self.__doc__
+        asynchronous = inspect.iscoroutinefunction(obj._send)
+        signature = self._pager_signature(AsyncPager if asynchronous else Pager)
+        _present(method, self.__name__, obj, self.__doc__, signature)
         obj.__dict__[self.__name__] = method
         return method

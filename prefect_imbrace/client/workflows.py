@@ -1,7 +1,7 @@
 """`Workflows` and `AsyncWorkflows`: the seed's methods, sync and async side by side.
 
-Every endpoint is defined once, in `endpoints/` (route, keyword-only parameters, answer
-model), and both classes inherit it: on `Workflows` it is a blocking method, on
+Every endpoint is defined once, in `endpoints/` (route, parameters in the official SDK's
+order, answer model), and both classes inherit it: on `Workflows` it is a blocking method, on
 `AsyncWorkflows` a coroutine method. What differs between the twins is only how a call is
 sent (`_send`), how pages are followed (`_pager`) and the one method that combines calls,
 `resolve_project_id`.

@@ -27,12 +27,15 @@ def list_flows(
     imbrace_credentials: ImbraceCredentials,
     limit: int = 10,
     cursor: str | None = None,
+    project_id: str | None = None,
+    folder_id: str | None = None,
+    status: str | list[str] | None = None,
     **filters: Any,
 ) -> SeekPage[Flow]:
     """One page of Imbrace flows; `filters` are the client's (folder_id, status, name, ...)."""
     get_run_logger().info("Listing Imbrace flows.")
     with client_of(imbrace_credentials) as client:
-        return client.workflows.list_flows(limit=limit, cursor=cursor, **filters)
+        return client.workflows.list_flows(limit, cursor, project_id, folder_id, status, **filters)
 
 
 @task(name="List Imbrace flows", cache_policy=NO_CACHE)
@@ -40,12 +43,17 @@ async def alist_flows(
     imbrace_credentials: ImbraceCredentials,
     limit: int = 10,
     cursor: str | None = None,
+    project_id: str | None = None,
+    folder_id: str | None = None,
+    status: str | list[str] | None = None,
     **filters: Any,
 ) -> SeekPage[Flow]:
     """Async twin of `list_flows`."""
     get_run_logger().info("Listing Imbrace flows.")
     async with async_client_of(imbrace_credentials) as client:
-        return await client.workflows.list_flows(limit=limit, cursor=cursor, **filters)
+        return await client.workflows.list_flows(
+            limit, cursor, project_id, folder_id, status, **filters
+        )
 
 
 @task(name="Get Imbrace flow", cache_policy=NO_CACHE)
@@ -72,6 +80,7 @@ async def aget_flow(
 def create_flow(
     imbrace_credentials: ImbraceCredentials,
     display_name: str,
+    project_id: str | None = None,
     folder_id: str | None = None,
     folder_name: str | None = None,
     metadata: Mapping[str, Any] | None = None,
@@ -80,7 +89,8 @@ def create_flow(
     get_run_logger().info("Creating Imbrace flow %r.", display_name)
     with client_of(imbrace_credentials) as client:
         return client.workflows.create_flow(
-            display_name=display_name,
+            display_name,
+            project_id,
             folder_id=folder_id,
             folder_name=folder_name,
             metadata=metadata,
@@ -91,6 +101,7 @@ def create_flow(
 async def acreate_flow(
     imbrace_credentials: ImbraceCredentials,
     display_name: str,
+    project_id: str | None = None,
     folder_id: str | None = None,
     folder_name: str | None = None,
     metadata: Mapping[str, Any] | None = None,
@@ -99,7 +110,8 @@ async def acreate_flow(
     get_run_logger().info("Creating Imbrace flow %r.", display_name)
     async with async_client_of(imbrace_credentials) as client:
         return await client.workflows.create_flow(
-            display_name=display_name,
+            display_name,
+            project_id,
             folder_id=folder_id,
             folder_name=folder_name,
             metadata=metadata,

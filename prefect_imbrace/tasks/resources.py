@@ -38,6 +38,12 @@ def _external_id(body: Any) -> Any:
     return getattr(body, "external_id", "?")
 
 
+def _name_of(body: Mapping[str, Any] | None, name: str | None) -> Any:
+    if name is not None:
+        return name
+    return body.get("name") if isinstance(body, Mapping) else None
+
+
 def _flow_id_of(body: Any) -> Any:
     if isinstance(body, Mapping):
         return body.get("flowId")
@@ -81,19 +87,23 @@ async def aget_folder(imbrace_credentials: ImbraceCredentials, folder_id: str) -
 
 
 @task(name="Create Imbrace folder", cache_policy=NO_CACHE)
-def create_folder(imbrace_credentials: ImbraceCredentials, display_name: str) -> Folder:
+def create_folder(
+    imbrace_credentials: ImbraceCredentials, display_name: str, project_id: str | None = None
+) -> Folder:
     """Create a folder, or return the one with that name (the engine upserts by name)."""
     get_run_logger().info("Creating Imbrace folder %r.", display_name)
     with client_of(imbrace_credentials) as client:
-        return client.workflows.create_folder(display_name=display_name)
+        return client.workflows.create_folder(display_name, project_id)
 
 
 @task(name="Create Imbrace folder", cache_policy=NO_CACHE)
-async def acreate_folder(imbrace_credentials: ImbraceCredentials, display_name: str) -> Folder:
+async def acreate_folder(
+    imbrace_credentials: ImbraceCredentials, display_name: str, project_id: str | None = None
+) -> Folder:
     """Async twin of `create_folder`."""
     get_run_logger().info("Creating Imbrace folder %r.", display_name)
     async with async_client_of(imbrace_credentials) as client:
-        return await client.workflows.create_folder(display_name=display_name)
+        return await client.workflows.create_folder(display_name, project_id)
 
 
 @task(name="Update Imbrace folder", cache_policy=NO_CACHE)
@@ -137,15 +147,14 @@ def list_connections(
     imbrace_credentials: ImbraceCredentials,
     limit: int = 10,
     cursor: str | None = None,
+    project_id: str | None = None,
     piece_name: str | None = None,
     **filters: Any,
 ) -> SeekPage[AppConnection]:
     """One page of app connections (never with their secret values)."""
     get_run_logger().info("Listing Imbrace connections.")
     with client_of(imbrace_credentials) as client:
-        return client.workflows.list_connections(
-            limit=limit, cursor=cursor, piece_name=piece_name, **filters
-        )
+        return client.workflows.list_connections(limit, cursor, project_id, piece_name, **filters)
 
 
 @task(name="List Imbrace connections", cache_policy=NO_CACHE)
@@ -153,6 +162,7 @@ async def alist_connections(
     imbrace_credentials: ImbraceCredentials,
     limit: int = 10,
     cursor: str | None = None,
+    project_id: str | None = None,
     piece_name: str | None = None,
     **filters: Any,
 ) -> SeekPage[AppConnection]:
@@ -160,7 +170,7 @@ async def alist_connections(
     get_run_logger().info("Listing Imbrace connections.")
     async with async_client_of(imbrace_credentials) as client:
         return await client.workflows.list_connections(
-            limit=limit, cursor=cursor, piece_name=piece_name, **filters
+            limit, cursor, project_id, piece_name, **filters
         )
 
 
@@ -221,6 +231,7 @@ async def adelete_connection(imbrace_credentials: ImbraceCredentials, connection
 @task(name="List Imbrace MCP servers", cache_policy=NO_CACHE, persist_result=False)
 def list_mcp_servers(
     imbrace_credentials: ImbraceCredentials,
+    project_id: str | None = None,
     limit: int = 10,
     cursor: str | None = None,
     name: str | None = None,
@@ -228,12 +239,13 @@ def list_mcp_servers(
     """One page of MCP servers of the project (tokens are `SecretStr`)."""
     get_run_logger().info("Listing Imbrace MCP servers.")
     with client_of(imbrace_credentials) as client:
-        return client.workflows.list_mcp_servers(limit=limit, cursor=cursor, name=name)
+        return client.workflows.list_mcp_servers(project_id, limit=limit, cursor=cursor, name=name)
 
 
 @task(name="List Imbrace MCP servers", cache_policy=NO_CACHE, persist_result=False)
 async def alist_mcp_servers(
     imbrace_credentials: ImbraceCredentials,
+    project_id: str | None = None,
     limit: int = 10,
     cursor: str | None = None,
     name: str | None = None,
@@ -241,7 +253,9 @@ async def alist_mcp_servers(
     """Async twin of `list_mcp_servers`."""
     get_run_logger().info("Listing Imbrace MCP servers.")
     async with async_client_of(imbrace_credentials) as client:
-        return await client.workflows.list_mcp_servers(limit=limit, cursor=cursor, name=name)
+        return await client.workflows.list_mcp_servers(
+            project_id, limit=limit, cursor=cursor, name=name
+        )
 
 
 @task(name="Get Imbrace MCP server", cache_policy=NO_CACHE, persist_result=False)
@@ -261,49 +275,55 @@ async def aget_mcp_server(imbrace_credentials: ImbraceCredentials, mcp_server_id
 
 
 @task(name="Create Imbrace MCP server", cache_policy=NO_CACHE, persist_result=False)
-def create_mcp_server(imbrace_credentials: ImbraceCredentials, name: str) -> McpServer:
-    """A new MCP server with no tools and a fresh token."""
-    get_run_logger().info("Creating Imbrace MCP server %r.", name)
+def create_mcp_server(
+    imbrace_credentials: ImbraceCredentials,
+    body: Mapping[str, Any] | None = None,
+    name: str | None = None,
+) -> McpServer:
+    """A new MCP server with no tools and a fresh token: `body` `{"name": ...}` or `name=`."""
+    get_run_logger().info("Creating Imbrace MCP server %r.", _name_of(body, name))
     with client_of(imbrace_credentials) as client:
-        return client.workflows.create_mcp_server(name=name)
+        return client.workflows.create_mcp_server(body, name=name)
 
 
 @task(name="Create Imbrace MCP server", cache_policy=NO_CACHE, persist_result=False)
-async def acreate_mcp_server(imbrace_credentials: ImbraceCredentials, name: str) -> McpServer:
+async def acreate_mcp_server(
+    imbrace_credentials: ImbraceCredentials,
+    body: Mapping[str, Any] | None = None,
+    name: str | None = None,
+) -> McpServer:
     """Async twin of `create_mcp_server`."""
-    get_run_logger().info("Creating Imbrace MCP server %r.", name)
+    get_run_logger().info("Creating Imbrace MCP server %r.", _name_of(body, name))
     async with async_client_of(imbrace_credentials) as client:
-        return await client.workflows.create_mcp_server(name=name)
+        return await client.workflows.create_mcp_server(body, name=name)
 
 
 @task(name="Update Imbrace MCP server", cache_policy=NO_CACHE, persist_result=False)
 def update_mcp_server(
     imbrace_credentials: ImbraceCredentials,
     mcp_server_id: str,
+    body: Mapping[str, Any] | None = None,
     name: str | None = None,
     tools: Iterable[McpToolInput | Mapping[str, Any]] | None = None,
 ) -> McpServer:
     """Rename a server and/or replace its whole tool list."""
     get_run_logger().info("Updating Imbrace MCP server %s.", mcp_server_id)
     with client_of(imbrace_credentials) as client:
-        return client.workflows.update_mcp_server(
-            mcp_server_id=mcp_server_id, name=name, tools=tools
-        )
+        return client.workflows.update_mcp_server(mcp_server_id, body, name=name, tools=tools)
 
 
 @task(name="Update Imbrace MCP server", cache_policy=NO_CACHE, persist_result=False)
 async def aupdate_mcp_server(
     imbrace_credentials: ImbraceCredentials,
     mcp_server_id: str,
+    body: Mapping[str, Any] | None = None,
     name: str | None = None,
     tools: Iterable[McpToolInput | Mapping[str, Any]] | None = None,
 ) -> McpServer:
     """Async twin of `update_mcp_server`."""
     get_run_logger().info("Updating Imbrace MCP server %s.", mcp_server_id)
     async with async_client_of(imbrace_credentials) as client:
-        return await client.workflows.update_mcp_server(
-            mcp_server_id=mcp_server_id, name=name, tools=tools
-        )
+        return await client.workflows.update_mcp_server(mcp_server_id, body, name=name, tools=tools)
 
 
 @task(name="Delete Imbrace MCP server", cache_policy=NO_CACHE)
@@ -324,22 +344,22 @@ async def adelete_mcp_server(imbrace_credentials: ImbraceCredentials, mcp_server
 
 @task(name="List Imbrace pieces", cache_policy=NO_CACHE)
 def list_pieces(
-    imbrace_credentials: ImbraceCredentials, search_query: str | None = None
+    imbrace_credentials: ImbraceCredentials, limit: int = 10, search_query: str | None = None
 ) -> list[Piece]:
     """The piece catalogue (integrations available to flows)."""
     get_run_logger().info("Listing Imbrace pieces.")
     with client_of(imbrace_credentials) as client:
-        return client.workflows.list_pieces(search_query=search_query)
+        return client.workflows.list_pieces(limit, search_query=search_query)
 
 
 @task(name="List Imbrace pieces", cache_policy=NO_CACHE)
 async def alist_pieces(
-    imbrace_credentials: ImbraceCredentials, search_query: str | None = None
+    imbrace_credentials: ImbraceCredentials, limit: int = 10, search_query: str | None = None
 ) -> list[Piece]:
     """Async twin of `list_pieces`."""
     get_run_logger().info("Listing Imbrace pieces.")
     async with async_client_of(imbrace_credentials) as client:
-        return await client.workflows.list_pieces(search_query=search_query)
+        return await client.workflows.list_pieces(limit, search_query=search_query)
 
 
 @task(name="Get Imbrace trigger run status", cache_policy=NO_CACHE)
@@ -383,11 +403,13 @@ def list_invitations(
     imbrace_credentials: ImbraceCredentials,
     type: Literal["PLATFORM", "PROJECT"] = "PROJECT",
     limit: int = 10,
+    cursor: str | None = None,
+    project_id: str | None = None,
 ) -> SeekPage[Invitation]:
     """One page of user invitations of the given type (PROJECT or PLATFORM)."""
     get_run_logger().info("Listing Imbrace invitations.")
     with client_of(imbrace_credentials) as client:
-        return client.workflows.list_invitations(type=type, limit=limit)
+        return client.workflows.list_invitations(type, limit, cursor, project_id)
 
 
 @task(name="List Imbrace invitations", cache_policy=NO_CACHE)
@@ -395,11 +417,13 @@ async def alist_invitations(
     imbrace_credentials: ImbraceCredentials,
     type: Literal["PLATFORM", "PROJECT"] = "PROJECT",
     limit: int = 10,
+    cursor: str | None = None,
+    project_id: str | None = None,
 ) -> SeekPage[Invitation]:
     """Async twin of `list_invitations`."""
     get_run_logger().info("Listing Imbrace invitations.")
     async with async_client_of(imbrace_credentials) as client:
-        return await client.workflows.list_invitations(type=type, limit=limit)
+        return await client.workflows.list_invitations(type, limit, cursor, project_id)
 
 
 @task(name="Delete Imbrace invitation", cache_policy=NO_CACHE)

@@ -20,46 +20,38 @@ if TYPE_CHECKING:
 @task(name="List Imbrace runs", cache_policy=NO_CACHE)
 def list_runs(
     imbrace_credentials: ImbraceCredentials,
-    flow_id: str | list[str] | None = None,
-    status: str | list[str] | None = None,
-    created_after: datetime | str | None = None,
     limit: int = 10,
     cursor: str | None = None,
+    flow_id: str | list[str] | None = None,
+    status: str | list[str] | None = None,
+    project_id: str | None = None,
+    created_after: datetime | str | None = None,
     **filters: Any,
 ) -> SeekPage[FlowRun]:
     """One page of production runs, newest first (lists carry no step outputs)."""
     get_run_logger().info("Listing Imbrace runs (flow %s, status %s).", flow_id, status)
     with client_of(imbrace_credentials) as client:
         return client.workflows.list_runs(
-            flow_id=flow_id,
-            status=status,
-            created_after=created_after,
-            limit=limit,
-            cursor=cursor,
-            **filters,
+            limit, cursor, flow_id, status, project_id, created_after=created_after, **filters
         )
 
 
 @task(name="List Imbrace runs", cache_policy=NO_CACHE)
 async def alist_runs(
     imbrace_credentials: ImbraceCredentials,
-    flow_id: str | list[str] | None = None,
-    status: str | list[str] | None = None,
-    created_after: datetime | str | None = None,
     limit: int = 10,
     cursor: str | None = None,
+    flow_id: str | list[str] | None = None,
+    status: str | list[str] | None = None,
+    project_id: str | None = None,
+    created_after: datetime | str | None = None,
     **filters: Any,
 ) -> SeekPage[FlowRun]:
     """Async twin of `list_runs`."""
     get_run_logger().info("Listing Imbrace runs (flow %s, status %s).", flow_id, status)
     async with async_client_of(imbrace_credentials) as client:
         return await client.workflows.list_runs(
-            flow_id=flow_id,
-            status=status,
-            created_after=created_after,
-            limit=limit,
-            cursor=cursor,
-            **filters,
+            limit, cursor, flow_id, status, project_id, created_after=created_after, **filters
         )
 
 

@@ -179,12 +179,13 @@ def list_records(
     imbrace_credentials: ImbraceCredentials,
     table_id: str,
     limit: int = 10,
+    cursor: str | None = None,
     filters: Iterable[Mapping[str, Any]] | None = None,
 ) -> SeekPage[Record]:
     """The first `limit` records of a table matching `filters` (oldest first)."""
     get_run_logger().info("Listing records of Imbrace table %s.", table_id)
     with client_of(imbrace_credentials) as client:
-        return client.workflows.list_records(table_id=table_id, limit=limit, filters=filters)
+        return client.workflows.list_records(table_id, limit, cursor, filters=filters)
 
 
 @task(name="List Imbrace records", cache_policy=NO_CACHE)
@@ -192,12 +193,13 @@ async def alist_records(
     imbrace_credentials: ImbraceCredentials,
     table_id: str,
     limit: int = 10,
+    cursor: str | None = None,
     filters: Iterable[Mapping[str, Any]] | None = None,
 ) -> SeekPage[Record]:
     """Async twin of `list_records`."""
     get_run_logger().info("Listing records of Imbrace table %s.", table_id)
     async with async_client_of(imbrace_credentials) as client:
-        return await client.workflows.list_records(table_id=table_id, limit=limit, filters=filters)
+        return await client.workflows.list_records(table_id, limit, cursor, filters=filters)
 
 
 @task(name="Get Imbrace record", cache_policy=NO_CACHE)

@@ -1,5 +1,6 @@
 """`Workflows` and `AsyncWorkflows` share one definition per endpoint: same names, same
-keyword-only parameters, same docs; blocking on one side, awaitable on the other."""
+parameters (the official SDK's leading ones positional, options keyword-only), same docs and
+signatures; blocking on one side, awaitable on the other."""
 
 from __future__ import annotations
 
@@ -88,11 +89,11 @@ def test_each_endpoint_is_defined_once_and_shared():
         assert getattr(Workflows, name) is getattr(AsyncWorkflows, name), name
 
 
-def test_parameters_are_keyword_only_and_take_a_timeout():
+def test_options_are_keyword_only_and_take_a_timeout():
     for name in _endpoints():
-        parameters = list(inspect.signature(getattr(Workflows, name).__wrapped__).parameters.values())[1:]
-        assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in parameters), name
-        assert "timeout" in [p.name for p in parameters], name
+        parameters = inspect.signature(getattr(Workflows, name).__wrapped__).parameters
+        assert parameters["timeout"].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert not [p for p in parameters.values() if p.kind is p.VAR_POSITIONAL], name
 
 
 def test_blocking_and_awaitable_twins(client, aclient):
@@ -104,9 +105,37 @@ def test_blocking_and_awaitable_twins(client, aclient):
     assert inspect.iscoroutinefunction(aclient.workflows.resolve_project_id)
 
 
-def test_positional_arguments_are_refused(client):
-    with pytest.raises(TypeError, match="positional"):
-        client.workflows.get_run("AAAAAAAAAAAAAAAAAAAAA")
+def test_bound_methods_show_their_real_signature(client, aclient):
+    from prefect_imbrace.client import FlowRun, SeekPage, TriggerReceipt
+    from prefect_imbrace.client.pagination import AsyncPager, Pager
+
+    for workflows in (client.workflows, aclient.workflows):
+        signature = inspect.signature(workflows.trigger_flow)
+        assert list(signature.parameters)[:2] == ["flow_id", "payload"]
+        assert signature.return_annotation is TriggerReceipt
+        assert "(flow_id: str, payload: Any = None, *, headers" in str(signature)
+    for name in _endpoints():
+        sync, other = getattr(client.workflows, name), getattr(aclient.workflows, name)
+        defined = getattr(Workflows, name).__wrapped__
+        assert inspect.signature(sync) == inspect.signature(other), name
+        assert list(inspect.signature(sync).parameters) == list(inspect.signature(defined).parameters)[1:]
+        assert "Call" not in str(inspect.signature(sync).return_annotation), name
+        assert sync.__qualname__ == f"Workflows.{name}", name
+    assert inspect.signature(client.workflows.list_runs).return_annotation is SeekPage[FlowRun]
+    iter_runs = inspect.signature(client.workflows.iter_runs)
+    assert iter_runs.parameters["limit"].default == 100
+    assert iter_runs.return_annotation.__origin__ is Pager
+    assert inspect.signature(aclient.workflows.iter_runs).return_annotation.__origin__ is AsyncPager
+
+
+def test_help_shows_parameters_and_answer_type(client, aclient):
+    import pydoc
+
+    text = pydoc.render_doc(client.workflows.get_flow, renderer=pydoc.plaintext)
+    assert "get_flow(flow_id: str, *, version_id: str | None = None" in text
+    assert "-> prefect_imbrace.client.models.flows.Flow" in text
+    text = pydoc.render_doc(aclient.workflows.get_flow, renderer=pydoc.plaintext)
+    assert "async get_flow(flow_id: str" in text
 
 
 def test_bulk_run_calls_refuse_an_unknown_selector(client):

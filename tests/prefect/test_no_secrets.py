@@ -37,7 +37,7 @@ def test_no_secret_anywhere(creds, flows, caplog, asserting_events_worker):  # n
             "type": "SECRET_TEXT", "value": {"type": "SECRET_TEXT", "secret_text": CONN_SECRET},
         })
         read = t.get_connection(creds, conn.id)
-        server = t.create_mcp_server(creds, "m")
+        server = t.create_mcp_server(creds, name="m")
         rotated = t.rotate_mcp_token(creds, server.id, secret_block_name="rotated-token")
         t.trigger_flow_and_wait(creds, bad, {})  # fails: its error goes through Prefect
         return read, rotated

@@ -137,7 +137,7 @@ async def test_no_secret_in_anything_prefect_stores_or_shows(engine, flows, tmp_
             run_read = await t.aget_run(token_creds, by_access_token.run_id)
             conn = await t.aupsert_connection(key_creds, _connection("rel-secret-conn"))
             read = await t.aget_connection(key_creds, conn.id)
-            server = await t.acreate_mcp_server(key_creds, "rel mcp")
+            server = await t.acreate_mcp_server(key_creds, name="rel mcp")
             rotated = await t.arotate_mcp_token(key_creds, server.id, secret_block_name="rel-mcp-token")
             return {"runs": [ok.run_id, by_access_token.run_id], "conn": read.id,
                     "results": [ok.model_dump_json(), by_access_token.model_dump_json(),

@@ -82,12 +82,12 @@ class FlowEndpoints:
     @endpoint
     def list_flows(
         self,
-        *,
         limit: int = 10,
         cursor: str | None = None,
         project_id: str | None = None,
         folder_id: str | None = None,
         status: StrList = None,
+        *,
         name: str | None = None,
         version_state: Literal["DRAFT", "LOCKED"] | None = None,
         external_ids: StrList = None,
@@ -121,7 +121,7 @@ class FlowEndpoints:
 
     @endpoint
     def get_flow(
-        self, *, flow_id: str, version_id: str | None = None, timeout: Timeout = None
+        self, flow_id: str, *, version_id: str | None = None, timeout: Timeout = None
     ) -> Call[Flow]:
         """One flow with its latest version (or `version_id`) (`GET /v1/flows/{id}`)."""
         path = f"/v1/flows/{p.guard_id('flow_id', flow_id)}"
@@ -130,9 +130,9 @@ class FlowEndpoints:
     @endpoint
     def create_flow(
         self,
-        *,
         display_name: str,
         project_id: str | None = None,
+        *,
         folder_id: str | None = None,
         folder_name: str | None = None,
         metadata: Mapping[str, Any] | None = None,
@@ -150,7 +150,7 @@ class FlowEndpoints:
         return Call("POST", "/v1/flows", one(Flow), json=body, timeout=timeout)
 
     @endpoint
-    def delete_flow(self, *, flow_id: str, timeout: Timeout = None) -> Call[None]:
+    def delete_flow(self, flow_id: str, *, timeout: Timeout = None) -> Call[None]:
         """Delete a flow (`DELETE /v1/flows/{id}`, 204); the engine removes it about a second later."""
         path = f"/v1/flows/{p.guard_id('flow_id', flow_id)}"
         return Call("DELETE", path, nothing, timeout=timeout)
@@ -158,21 +158,28 @@ class FlowEndpoints:
     @endpoint
     def apply_flow_operation(
         self,
-        *,
         flow_id: str,
-        operation: FlowOperation | Mapping[str, Any],
+        operation: FlowOperation | Mapping[str, Any] | None = None,
+        *,
+        body: FlowOperation | Mapping[str, Any] | None = None,
         timeout: Timeout = None,
     ) -> Call[Flow]:
-        """Apply one operation (`ops.lock_and_publish()`, `ops.add_action(...)`, ...) (`POST /v1/flows/{id}`)."""
+        """Apply one operation (`ops.lock_and_publish()`, `ops.add_action(...)`, ...) (`POST /v1/flows/{id}`).
+
+        `body=` is the official SDK's name for the same argument.
+        """
         path = f"/v1/flows/{p.guard_id('flow_id', flow_id)}"
-        return Call("POST", path, one(Flow), json=as_operation(operation), timeout=timeout)
+        chosen: FlowOperation | Mapping[str, Any] = p.one_of(
+            "apply_flow_operation", operation=operation, body=body
+        )
+        return Call("POST", path, one(Flow), json=as_operation(chosen), timeout=timeout)
 
     @endpoint
     def trigger_flow(
         self,
-        *,
         flow_id: str,
         payload: Any = None,
+        *,
         headers: Mapping[str, str] | None = None,
         draft: bool = False,
         timeout: Timeout = None,
@@ -207,9 +214,9 @@ class FlowEndpoints:
     @endpoint
     def trigger_flow_sync(
         self,
-        *,
         flow_id: str,
         payload: Any = None,
+        *,
         headers: Mapping[str, str] | None = None,
         draft: bool = False,
         timeout: Timeout = None,

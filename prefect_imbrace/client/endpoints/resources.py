@@ -48,9 +48,9 @@ class ResourceEndpoints:
     @endpoint
     def list_folders(
         self,
-        *,
         limit: int = 10,
         cursor: str | None = None,
+        *,
         project_id: str | None = None,
         timeout: Timeout = None,
     ) -> Call[SeekPage[Folder]]:
@@ -61,14 +61,14 @@ class ResourceEndpoints:
     iter_folders = paged(list_folders)
 
     @endpoint
-    def get_folder(self, *, folder_id: str, timeout: Timeout = None) -> Call[Folder]:
+    def get_folder(self, folder_id: str, *, timeout: Timeout = None) -> Call[Folder]:
         """`GET /v1/folders/{id}`."""
         path = f"/v1/folders/{p.guard('folder_id', folder_id)}"
         return Call("GET", path, one(Folder), timeout=timeout)
 
     @endpoint
     def create_folder(
-        self, *, display_name: str, project_id: str | None = None, timeout: Timeout = None
+        self, display_name: str, project_id: str | None = None, *, timeout: Timeout = None
     ) -> Call[Folder]:
         """Create a folder, or return the one with that name (case-insensitive) (`POST /v1/folders`)."""
         p.guard("display_name", display_name)
@@ -77,7 +77,7 @@ class ResourceEndpoints:
 
     @endpoint
     def update_folder(
-        self, *, folder_id: str, display_name: str, timeout: Timeout = None
+        self, folder_id: str, display_name: str, *, timeout: Timeout = None
     ) -> Call[Folder]:
         """Rename a folder (`POST /v1/folders/{id}`); a name in use raises `ConflictError`."""
         p.guard("display_name", display_name)
@@ -85,7 +85,7 @@ class ResourceEndpoints:
         return Call("POST", path, one(Folder), json={"displayName": display_name}, timeout=timeout)
 
     @endpoint
-    def delete_folder(self, *, folder_id: str, timeout: Timeout = None) -> Call[None]:
+    def delete_folder(self, folder_id: str, *, timeout: Timeout = None) -> Call[None]:
         """Delete a folder; its flows become uncategorised (`DELETE /v1/folders/{id}`)."""
         path = f"/v1/folders/{p.guard('folder_id', folder_id)}"
         return Call("DELETE", path, nothing, timeout=timeout)
@@ -95,11 +95,11 @@ class ResourceEndpoints:
     @endpoint
     def list_connections(
         self,
-        *,
         limit: int = 10,
         cursor: str | None = None,
         project_id: str | None = None,
         piece_name: str | None = None,
+        *,
         display_name: str | None = None,
         status: StrList = None,
         scope: str | None = None,
@@ -124,14 +124,14 @@ class ResourceEndpoints:
     iter_connections = paged(list_connections)
 
     @endpoint
-    def get_connection(self, *, connection_id: str, timeout: Timeout = None) -> Call[AppConnection]:
+    def get_connection(self, connection_id: str, *, timeout: Timeout = None) -> Call[AppConnection]:
         """One connection **with** its secret `value` (`GET /v1/app-connections/{id}`, fork route)."""
         path = f"/v1/app-connections/{p.guard_id('connection_id', connection_id)}"
         return Call("GET", path, one(AppConnection), timeout=timeout)
 
     @endpoint
     def upsert_connection(
-        self, *, body: UpsertConnectionRequest | Mapping[str, Any], timeout: Timeout = None
+        self, body: UpsertConnectionRequest | Mapping[str, Any], *, timeout: Timeout = None
     ) -> Call[AppConnection]:
         """Create or overwrite the connection with this `externalId` (`POST /v1/app-connections`)."""
         data = p.body_of("body", body)
@@ -144,7 +144,7 @@ class ResourceEndpoints:
         return Call("POST", "/v1/app-connections", one(AppConnection), json=data, timeout=timeout)
 
     @endpoint
-    def delete_connection(self, *, connection_id: str, timeout: Timeout = None) -> Call[None]:
+    def delete_connection(self, connection_id: str, *, timeout: Timeout = None) -> Call[None]:
         """`DELETE /v1/app-connections/{id}` (204)."""
         path = f"/v1/app-connections/{p.guard_id('connection_id', connection_id)}"
         return Call("DELETE", path, nothing, timeout=timeout)
@@ -154,8 +154,8 @@ class ResourceEndpoints:
     @endpoint
     def list_mcp_servers(
         self,
-        *,
         project_id: str | None = None,
+        *,
         limit: int = 10,
         cursor: str | None = None,
         name: str | None = None,
@@ -177,7 +177,7 @@ class ResourceEndpoints:
     iter_mcp_servers = paged(list_mcp_servers)
 
     @endpoint
-    def get_mcp_server(self, *, mcp_server_id: str, timeout: Timeout = None) -> Call[McpServer]:
+    def get_mcp_server(self, mcp_server_id: str, *, timeout: Timeout = None) -> Call[McpServer]:
         """`GET /v1/mcp-servers/{id}`."""
         path = f"/v1/mcp-servers/{p.guard('mcp_server_id', mcp_server_id)}"
         return Call("GET", path, one(McpServer), timeout=timeout)
@@ -185,9 +185,9 @@ class ResourceEndpoints:
     @endpoint
     def create_mcp_server(
         self,
+        body: Mapping[str, Any] | None = None,
         *,
         name: str | None = None,
-        body: Mapping[str, Any] | None = None,
         timeout: Timeout = None,
     ) -> Call[McpServer]:
         """Create an MCP server (`POST /v1/mcp-servers`, 200); `projectId` is filled in when omitted."""
@@ -210,11 +210,11 @@ class ResourceEndpoints:
     @endpoint
     def update_mcp_server(
         self,
-        *,
         mcp_server_id: str,
+        body: Mapping[str, Any] | None = None,
+        *,
         name: str | None = None,
         tools: Iterable[McpToolInput | Mapping[str, Any]] | None = None,
-        body: Mapping[str, Any] | None = None,
         timeout: Timeout = None,
     ) -> Call[McpServer]:
         """Rename and/or replace **all** tools (`POST /v1/mcp-servers/{id}`)."""
@@ -230,13 +230,13 @@ class ResourceEndpoints:
         return Call("POST", path, one(McpServer), json=data, timeout=timeout)
 
     @endpoint
-    def delete_mcp_server(self, *, mcp_server_id: str, timeout: Timeout = None) -> Call[None]:
+    def delete_mcp_server(self, mcp_server_id: str, *, timeout: Timeout = None) -> Call[None]:
         """`DELETE /v1/mcp-servers/{id}` (204)."""
         path = f"/v1/mcp-servers/{p.guard('mcp_server_id', mcp_server_id)}"
         return Call("DELETE", path, nothing, timeout=timeout)
 
     @endpoint
-    def rotate_mcp_token(self, *, mcp_server_id: str, timeout: Timeout = None) -> Call[McpServer]:
+    def rotate_mcp_token(self, mcp_server_id: str, *, timeout: Timeout = None) -> Call[McpServer]:
         """A new token; the old one stops working (`POST /v1/mcp-servers/{id}/rotate`)."""
         path = f"/v1/mcp-servers/{p.guard('mcp_server_id', mcp_server_id)}/rotate"
         return Call("POST", path, one(McpServer), json={}, timeout=timeout)
@@ -246,8 +246,8 @@ class ResourceEndpoints:
     @endpoint
     def list_pieces(
         self,
-        *,
         limit: int = 10,
+        *,
         search_query: str | None = None,
         include_hidden: bool | None = None,
         timeout: Timeout = None,
@@ -263,7 +263,7 @@ class ResourceEndpoints:
 
     @endpoint
     def test_trigger(
-        self, *, body: TestTriggerRequest | Mapping[str, Any], timeout: Timeout = None
+        self, body: TestTriggerRequest | Mapping[str, Any], *, timeout: Timeout = None
     ) -> Call[SeekPage[TriggerEvent] | None]:
         """Toggle listening (SIMULATION, returns None) or run the trigger's test (TEST_FUNCTION)."""
         data = p.body_of("body", body)
@@ -278,11 +278,11 @@ class ResourceEndpoints:
     @endpoint
     def list_invitations(
         self,
-        *,
         type: Literal["PLATFORM", "PROJECT"],
         limit: int = 10,
         cursor: str | None = None,
         project_id: str | None = None,
+        *,
         status: Literal["PENDING", "ACCEPTED"] | None = None,
         timeout: Timeout = None,
     ) -> Call[SeekPage[Invitation]]:
@@ -303,7 +303,7 @@ class ResourceEndpoints:
         )
 
     @endpoint
-    def delete_invitation(self, *, invitation_id: str, timeout: Timeout = None) -> Call[None]:
+    def delete_invitation(self, invitation_id: str, *, timeout: Timeout = None) -> Call[None]:
         """`DELETE /v1/user-invitations/{id}` (204)."""
         path = f"/v1/user-invitations/{p.guard('invitation_id', invitation_id)}"
         return Call("DELETE", path, nothing, timeout=timeout)

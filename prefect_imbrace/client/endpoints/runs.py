@@ -80,12 +80,12 @@ class RunEndpoints:
     @endpoint
     def list_runs(
         self,
-        *,
         limit: int = 10,
         cursor: str | None = None,
         flow_id: StrList = None,
         status: StrList = None,
         project_id: str | None = None,
+        *,
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
         tags: StrList = None,
@@ -113,14 +113,14 @@ class RunEndpoints:
     iter_runs = paged(list_runs)
 
     @endpoint
-    def get_run(self, *, run_id: str, timeout: Timeout = None) -> Call[FlowRun]:
+    def get_run(self, run_id: str, *, timeout: Timeout = None) -> Call[FlowRun]:
         """One run with its `steps` (`GET /v1/flow-runs/{id}`); unknown ids raise `NotFoundError`."""
         path = f"/v1/flow-runs/{p.guard_id('run_id', run_id)}"
         return Call("GET", path, one(FlowRun), timeout=timeout)
 
     @endpoint
     def retry_run(
-        self, *, run_id: str, strategy: RunStrategy = "FROM_FAILED_STEP", timeout: Timeout = None
+        self, run_id: str, strategy: RunStrategy = "FROM_FAILED_STEP", *, timeout: Timeout = None
     ) -> Call[FlowRun]:
         """Retry one run (`POST /v1/flow-runs/{id}/retry`).
 

@@ -49,9 +49,9 @@ class TableEndpoints:
     @endpoint
     def list_tables(
         self,
-        *,
         limit: int = 10,
         cursor: str | None = None,
+        *,
         name: str | None = None,
         external_ids: StrList = None,
         timeout: Timeout = None,
@@ -68,14 +68,14 @@ class TableEndpoints:
     iter_tables = paged(list_tables)
 
     @endpoint
-    def get_table(self, *, table_id: str, timeout: Timeout = None) -> Call[Table]:
+    def get_table(self, table_id: str, *, timeout: Timeout = None) -> Call[Table]:
         """`GET /v1/tables/{id}`."""
         path = f"/v1/tables/{p.guard_id('table_id', table_id)}"
         return Call("GET", path, one(Table), timeout=timeout)
 
     @endpoint
     def create_table(
-        self, *, name: str, external_id: str | None = None, timeout: Timeout = None
+        self, name: str, *, external_id: str | None = None, timeout: Timeout = None
     ) -> Call[Table]:
         """`POST /v1/tables`."""
         p.guard("name", name)
@@ -85,8 +85,8 @@ class TableEndpoints:
     @endpoint
     def update_table(
         self,
-        *,
         table_id: str,
+        *,
         name: str | None = None,
         trigger: Literal["ON_NEW_RECORD", "ON_UPDATE_RECORD"] | None = None,
         status: Literal["ENABLED", "DISABLED"] | None = None,
@@ -98,13 +98,13 @@ class TableEndpoints:
         return Call("POST", path, one(Table), json=body, timeout=timeout)
 
     @endpoint
-    def delete_table(self, *, table_id: str, timeout: Timeout = None) -> Call[None]:
+    def delete_table(self, table_id: str, *, timeout: Timeout = None) -> Call[None]:
         """`DELETE /v1/tables/{id}` (204)."""
         path = f"/v1/tables/{p.guard_id('table_id', table_id)}"
         return Call("DELETE", path, nothing, timeout=timeout)
 
     @endpoint
-    def list_fields(self, *, table_id: str, timeout: Timeout = None) -> Call[list[Field]]:
+    def list_fields(self, table_id: str, *, timeout: Timeout = None) -> Call[list[Field]]:
         """The columns of a table (`GET /v1/fields?tableId=`)."""
         params = {"tableId": p.guard_id("table_id", table_id)}
         return Call("GET", "/v1/fields", _fields, params=params, timeout=timeout)
@@ -112,10 +112,10 @@ class TableEndpoints:
     @endpoint
     def create_field(
         self,
-        *,
         table_id: str,
         name: str,
         type: Literal["TEXT", "NUMBER", "DATE", "STATIC_DROPDOWN"] = "TEXT",
+        *,
         options: Iterable[str] | None = None,
         data: Mapping[str, Any] | None = None,
         external_id: str | None = None,
@@ -140,10 +140,10 @@ class TableEndpoints:
     @endpoint
     def list_records(
         self,
-        *,
         table_id: str,
         limit: int = 10,
         cursor: str | None = None,
+        *,
         filters: Iterable[Mapping[str, Any]] | None = None,
         timeout: Timeout = None,
     ) -> Call[SeekPage[Record]]:
@@ -161,14 +161,14 @@ class TableEndpoints:
         return Call("GET", "/v1/records", page_of(Record), params=params, timeout=timeout)
 
     @endpoint
-    def get_record(self, *, record_id: str, timeout: Timeout = None) -> Call[Record]:
+    def get_record(self, record_id: str, *, timeout: Timeout = None) -> Call[Record]:
         """`GET /v1/records/{id}`."""
         path = f"/v1/records/{p.guard('record_id', record_id)}"
         return Call("GET", path, one(Record), timeout=timeout)
 
     @endpoint
     def create_records(
-        self, *, table_id: str, records: Iterable[Cells], timeout: Timeout = None
+        self, table_id: str, records: Iterable[Cells], *, timeout: Timeout = None
     ) -> Call[list[Record]]:
         """Insert rows, each `{field_id: value}` (`POST /v1/records`, 201); values are stored as text."""
         body = {"tableId": p.guard_id("table_id", table_id), "records": p.records_body(records)}
@@ -177,10 +177,10 @@ class TableEndpoints:
     @endpoint
     def update_record(
         self,
-        *,
         record_id: str,
         table_id: str,
         cells: Cells | None = None,
+        *,
         timeout: Timeout = None,
     ) -> Call[Record]:
         """Change cells of one record (`POST /v1/records/{id}`)."""
@@ -191,7 +191,7 @@ class TableEndpoints:
         return Call("POST", path, one(Record), json=body, timeout=timeout)
 
     @endpoint
-    def delete_records(self, *, ids: StrList, timeout: Timeout = None) -> Call[None]:
+    def delete_records(self, ids: StrList, *, timeout: Timeout = None) -> Call[None]:
         """`DELETE /v1/records` with `{ids}` (204)."""
         id_list = p.str_list("ids", ids) or []
         if not id_list:
