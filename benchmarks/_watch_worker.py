@@ -204,8 +204,8 @@ def _creds(a: argparse.Namespace) -> Any:
 
 
 async def side_layer(a: argparse.Namespace) -> dict[str, Any]:
-    from prefect_imbrace.runs import WaitOptions, atrigger_and_wait
-    from prefect_imbrace.waiting.poller import get_poller
+    from prefect_imbrace.exactly_once.handle import WaitOptions, atrigger_and_wait
+    from prefect_imbrace.exactly_once.poller import get_poller
 
     creds = _creds(a)
     options = WaitOptions(timeout=a.wait_timeout)
@@ -225,12 +225,12 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
     from prefect import flow, task
     from prefect.testing.utilities import prefect_test_harness
 
+    from prefect_imbrace.exactly_once.poller import get_poller
     from prefect_imbrace.tasks import atrigger_flow_and_wait, atrigger_many_and_wait
-    from prefect_imbrace.waiting.poller import get_poller
 
     creds = _creds(a)
     if a.side == "prefect_memrec":  # the cost of the durable record: keep records in memory
-        from prefect_imbrace.waiting import record
+        from prefect_imbrace.exactly_once import record
 
         record._prefect_api_available = lambda: False
 
@@ -307,7 +307,7 @@ def main() -> None:
 
         import prefect_imbrace.client  # noqa: F401
         if a.side == "layer":
-            import prefect_imbrace.runs  # noqa: F401
+            import prefect_imbrace.exactly_once.handle  # noqa: F401
         # One-off costs of the transport are paid before measuring, so the peak is the watch's:
         # the first httpx client of a process loads the CA bundle (~16 MB allocation peak) and
         # the first async request imports httpcore/anyio's async machinery (~7 MB peak).

@@ -53,7 +53,7 @@ def deferred_wait(server: Any, engine: Any, credentials: Any) -> Metric:
 
     from prefect_imbrace.client import create_webhook_flow
     from prefect_imbrace.client import operations as ops
-    from prefect_imbrace.resumer import deploy_resumer
+    from prefect_imbrace.exactly_once.resumer import deploy_resumer
 
     suffix = uuid.uuid4().hex[:6]
     with credentials.get_client() as client:

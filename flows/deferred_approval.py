@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             (flow_id,) = flow_ids_from([args.flow_id], ["IMBRACE_FLOW_ID"])
         block = credentials_block_for(target)
         if args.deploy:
-            from prefect_imbrace.resumer import deploy_resumer
+            from prefect_imbrace.exactly_once.resumer import deploy_resumer
 
             if block is None:
                 parser.error("--deploy needs a saved credentials block (IMBRACE_CREDENTIALS_BLOCK)")

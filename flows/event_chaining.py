@@ -32,8 +32,8 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
+from prefect_imbrace.exactly_once.outcome import result_from_run
 from prefect_imbrace.tasks import get_run, trigger_flow_and_wait
-from prefect_imbrace.waiting.outcome import result_from_run
 
 SUCCEEDED = "imbrace.flow-run.succeeded"
 

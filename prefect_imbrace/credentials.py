@@ -162,7 +162,7 @@ class ImbraceCredentials(CredentialsBlock):
             "max_retries": self.max_retries,
         }
         if self.rate_limit:
-            from prefect_imbrace.limits import PrefectRateLimit
+            from prefect_imbrace.exactly_once.rate_limit import PrefectRateLimit
 
             kwargs["request_gate"] = PrefectRateLimit(self.rate_limit)
         return kwargs

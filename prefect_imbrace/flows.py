@@ -14,9 +14,9 @@ from prefect.variables import Variable
 
 from prefect_imbrace import observability
 from prefect_imbrace.credentials import ImbraceCredentials
-from prefect_imbrace.runs import cancel_active_runs
+from prefect_imbrace.exactly_once.handle import cancel_active_runs
+from prefect_imbrace.exactly_once.outcome import ImbraceRunResult
 from prefect_imbrace.tasks.waiting import trigger_flow_and_wait
-from prefect_imbrace.waiting.outcome import ImbraceRunResult
 
 __all__ = [
     "cancel_imbrace_runs_hook",

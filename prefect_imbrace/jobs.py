@@ -17,18 +17,18 @@ from prefect.blocks.abstract import JobBlock, JobRun
 from pydantic import Field
 
 from prefect_imbrace.credentials import DOCUMENTATION_URL, LOGO_URL, ImbraceCredentials
-from prefect_imbrace.deferral import wait_deferrable
-from prefect_imbrace.exceptions import ImbraceRunError
-from prefect_imbrace.runs import (
+from prefect_imbrace.exactly_once.clients import client_kwargs_of, shared_async_client
+from prefect_imbrace.exactly_once.deferral import wait_deferrable
+from prefect_imbrace.exactly_once.handle import (
     ImbraceRunHandle,
     TriggerState,
     WaitOptions,
     guard_interrupts,
     run_sync,
 )
-from prefect_imbrace.waiting.clients import client_kwargs_of, shared_async_client
-from prefect_imbrace.waiting.outcome import ImbraceRunResult
-from prefect_imbrace.waiting.record import open_record_store
+from prefect_imbrace.exactly_once.outcome import ImbraceRunResult
+from prefect_imbrace.exactly_once.record import open_record_store
+from prefect_imbrace.exceptions import ImbraceRunError
 
 __all__ = ["ImbraceFlow", "ImbraceFlowRun"]
 
@@ -194,7 +194,7 @@ class ImbraceFlow(JobBlock[ImbraceRunResult]):
         title="Defer after",
         description=(
             "In a flow run of a deployment, suspend it (releasing its worker) when the run has "
-            "not ended after this many seconds; the resumer resumes it (prefect_imbrace.resumer)."
+            "not ended after this many seconds; the resumer resumes it (prefect_imbrace.exactly_once.resumer)."
         ),
     )
 

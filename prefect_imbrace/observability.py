@@ -31,7 +31,7 @@ from prefect_imbrace.run_links import known_page_link, page_link, shown, ui_link
 
 if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials
-    from prefect_imbrace.waiting.outcome import ImbraceRunResult
+    from prefect_imbrace.exactly_once.outcome import ImbraceRunResult
 
 __all__ = [
     "EVENT_PREFIX",

@@ -43,7 +43,7 @@ _probing: set[str] = set()
 
 
 def _kwargs(credentials: ImbraceCredentials) -> dict[str, Any]:
-    from prefect_imbrace.waiting.clients import client_kwargs_of
+    from prefect_imbrace.exactly_once.clients import client_kwargs_of
 
     return client_kwargs_of(credentials)
 
@@ -88,7 +88,7 @@ def _probe(gateway: str) -> bool:
 
 def ui_link(credentials: ImbraceCredentials, run_id: str, flow_id: str | None, project_id: str | None) -> str | None:
     """The run's link from `ui_url`, or None when no UI URL is configured."""
-    from prefect_imbrace.waiting.clients import cached_setting
+    from prefect_imbrace.exactly_once.clients import cached_setting
 
     ui = credentials.ui_url or cached_setting("ui_url")
     if not ui:

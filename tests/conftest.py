@@ -23,6 +23,6 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=240):
         yield
-    from prefect_imbrace.waiting.poller import shutdown_poller
+    from prefect_imbrace.exactly_once.poller import shutdown_poller
 
     shutdown_poller()

@@ -270,7 +270,7 @@ class RequestGate(Protocol):
     """Passed by every request before it is sent (each attempt of a retried request too).
 
     The client has no Prefect dependency; `ImbraceCredentials.rate_limit` hands it a gate that
-    takes a slot of a Prefect rate limit shared by every process (prefect_imbrace.limits).
+    takes a slot of a Prefect rate limit shared by every process (prefect_imbrace.exactly_once.rate_limit).
     """
 
     def acquire(self) -> None:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from prefect_imbrace.exactly_once.outcome import redact_run
 from prefect_imbrace.tasks._clients import async_client_of, client_of
-from prefect_imbrace.waiting.outcome import redact_run
 
 if TYPE_CHECKING:
     from prefect_imbrace.client import FlowRun, SeekPage

@@ -15,10 +15,15 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_imbrace import observability
-from prefect_imbrace.deferral import DeferralGroup, DeferredMember, check_defer_after
+from prefect_imbrace.exactly_once.deferral import DeferralGroup, DeferredMember, check_defer_after
+from prefect_imbrace.exactly_once.handle import (
+    WaitOptions,
+    atrigger_and_wait,
+    guard_interrupts,
+    run_sync,
+)
+from prefect_imbrace.exactly_once.outcome import ImbraceRunResult
 from prefect_imbrace.exceptions import ImbraceRunFailed
-from prefect_imbrace.runs import WaitOptions, atrigger_and_wait, guard_interrupts, run_sync
-from prefect_imbrace.waiting.outcome import ImbraceRunResult
 
 if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials

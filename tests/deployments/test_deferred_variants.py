@@ -32,9 +32,9 @@ from prefect.states import Cancelled, State, StateType
 
 from prefect_imbrace.client import operations as ops
 from prefect_imbrace.credentials import ImbraceCredentials
-from prefect_imbrace.deferral import DEFERRED_TAG, note_name
+from prefect_imbrace.exactly_once.deferral import DEFERRED_TAG, note_name
+from prefect_imbrace.exactly_once.resumer import deploy_resumer
 from prefect_imbrace.local import ImbraceLocal
-from prefect_imbrace.resumer import deploy_resumer
 from prefect_imbrace.testing_deployments import PrefectServer, WorkerProcess
 
 from .conftest import FLOWS, save_block

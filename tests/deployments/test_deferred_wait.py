@@ -17,8 +17,8 @@ from prefect.states import Cancelled
 from prefect_imbrace.client import create_webhook_flow
 from prefect_imbrace.client import operations as ops
 from prefect_imbrace.credentials import ImbraceCredentials
+from prefect_imbrace.exactly_once.resumer import deploy_resumer
 from prefect_imbrace.local import ImbraceLocal
-from prefect_imbrace.resumer import deploy_resumer
 from prefect_imbrace.testing_deployments import (
     PrefectServer,
     wait_for_no_flow_run_process,

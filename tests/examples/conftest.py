@@ -20,8 +20,8 @@ for folder in ("flows", "blocks"):
 from imbrace_demo import Target  # noqa: E402
 
 from prefect_imbrace.credentials import ImbraceCredentials  # noqa: E402
+from prefect_imbrace.exactly_once.poller import shutdown_poller  # noqa: E402
 from prefect_imbrace.local import ImbraceLocal  # noqa: E402
-from prefect_imbrace.waiting.poller import shutdown_poller  # noqa: E402
 
 IMBRACE_VARIABLES = (
     "IMBRACE_API_KEY", "IMBRACE_ACCESS_TOKEN", "IMBRACE_ORGANIZATION_ID", "IMBRACE_ENV",

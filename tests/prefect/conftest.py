@@ -15,8 +15,8 @@ os.environ.setdefault("PREFECT_INTEGRATIONS_IMBRACE_POLL_INTERVAL", "0.2")
 os.environ.setdefault("PREFECT_INTEGRATIONS_IMBRACE_MAX_POLL_INTERVAL", "1.0")
 
 from prefect_imbrace.credentials import ImbraceCredentials
+from prefect_imbrace.exactly_once.poller import shutdown_poller
 from prefect_imbrace.local import ImbraceLocal
-from prefect_imbrace.waiting.poller import shutdown_poller
 
 
 @pytest.fixture(scope="session", autouse=True)

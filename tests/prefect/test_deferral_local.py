@@ -12,7 +12,12 @@ from imbrace_flows import ImbraceFlows
 from prefect import flow
 
 from prefect_imbrace.credentials import ImbraceCredentials
-from prefect_imbrace.deferral import DeferralNote, DeferredWait, check_defer_after, note_name
+from prefect_imbrace.exactly_once.deferral import (
+    DeferralNote,
+    DeferredWait,
+    check_defer_after,
+    note_name,
+)
 from prefect_imbrace.exceptions import ImbraceConfigurationError, ImbraceRunFailed
 from prefect_imbrace.local import ImbraceLocal
 from prefect_imbrace.tasks import trigger_flow_and_wait, trigger_many_and_wait

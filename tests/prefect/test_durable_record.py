@@ -17,7 +17,7 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Scheduled
 
-from prefect_imbrace.waiting.record import RECORD_TAG
+from prefect_imbrace.exactly_once.record import RECORD_TAG
 
 CHILD = Path(__file__).with_name("durable_child.py")
 

@@ -8,8 +8,8 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
+from prefect_imbrace.exactly_once.poller import get_poller
 from prefect_imbrace.tasks import atrigger_many_and_wait, trigger_many_and_wait
-from prefect_imbrace.waiting.poller import get_poller
 
 N = 40
 

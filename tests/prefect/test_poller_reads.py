@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect_imbrace.waiting.poller import RunPoller
+from prefect_imbrace.exactly_once.poller import RunPoller
 
 
 def test_reads_stay_few_on_a_fast_link_and_grow_with_the_round_trip():

@@ -16,8 +16,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
 from prefect_imbrace.credentials import ImbraceCredentials
+from prefect_imbrace.exactly_once.rate_limit import PrefectRateLimit
 from prefect_imbrace.exceptions import ImbraceConfigurationError
-from prefect_imbrace.limits import PrefectRateLimit
 from prefect_imbrace.local import ImbraceLocal
 from prefect_imbrace.tasks import trigger_flow_and_wait, trigger_many_and_wait
 

@@ -51,7 +51,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def prefect_api(prefect_harness: None) -> Iterator[None]:
     """The session's one Prefect API (tests/conftest.py), with fast polling."""
-    from prefect_imbrace.waiting.poller import get_poller, shutdown_poller
+    from prefect_imbrace.exactly_once.poller import get_poller, shutdown_poller
 
     poller = get_poller()  # it may predate this file (other suites in the same session)
     poller.poll_interval, poller.max_interval = 0.2, 1.0

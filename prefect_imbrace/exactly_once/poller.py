@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from prefect_imbrace.exactly_once.clients import creds_digest
+from prefect_imbrace.exactly_once.keys import KEY_HEADER
 from prefect_imbrace.exceptions import (
     APIConnectionError,
     NotFoundError,
     RateLimitError,
     ServerError,
 )
-from prefect_imbrace.waiting.clients import creds_digest
-from prefect_imbrace.waiting.keys import KEY_HEADER
 
 __all__ = ["Update", "Watch", "get_poller", "shutdown_poller"]
 

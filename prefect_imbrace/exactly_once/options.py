@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from prefect_imbrace.exactly_once.clients import cached_settings
 from prefect_imbrace.exceptions import ImbraceConfigurationError
-from prefect_imbrace.waiting.clients import cached_settings
 
 __all__ = ["WaitOptions"]
 
