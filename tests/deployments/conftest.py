@@ -1,8 +1,9 @@
 """Tests on a real Prefect server with process workers (the `prefect_server` fixture).
 
-Every test here is marked `deployments`: `uv run pytest -m "not deployments"` skips them
-locally; `.ci/run` runs them. They share the session's one server (25-45 s to start) and one
-Imbrace Local, which deployed flow runs (other processes) reach over loopback.
+Every test here is marked `deployments` (tests/conftest.py), so it belongs to the slow tier:
+`uv run pytest -m slow` runs it, the default `uv run pytest` does not. They share the
+session's one server (25-45 s to start) and one Imbrace Local, which deployed flow runs (other
+processes) reach over loopback.
 """
 
 from __future__ import annotations
@@ -19,12 +20,6 @@ from prefect_imbrace.testing_deployments import PrefectServer
 
 HERE = Path(__file__).parent
 FLOWS = HERE / "deployed_flows.py"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/deployments/" in item.nodeid.replace("\\", "/"):
-            item.add_marker(pytest.mark.deployments)
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,8 @@ environment and `IMBRACE_API_KEY`/`IMBRACE_GATEWAY_URL` of that Imbrace Local). 
 opens the flow run page, the batch table artifact, the chained run's summary and the run page
 its link opens on Imbrace Local, and the Event Feed.
 
-Marked `browser` and `deployments`: `uv run pytest -m "not browser"` skips it locally; `.ci/run`
-installs `chromium` and runs it. Screenshots go to the test's temporary directory; with
+Marked `browser` and `deployments`, so it belongs to the slow tier (`uv run pytest -m slow`);
+without `/usr/bin/chromium` it fails and says so (`.ci/run` installs `chromium`). Screenshots go to the test's temporary directory; with
 `IMBRACE_UI_SCREENSHOTS=docs/images` they are also written there (how the docs' are made).
 """
 
@@ -37,11 +37,7 @@ API_KEY = "api_ui_test_" + "5" * 24
 BATCH = 20
 UI_WAIT_MS = 60_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.deployments,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.deployments]
 
 
 @pytest.fixture(scope="module")
