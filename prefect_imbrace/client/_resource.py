@@ -43,7 +43,7 @@ from .pagination import AsyncPager, Pager, SeekPage
 if TYPE_CHECKING:
     from .workflows import AsyncWorkflows, Workflows
 
-__all__ = ["endpoint", "list_of", "nothing", "one", "page_of", "paged"]
+__all__ = ["endpoint", "iter_doc", "list_of", "nothing", "one", "page_of", "paged"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -75,6 +75,14 @@ def list_of(model: type[M]) -> Callable[[httpx.Response], list[M]]:
 def nothing(response: httpx.Response) -> None:
     """Ignore the body (204 answers)."""
     return None
+
+
+def iter_doc(listing: str) -> str:
+    """The docstring of `iter_x = paged(listing)` (also read by the docs' API reference)."""
+    return (
+        f"Every item of `{listing}`'s pages: same parameters, `limit` is the page size "
+        f"(default {ITER_PAGE_SIZE}). Returns a pager: iterate it, or `.take(n)` for at most n items."
+    )
 
 
 def _answer_type(annotation: Any) -> Any:
@@ -177,10 +185,7 @@ class paged(Generic[P, T]):  # noqa: N801 - used like `property`
     def __init__(self, listing: endpoint[P, SeekPage[T]]) -> None:
         self._build: Callable[..., Call[SeekPage[T]]] = listing._build
         self._listing = listing
-        self.__doc__ = (
-            f"Every item of `{listing.__name__}`'s pages: same parameters, `limit` is the page size "
-            f"(default {ITER_PAGE_SIZE}). Returns a pager: iterate it, or `.take(n)` for at most n items."
-        )
+        self.__doc__ = iter_doc(listing.__name__)
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self.__name__ = name

@@ -155,3 +155,26 @@ def test_docs_index_lists_every_method():
         if f"`{name}(" not in page and f"/ `{name}`" not in page
     ]
     assert missing == []
+
+
+def test_api_reference_shows_the_methods_as_called():
+    """The docs' griffe extension gives both classes every method, returning the decoded model."""
+    from pathlib import Path
+
+    import griffe
+
+    root = Path(__file__).parents[2]
+    extensions = griffe.load_extensions(str(root / "docs" / "reference" / "griffe_endpoints.py"))
+    package = griffe.load("prefect_imbrace", search_paths=[str(root)], extensions=extensions)
+    sync = package["client.workflows.Workflows"]
+    other = package["client.workflows.AsyncWorkflows"]
+    for name in _public(Workflows) - {"resolve_project_id"}:
+        assert name in sync.members and name in other.members, name
+        assert "Call[" not in str(sync.members[name].returns), name
+    trigger = sync.members["trigger_flow"]
+    assert [p.name for p in trigger.parameters][1:3] == ["flow_id", "payload"]
+    assert str(trigger.returns) == "TriggerReceipt"
+    assert "async" in other.members["trigger_flow"].labels
+    assert "async" not in trigger.labels
+    assert str(other.members["iter_runs"].returns) == "AsyncPager[FlowRun]"
+    assert other.members["iter_runs"].parameters["limit"].default == "100"
