@@ -9,13 +9,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Generic, Optional, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from ._dict_reads import DictReads
 
 T = TypeVar("T")
 
 
-class SeekPage(BaseModel, Generic[T]):
-    """One page of a list: `data` plus opaque `next` / `previous` cursors (None at the ends)."""
+class SeekPage(DictReads, Generic[T]):
+    """One page of a list: `data` plus opaque `next` / `previous` cursors (None at the ends).
+
+    Also read as the official SDK's dict: `page.get("data", [])`, `page["next"]`.
+    """
 
     model_config = ConfigDict(extra="allow")
 

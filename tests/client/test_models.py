@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from prefect_imbrace.client.models import (
     AppConnection,
     Flow,
@@ -213,3 +215,21 @@ def test_secrets_hidden_in_models():
     )
     assert "hush-123" not in repr(request)
     assert request.to_wire()["value"] == {"type": "SECRET_TEXT", "secret_text": "hush-123"}
+
+
+def test_answers_read_like_the_official_sdks_dicts():
+    page = SeekPage[Flow].model_validate(
+        {"data": [{"id": "F" * 21, "projectId": "P" * 21, "status": "ENABLED", "folderId": None,
+                   "version": {"id": "V" * 21, "displayName": "Leads"}, "futureField": 1}],
+         "next": None}
+    )
+    flow = page.get("data", [])[0]
+    assert flow["id"] == flow.id and flow["projectId"] == flow["project_id"] == "P" * 21
+    assert flow.get("version", {}).get("displayName") == "Leads"
+    assert flow["futureField"] == 1  # unknown fields are kept and readable
+    assert flow.get("folderId", "none") == "none"  # null reads as missing, like an absent key
+    assert page.get("next") is None and page.get("previous", "first") == "first"
+    with pytest.raises(KeyError):
+        flow["folderId"]
+    with pytest.raises(KeyError):
+        flow["no_such_field"]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from pydantic.alias_generators import to_camel
 
+from .._dict_reads import DictReads
 
-class ImbraceModel(BaseModel):
+
+class ImbraceModel(DictReads):
     """Snake_case attributes, camelCase aliases; unknown fields are kept, never rejected.
 
-    `model_dump(by_alias=True, exclude_none=True)` gives the wire shape back.
+    `model_dump(by_alias=True, exclude_none=True)` gives the wire shape back; `model["wireName"]`
+    and `model.get("wireName", default)` read it as the official SDK's dict answers are read.
     """
 
     model_config = ConfigDict(
