@@ -79,6 +79,20 @@ def test_status_rules(api: Api) -> None:
     assert "triggerSource" not in api.op(good, "CHANGE_STATUS", {"status": "DISABLED"}).json()
 
 
+def test_republishing_an_enabled_flow_onto_an_empty_trigger_is_refused(api: Api) -> None:
+    """The old trigger is disabled first, the EMPTY one cannot be enabled: 400, published, DISABLED."""
+    flow_id = api.flow(actions=[])
+    assert api.get(f"/flows/{flow_id}").json()["status"] == "ENABLED"
+    empty = {"name": "trigger", "type": "EMPTY", "valid": False, "displayName": "Select Trigger", "settings": {}}
+    assert api.op(flow_id, "UPDATE_TRIGGER", empty).status_code == 200
+    r = api.op(flow_id, "LOCK_AND_PUBLISH", {"status": "ENABLED"})
+    assert r.status_code == 400 and r.json()["code"] == "PIECE_TRIGGER_NOT_FOUND"
+    flow = api.get(f"/flows/{flow_id}").json()
+    assert flow["status"] == "DISABLED" and flow["publishedVersionId"] == flow["version"]["id"]
+    assert flow["version"]["state"] == "LOCKED" and flow["version"]["trigger"]["type"] == "EMPTY"
+    assert api.post(f"/webhooks/{flow_id}", json={}).status_code == 404  # disabled: nothing runs
+
+
 def test_operation_validation(api: Api) -> None:
     flow_id = api.post("/flows", json={"displayName": "x"}).json()["id"]
     for body in ({"type": "NOPE", "request": {}}, {"type": "CHANGE_STATUS", "request": {}},

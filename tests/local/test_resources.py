@@ -123,6 +123,38 @@ def test_tables_fields_records(api: Api) -> None:
     assert api.delete(f"/tables/{tid}").status_code == 204
 
 
+ENGINE_FIELD = ["id", "created", "updated", "name", "type", "tableId", "projectId", "externalId", "data"]
+"""The engine's answer to POST /v1/fields, in its key order (a TEXT field: `data` is null)."""
+
+
+def test_field_answers_have_the_engines_shape(api: Api) -> None:
+    tid = api.post("/tables", json={"name": "Shapes"}).json()["id"]
+    text = api.post("/fields", json={"name": "Email", "type": "TEXT", "tableId": tid})
+    assert text.status_code == 201
+    assert list(text.json()) == ENGINE_FIELD and text.json()["data"] is None
+    assert text.json()["tableId"] == tid and text.json()["type"] == "TEXT"
+    options = {"options": [{"value": "hot"}, {"value": "cold"}]}
+    dropdown = api.post("/fields", json={"name": "Lead", "type": "STATIC_DROPDOWN", "tableId": tid, "data": options})
+    assert list(dropdown.json()) == ENGINE_FIELD and dropdown.json()["data"] == options
+    listed = api.get("/fields", params={"tableId": tid}).json()
+    assert [f["data"] for f in listed] == [None, options]
+    assert api.get(f"/fields/{text.json()['id']}").json() == text.json()
+
+
+ENGINE_PIECE = ["id", "displayName", "logoUrl", "actions", "triggers", "categories", "description", "authors",
+                "minimumSupportedRelease", "name", "version", "directoryPath", "projectUsage", "pieceType",
+                "packageType", "created", "updated"]
+"""A GET /v1/pieces item of the 0.72.4 engine (reference transcript), in its key order."""
+
+
+def test_pieces_listing_items_have_the_engines_shape(api: Api) -> None:
+    pieces = api.get("/pieces").json()
+    assert pieces and all(list(p) == ENGINE_PIECE for p in pieces)
+    by_name = {p["name"]: p["directoryPath"] for p in pieces}
+    assert by_name["@activepieces/piece-webhook"].endswith("/dist/packages/pieces/community/webhook")
+    assert all(path.startswith("/") for path in by_name.values())
+
+
 def test_small_routes(engine: ImbraceLocal, api: Api) -> None:
     pieces = api.get("/pieces", params={"limit": 3}).json()
     assert isinstance(pieces, list) and any(p["name"] == "@activepieces/piece-webhook" for p in pieces)

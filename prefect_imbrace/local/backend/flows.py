@@ -223,6 +223,9 @@ class Flows:
         elif op_type == "LOCK_AND_PUBLISH":
             self._lock(latest)
             flow["publishedVersionId"] = latest["id"]
+            # The old trigger is disabled first; the new one is enabled after the lock commits,
+            # so a trigger the engine cannot enable (EMPTY) leaves the flow published but DISABLED.
+            flow["status"] = "DISABLED"
             self._unlink_mcp_tools(flow, latest)
             self._touch(flow)
             self.store.put("flow", flow)

@@ -97,13 +97,14 @@ class Tables:
         if len(self._fields(body["tableId"])) >= MAX_FIELDS_PER_TABLE:
             raise EngineError("VALIDATION", {"message": f"Max fields per table reached: {MAX_FIELDS_PER_TABLE}"})
         ms = now_ms()
+        # The engine's columns, in its order; `data` is null but for a STATIC_DROPDOWN.
+        dropdown = body["type"] == "STATIC_DROPDOWN"
         field = {
             "id": new_id(), "created": iso(ms), "updated": iso(ms), "name": body["name"],
-            "externalId": body.get("externalId") or new_id(), "tableId": body["tableId"],
-            "projectId": principal.project_id, "type": body["type"], "_createdMs": ms,
+            "type": body["type"], "tableId": body["tableId"], "projectId": principal.project_id,
+            "externalId": body.get("externalId") or new_id(),
+            "data": (body.get("data") or {"options": []}) if dropdown else None, "_createdMs": ms,
         }
-        if body["type"] == "STATIC_DROPDOWN":
-            field["data"] = body.get("data") or {"options": []}
         return public(self.store.put("field", field))
 
     def get_field(self, principal: Principal, field_id: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -48,10 +50,27 @@ async def list_projects(request: Request) -> Response:
     return ok({"data": [backend(request).project(principal(request))], "next": None, "previous": None})
 
 
+ENGINE_ROOT = "/usr/src/app"
+"""Where the engine's image keeps its build; its local pieces load from `dist/packages/pieces`."""
+
+
+_LISTED = ("id", "displayName", "logoUrl", "actions", "triggers", "categories", "description", "authors",
+           "minimumSupportedRelease", "name", "version", "directoryPath", "projectUsage", "pieceType",
+           "packageType", "created", "updated")
+"""A listed piece's keys in the engine's order (reference transcript, GET /v1/pieces)."""
+
+
+def listed_piece(piece: dict[str, Any]) -> dict[str, Any]:
+    """A catalogue item as the engine lists it: with the `directoryPath` the piece loaded from."""
+    short = piece["name"].removeprefix("@activepieces/piece-")
+    item = {**piece, "directoryPath": f"{ENGINE_ROOT}/dist/packages/pieces/community/{short}"}
+    return {**{k: item[k] for k in _LISTED if k in item}, **item}
+
+
 @endpoint(router, ["GET"], PREFIX + "/pieces", "The piece catalogue (a bare array)", query=PIECES_QUERY)
 async def list_pieces(request: Request) -> Response:
     q = query(request, PIECES_QUERY)
-    pieces = engine.list_pieces()
+    pieces = [listed_piece(p) for p in engine.list_pieces()]
     if q.get("searchQuery"):
         needle = q["searchQuery"].lower()
         pieces = [p for p in pieces if needle in p.get("name", "").lower() or needle in p.get("displayName", "").lower()]
