@@ -48,8 +48,8 @@ class ImbraceCredentials(CredentialsBlock):
 
     _block_type_name = "Imbrace Credentials"
     _block_type_slug = "imbrace-credentials"
-    _logo_url = LOGO_URL
-    _documentation_url = DOCUMENTATION_URL
+    _logo_url = LOGO_URL  # type: ignore[assignment]  # Prefect's blocks give these as text
+    _documentation_url = DOCUMENTATION_URL  # type: ignore[assignment]
     _description = (
         "Credentials (API key or access token) and endpoint of an Imbrace workflow engine."
     )

@@ -256,8 +256,9 @@ def _engine_text(body: Any) -> str | None:
         params = body.get("params")
         if isinstance(params, Mapping):
             for key in ("message", "error"):
-                if isinstance(params.get(key), str) and params[key]:
-                    return params[key]
+                text = params.get(key)
+                if isinstance(text, str) and text:
+                    return text
             if params:
                 return json.dumps(dict(params), sort_keys=True, default=str)
         error = body.get("error")
@@ -293,8 +294,8 @@ def _make_status_error(
         if isinstance(body, Mapping) and isinstance(body.get("code"), str)
         else None
     )
-    params = (
-        body.get("params")
+    params: Mapping[str, Any] = (
+        body["params"]
         if isinstance(body, Mapping) and isinstance(body.get("params"), Mapping)
         else {}
     )

@@ -37,10 +37,11 @@ def cancel_imbrace_runs_hook(flow: Any, flow_run: Any, state: Any) -> None:
         get_run_logger().info("Cancelled %s Imbrace run(s) left by this flow run.", cancelled)
 
 
-_HOOKS = {"on_cancellation": [cancel_imbrace_runs_hook], "on_crashed": [cancel_imbrace_runs_hook]}
-
-
-@flow(name="Trigger Imbrace flow and wait for completion", **_HOOKS)
+@flow(
+    name="Trigger Imbrace flow and wait for completion",
+    on_cancellation=[cancel_imbrace_runs_hook],
+    on_crashed=[cancel_imbrace_runs_hook],
+)
 def trigger_flow_and_wait_for_completion(
     imbrace_credentials: ImbraceCredentials,
     flow_id: str,
@@ -73,7 +74,11 @@ def trigger_flow_and_wait_for_completion(
     )
 
 
-@flow(name="Trigger Imbrace flow chain", **_HOOKS)
+@flow(
+    name="Trigger Imbrace flow chain",
+    on_cancellation=[cancel_imbrace_runs_hook],
+    on_crashed=[cancel_imbrace_runs_hook],
+)
 def trigger_flow_chain(
     imbrace_credentials: ImbraceCredentials,
     flow_ids: Sequence[str],
@@ -114,7 +119,7 @@ def observe_imbrace_runs(
     also reported by a waiting task is stored once. Returns the number of events emitted.
     """
     log = get_run_logger()
-    state = Variable.get(variable_name, default=None) or {}
+    state: dict[str, Any] = Variable.get(variable_name, default={}) or {}
     now = datetime.now(timezone.utc)
     since = _parse(state.get("since")) or now - timedelta(minutes=lookback_minutes)
     open_runs: dict[str, str] = dict(state.get("open", {}))
@@ -146,7 +151,7 @@ def observe_imbrace_runs(
         new_since = max(created.values())
     else:
         new_since = since
-    done = {r: c for r, c in done.items() if _parse(c) and _parse(c) >= new_since}
+    done = {r: c for r, c in done.items() if (at := _parse(c)) is not None and at >= new_since}
     open_runs = {r: s for r, s in open_runs.items() if r in created}
     Variable.set(
         variable_name,

@@ -11,7 +11,8 @@ coroutines; here the plain names block, so sync and async callers each get a rea
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from prefect.blocks.abstract import JobBlock, JobRun
 from pydantic import Field
@@ -33,7 +34,10 @@ from prefect_imbrace.exceptions import ImbraceRunError
 __all__ = ["ImbraceFlow", "ImbraceFlowRun"]
 
 
-def _blocking(coro: Any) -> Any:
+T = TypeVar("T")
+
+
+def _blocking(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine for a sync caller; an interrupt cancels the runs it started."""
     with guard_interrupts():
         return run_sync(coro)
@@ -141,8 +145,8 @@ class ImbraceFlow(JobBlock[ImbraceRunResult]):
 
     _block_type_name = "Imbrace Flow"
     _block_type_slug = "imbrace-flow"
-    _logo_url = LOGO_URL
-    _documentation_url = DOCUMENTATION_URL
+    _logo_url = LOGO_URL  # type: ignore[assignment]  # Prefect's blocks give these as text
+    _documentation_url = DOCUMENTATION_URL  # type: ignore[assignment]
     _description = "An Imbrace flow to trigger exactly once per logical call and wait for."
 
     imbrace_credentials: ImbraceCredentials = Field(

@@ -147,7 +147,7 @@ async def _prefect_part() -> str:
             return name
     flow = getattr(flow_ctx, "flow", None)
     if flow is not None:
-        return flow.name
+        return str(flow.name)
     task_ctx = TaskRunContext.get()
     task = getattr(task_ctx, "task", None)
     return getattr(task, "name", None) or "prefect"

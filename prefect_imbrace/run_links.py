@@ -52,7 +52,7 @@ def gateway_of(credentials: ImbraceCredentials) -> str:
     """The gateway URL the credentials talk to (engine URL minus `/activepieces`)."""
     kwargs = _kwargs(credentials)
     if kwargs.get("engine_url"):
-        engine = kwargs["engine_url"].rstrip("/")
+        engine = str(kwargs["engine_url"]).rstrip("/")
         return engine[: -len("/activepieces")] if engine.endswith("/activepieces") else engine
     gateway = kwargs.get("gateway") or os.environ.get("IMBRACE_GATEWAY_URL")
     if not gateway:

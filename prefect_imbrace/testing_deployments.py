@@ -39,10 +39,13 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 import pytest
+
+if TYPE_CHECKING:
+    from prefect import Flow
 
 __all__ = [
     "PrefectServer",
@@ -228,7 +231,11 @@ class PrefectServer:
         relative = file.relative_to(folder)
         merged = {**self.job_variables(), **dict(job_variables or {})}
         with self.settings():
-            loaded = prefect_flow.from_source(source=str(folder), entrypoint=f"{relative}:{function}")
+            # from_source is sync-compatible: called from sync code it returns the Flow itself
+            loaded = cast(
+                "Flow[..., Any]",
+                prefect_flow.from_source(source=str(folder), entrypoint=f"{relative}:{function}"),
+            )
             deployment_id = loaded.deploy(
                 name=name, work_pool_name=pool, parameters=dict(parameters or {}),
                 job_variables=merged, print_next_steps=False, build=False, push=False,
@@ -333,7 +340,7 @@ def flow_run_pids(flow_run_id: Any = None) -> list[int]:
     supervisor execs `python -m prefect.engine`). Linux only; elsewhere returns [].
     """
     wanted = None if flow_run_id is None else str(flow_run_id).encode()
-    pids = []
+    pids: list[int] = []
     proc = Path("/proc")
     if not proc.is_dir():
         return pids

@@ -36,12 +36,12 @@ __all__ = [
 ]
 
 _lock = threading.Lock()
-_settings: tuple[tuple, ImbraceSettings] | None = None
+_settings: tuple[tuple[Any, ...], ImbraceSettings] | None = None
 _kwargs: dict[str, dict[str, Any]] = {}
 _KWARGS_CACHE = 64
 
 
-def _env_fingerprint() -> tuple:
+def _env_fingerprint() -> tuple[Any, ...]:
     """What settings and client kwargs depend on: the Prefect settings profile and the environment."""
     from prefect.context import SettingsContext
 

@@ -31,6 +31,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from pydantic import BaseModel, Field
 
@@ -157,7 +158,7 @@ class DeferralGroup:
             if held is not None:
                 held[1].cancel()
                 async with get_client() as client:
-                    await client.release_concurrency_slots_with_lease(held[0])
+                    await client.release_concurrency_slots_with_lease(UUID(held[0]))
         self.pending.clear()
 
 
@@ -341,7 +342,7 @@ async def _renew_forever(lease_id: str) -> None:
         await asyncio.sleep(_LEASE_S * 0.75)
         try:
             async with get_client() as client:
-                await client.renew_concurrency_lease(lease_id, lease_duration=_LEASE_S)
+                await client.renew_concurrency_lease(UUID(lease_id), lease_duration=_LEASE_S)
         except Exception as exc:  # a missed renewal is retried; the lease has slack left
             _logger().debug("Renewing concurrency lease %s failed: %s", lease_id, exc)
 
@@ -380,7 +381,7 @@ def carried_slot(name: str | None, handle: ImbraceRunHandle) -> Any:
                 renewal.cancel()
                 _leases.pop(id(handle), None)
                 async with get_client() as client:
-                    await client.release_concurrency_slots_with_lease(lease_id)
+                    await client.release_concurrency_slots_with_lease(UUID(lease_id))
 
     return hold()
 
@@ -396,5 +397,7 @@ async def _keep_slot(handle: ImbraceRunHandle, remaining: float) -> str | None:
     renewal.cancel()
     _leases.pop(id(handle), None)
     async with get_client() as client:
-        await client.renew_concurrency_lease(lease_id, lease_duration=remaining + _LEASE_S)
+        await client.renew_concurrency_lease(
+            UUID(lease_id), lease_duration=remaining + _LEASE_S
+        )
     return lease_id

@@ -35,7 +35,7 @@ __all__ = ["KEY_HEADER", "TriggerContext", "trigger_context"]
 KEY_HEADER = "x-prefect-imbrace-key"
 _COUNTS = "prefect-imbrace-call-counts"  # stored in the enclosing transaction (per attempt)
 
-_counters: dict[tuple, int] = {}
+_counters: dict[tuple[Any, ...], int] = {}
 _counters_lock = threading.Lock()
 _task_run_bases: dict[str, str] = {}
 
@@ -75,10 +75,11 @@ def _payload_digest(payload: Any) -> str:
         return _digest(repr(payload))
 
 
-def _next(scope: tuple, call: str) -> int:
+def _next(scope: tuple[Any, ...], call: str) -> int:
+    key = (*scope, call)
     with _counters_lock:
-        n = _counters.get((*scope, call), 0)
-        _counters[(*scope, call)] = n + 1
+        n = _counters.get(key, 0)
+        _counters[key] = n + 1
     return n
 
 
@@ -98,7 +99,7 @@ def _count_in(txn: Any, call: str) -> int:
         if counts is None:
             counts = {}
             txn.set(name, counts)
-        n = counts.get(call, 0)
+        n: int = counts.get(call, 0)
         counts[call] = n + 1
     return n
 
@@ -125,7 +126,7 @@ def _task_base(flow_run: Any, task_ctx: Any) -> str:
 def _derived_key(flow_run: Any, task_ctx: Any, what: str) -> str:
     if task_ctx is None:
         base = _digest(str(flow_run.id), "<flow>")
-        scope: tuple = (str(flow_run.id), flow_run.run_count or 0)
+        scope: tuple[Any, ...] = (str(flow_run.id), flow_run.run_count or 0)
     else:
         base = _task_base(flow_run, task_ctx)
         scope = (str(task_ctx.task_run.id), task_ctx.task_run.run_count or 0)

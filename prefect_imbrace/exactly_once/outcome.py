@@ -10,7 +10,7 @@ fails a wait early, and a future terminal one never hangs it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, Field
 
@@ -119,17 +119,20 @@ def redact_run(run: RunT) -> RunT:
     must not reach results, errors, artifacts or persisted state.
     """
     steps = getattr(run, "steps", None) or {}
-    trigger = steps.get("trigger") if isinstance(steps, dict) else None
-    output = getattr(trigger, "output", None)
+    trigger: Any = steps.get("trigger") if isinstance(steps, dict) else None
+    output: Any = getattr(trigger, "output", None)
     headers = output.get("headers") if isinstance(output, dict) else None
     if not isinstance(headers, dict) or not SENSITIVE_HEADERS & {str(k).lower() for k in headers}:
         return run
     clean = {k: REDACTED if str(k).lower() in SENSITIVE_HEADERS else v for k, v in headers.items()}
     new_trigger = trigger.model_copy(update={"output": {**output, "headers": clean}})
-    return run.model_copy(update={"steps": {**steps, "trigger": new_trigger}})
+    redacted: RunT = cast(Any, run).model_copy(update={"steps": {**steps, "trigger": new_trigger}})
+    return redacted
 
 
-def result_from_run(run: Any, *, key: str | None = None, webhook_id: str | None = None):
+def result_from_run(
+    run: Any, *, key: str | None = None, webhook_id: str | None = None
+) -> ImbraceRunResult:
     """Build the typed result of a finished run (any status; callers check the outcome)."""
     run = redact_run(run)
     duration = getattr(run, "duration", None)

@@ -127,7 +127,7 @@ class RunPoller:
         self.max_interval = max_interval
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._lanes: dict[str, _Lane] = {}
+        self._lanes: dict[tuple[str, str], _Lane] = {}
         self._keys: OrderedDict[str, str | None] = OrderedDict()
         self._undecided: dict[str, float] = {}
         self._thread: threading.Thread | None = None

@@ -37,7 +37,7 @@ def _missing(name: str) -> ImbraceConfigurationError:
 
 
 def _delay(attempt: int) -> float:
-    return min(5.0, 0.5 * 2**attempt)
+    return min(5.0, 0.5 * 2.0**attempt)
 
 
 @dataclass(frozen=True)

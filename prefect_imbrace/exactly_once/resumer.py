@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from prefect import flow, get_run_logger
 
@@ -39,6 +39,11 @@ from prefect_imbrace.exactly_once.deferral import (
     forget_flow_run,
     note_name,
 )
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from prefect.deployments.runner import RunnerDeployment
 
 __all__ = ["deploy_resumer", "imbrace_resumer", "resume_ended_waits"]
 
@@ -193,11 +198,12 @@ def deploy_resumer(
     `poll_interval` of an Imbrace run's end, plus the pool's pick-up time.
     """
     from prefect.deployments import run_deployment
-    from prefect.deployments.runner import EntrypointType
+    from prefect.types.entrypoint import EntrypointType
 
     if poll_interval <= 0 or run_for < poll_interval:
         raise ValueError("poll_interval must be > 0 and run_for at least one poll_interval.")
-    deployment = imbrace_resumer.to_deployment(
+    # to_deployment is sync-compatible: called from sync code it returns the deployment itself
+    deployment = cast("RunnerDeployment", imbrace_resumer.to_deployment(
         name=name,
         interval=run_for,
         concurrency_limit=1,
@@ -206,8 +212,8 @@ def deploy_resumer(
         job_variables=job_variables,
         entrypoint_type=EntrypointType.MODULE_PATH,
         description="Resumes Prefect flow runs suspended by deferred Imbrace waits.",
-    )
-    deployment_id = deployment.apply(work_pool_name=work_pool_name)
+    ))
+    deployment_id = cast("UUID", deployment.apply(work_pool_name=work_pool_name))
     if start:
         run_deployment(name=deployment_id, timeout=0)
     return deployment_id
