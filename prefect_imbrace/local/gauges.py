@@ -26,7 +26,7 @@ class Gauges:
     def __init__(self, clock: Any = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._in_flight: set[str] = set()
+        self._in_flight: set[str | None] = set()
         self.running_high_water = 0
         self._recent: deque[float] = deque()
         self.requests_per_second_peak = 0

@@ -23,7 +23,7 @@ def parse_qs(query: str) -> dict[str, Any]:
         if not segments or "".join(f"[{s}]" for s in segments) != rest:
             _assign(root, key, value)
             continue
-        node = root
+        node: dict[Any, Any] = root
         path = [base, *segments]
         for seg in path[:-1]:
             child = node.get(seg) if isinstance(node, dict) else None

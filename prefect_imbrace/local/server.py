@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-        server.install_signal_handlers = lambda: None
+        server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # older uvicorn
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():

@@ -11,7 +11,7 @@ import asyncio
 import copy
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 from .. import engine
 from ..engine.triggers import validate_schedule
@@ -56,7 +56,7 @@ def connection_ids(trigger: dict[str, Any]) -> list[str]:
     return sorted(set(found))
 
 
-def tags_of(flow: dict[str, Any]) -> list[str] | None:
+def tags_of(flow: dict[str, Any]) -> list[Any] | None:
     tags = (flow.get("metadata") or {}).get("tags") if isinstance(flow.get("metadata"), dict) else None
     if not isinstance(tags, list):
         return None
@@ -78,7 +78,8 @@ class Flows:
         return flow
 
     def latest(self, flow: dict[str, Any]) -> dict[str, Any]:
-        return self.store.get("version", flow["_latestVersionId"])
+        # a flow always has its latest version
+        return cast("dict[str, Any]", self.store.get("version", flow["_latestVersionId"]))
 
     def published(self, flow: dict[str, Any]) -> dict[str, Any] | None:
         vid = flow.get("publishedVersionId")

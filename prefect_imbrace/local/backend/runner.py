@@ -218,7 +218,7 @@ class Runner:
                 continue
             version = self.store.get("version", flow["publishedVersionId"])
             schedule = engine.schedule_of(version["trigger"]) if version else None
-            if not schedule:
+            if version is None or not schedule:
                 continue
             live.add(flow["id"])
             cron, tz = schedule["cronExpression"], schedule.get("timezone") or "UTC"

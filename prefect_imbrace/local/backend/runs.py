@@ -5,6 +5,7 @@ Execution itself lives in runner.py; this module only decides which rows change 
 
 from __future__ import annotations
 
+import builtins  # the class has a `list` method, which annotations in it would name
 from typing import Any
 
 from ..errors import EngineError, RequestValidationError, entity_not_found
@@ -94,7 +95,7 @@ class Runs:
             cursor=q.get("cursor"), shape=lambda r: wire(r, with_steps=False),
         )
 
-    def cancel(self, principal: Principal, f: dict[str, Any]) -> list[dict[str, Any]]:
+    def cancel(self, principal: Principal, f: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         """QUEUED/PAUSED matches become CANCELED; the caller cancels their timers."""
         wanted = set(f.get("status") or ["QUEUED", "PAUSED"]) & {"QUEUED", "PAUSED"}
         changed = []
@@ -119,7 +120,7 @@ class Runs:
             return self.store.put("run", run)
         flow = self.store.get("flow", run["flowId"])
         version = self.store.get("version", flow["publishedVersionId"]) if flow and flow.get("publishedVersionId") else None
-        if version is None:
+        if flow is None or version is None:
             raise entity_not_found("FlowVersion")
         fresh = new_run(flow, version, "PRODUCTION", run["_triggerOutput"])
         return self.store.put("run", fresh)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # the class has a `list` method, which annotations in it would name
 from typing import Any
 
 from ..errors import EngineError, entity_not_found
@@ -82,13 +83,13 @@ class Tables:
         return {"name": table["name"], "fields": [{"id": f["id"], "name": f["name"]} for f in fields], "rows": rows}
 
     # -- fields ----------------------------------------------------------------------------------------
-    def _fields(self, table_id: str) -> list[dict[str, Any]]:
+    def _fields(self, table_id: str) -> builtins.list[dict[str, Any]]:
         return self._of_table("field", table_id)
 
     def _field(self, principal: Principal, field_id: str) -> dict[str, Any]:
         return self._owned("field", "Field", principal, field_id)
 
-    def list_fields(self, principal: Principal, table_id: str) -> list[dict[str, Any]]:
+    def list_fields(self, principal: Principal, table_id: str) -> builtins.list[dict[str, Any]]:
         self._table(principal, table_id)
         return [public(f) for f in self._fields(table_id)]
 
@@ -128,13 +129,13 @@ class Tables:
                 self.store.put("record", record)
 
     # -- records ---------------------------------------------------------------------------------------
-    def _records(self, table_id: str) -> list[dict[str, Any]]:
+    def _records(self, table_id: str) -> builtins.list[dict[str, Any]]:
         return self._of_table("record", table_id)
 
     def _record(self, principal: Principal, record_id: str) -> dict[str, Any]:
         return self._owned("record", "Record", principal, record_id)
 
-    def _cells(self, table_id: str, cells: list[dict[str, Any]], into: dict[str, Any], ms: int) -> None:
+    def _cells(self, table_id: str, cells: builtins.list[dict[str, Any]], into: dict[str, Any], ms: int) -> None:
         fields = {f["id"]: f for f in self._fields(table_id)}
         for cell in cells:
             field = fields.get(cell.get("fieldId"))
@@ -159,7 +160,7 @@ class Tables:
     def get_record(self, principal: Principal, record_id: str) -> dict[str, Any]:
         return public(self._record(principal, record_id))
 
-    def create_records(self, principal: Principal, body: dict[str, Any]) -> list[dict[str, Any]]:
+    def create_records(self, principal: Principal, body: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         table_id = body["tableId"]
         self._table(principal, table_id)
         if len(self._records(table_id)) + len(body["records"]) > MAX_RECORDS_PER_TABLE:
@@ -182,7 +183,7 @@ class Tables:
         record["updated"] = iso(ms)
         return public(self.store.put("record", record))
 
-    def delete_records(self, principal: Principal, ids: list[str]) -> None:
+    def delete_records(self, principal: Principal, ids: builtins.list[str]) -> None:
         for record_id in ids:
             record = self.store.get("record", record_id)
             if record is not None and record["projectId"] == principal.project_id:
@@ -193,7 +194,7 @@ def _passes(record: dict[str, Any], filters: list[dict[str, Any]]) -> bool:
     """A record is kept when it has a cell for a filtered field and every such cell passes."""
     if not filters:
         return True
-    by_field: dict[str, list[dict[str, Any]]] = {}
+    by_field: dict[Any, list[dict[str, Any]]] = {}
     for flt in filters:
         by_field.setdefault(flt.get("fieldId"), []).append(flt)
     relevant = [fid for fid in by_field if fid in record["cells"]]

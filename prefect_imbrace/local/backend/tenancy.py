@@ -95,18 +95,18 @@ class Tenancy:
                     400, {"message": "Bad Request - organization_id not found in user organizations"}
                 )
             return self.principal(org_header, "usr_" + _digest(token))
-        token = headers.get("x-access-token")
-        if token is not None:
+        access_token = headers.get("x-access-token")
+        if access_token is not None:
             if webhook:
                 return None
             org_param = query.get("organizationId")
             if isinstance(org_param, str) and org_param:
                 # The gateway takes `?organizationId=` as the org without an account lookup.
-                return self.principal(org_param, "acc_" + _digest(token), token)
-            org = self.access_tokens.get(token)
+                return self.principal(org_param, "acc_" + _digest(access_token), access_token)
+            org = self.access_tokens.get(access_token)
             if org is None:
                 raise GatewayError(401, {"message": "Unauthorized"})
-            return self.principal(org, "acc_" + _digest(token), token)
+            return self.principal(org, "acc_" + _digest(access_token), access_token)
         raise GatewayError(401, NO_CREDENTIALS)
 
     # -- organisations, projects, users ---------------------------------------------------------

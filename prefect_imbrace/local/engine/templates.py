@@ -98,7 +98,7 @@ def _connection_value(scope: Scope, path: list[str | int]) -> Any:
         raise StepFailed(f"connection '{external_id}' was not found in this project")
     if scope.censor:
         return REDACTED
-    value = scope.connections[external_id]
+    value: Any = scope.connections[external_id]
     kind = value.get("type") if isinstance(value, Mapping) else None
     if kind == "SECRET_TEXT":
         value = value.get("secret_text")

@@ -65,7 +65,7 @@ def webhook_auth_passes(trigger: dict, headers: dict) -> bool:
 
 
 def _int(inputs: dict, key: str, low: int, high: int, default: int | None = None) -> int:
-    value = inputs.get(key, default)
+    value: Any = inputs.get(key, default)
     try:
         number = int(value)
     except (TypeError, ValueError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -22,7 +24,7 @@ from ._common import (
 
 router = APIRouter()
 S1 = {"type": "string", "minLength": 1}
-_VALUES = {
+_VALUES: dict[str, dict[str, Any]] = {
     "SECRET_TEXT": {"secret_text": S1},
     "BASIC_AUTH": {"username": S1, "password": S1},
     "CUSTOM_AUTH": {"props": {"type": "object", "additionalProperties": True}},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -81,7 +83,7 @@ async def retry_runs(request: Request) -> Response:
     body = await body_of(request, BULK_RETRY)
     who = principal(request)
     same_project(who, body)
-    out = []
+    out: list[dict[str, Any] | None] = []
     for run in backend(request).runs.select(who, body):
         try:
             out.append(_retry(request, run, body["strategy"]))

@@ -80,7 +80,7 @@ async def send_request(call: StepCall) -> dict:
         valid = False
     if not valid:
         raise StepFailed(f"Send HTTP request: {url!r} is not a usable http(s) URL")
-    if not host_allowed(parts.hostname, call.ctx.http_allow_hosts):
+    if not host_allowed(parts.hostname or "", call.ctx.http_allow_hosts):
         raise StepFailed(
             f"Send HTTP request: Imbrace Local only calls loopback hosts and hosts allowed with "
             f"allow_http_hosts; {parts.hostname!r} is not allowed"
