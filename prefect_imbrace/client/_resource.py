@@ -134,6 +134,12 @@ def _present(
     method.__annotations__ = {**annotations, "return": signature.return_annotation}
 
 
+def _with_self(signature: inspect.Signature) -> inspect.Signature:
+    """A bound method's signature as read from the class: `self` first."""
+    first = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return signature.replace(parameters=[first, *signature.parameters.values()])
+
+
 class endpoint(Generic[P, T]):  # noqa: N801 - used as a decorator, like `property`
     """One engine endpoint, defined once, bound as a sync or an async method by its owner."""
 
@@ -150,6 +156,15 @@ class endpoint(Generic[P, T]):  # noqa: N801 - used as a decorator, like `proper
         if self._signature is None:  # lazily: annotations name models imported after this module
             self._signature = _public_signature(self._build, _answer_type)
         return self._signature
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """Read from the class (`help(Workflows)`, `help(client.workflows)`): `self`, then the method's."""
+        return _with_self(self.signature)
+
+    def __call__(self, workflows: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Called through the class like any method: `Workflows.get_flow(client.workflows, flow_id)`."""
+        return self.__get__(workflows, type(workflows))(*args, **kwargs)
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Self: ...
@@ -189,6 +204,17 @@ class paged(Generic[P, T]):  # noqa: N801 - used like `property`
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self.__name__ = name
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """Read from the class: `self`, then the listing's parameters; a pager comes back."""
+        sync, other = self._pager_signature(Pager), self._pager_signature(AsyncPager)
+        pager = sync.return_annotation | other.return_annotation
+        return _with_self(sync.replace(return_annotation=pager))
+
+    def __call__(self, workflows: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Called through the class like any method: `Workflows.iter_runs(client.workflows)`."""
+        return self.__get__(workflows, type(workflows))(*args, **kwargs)
 
     def _pager_signature(self, pager: type[Any]) -> inspect.Signature:
         listing = self._listing.signature

@@ -136,6 +136,19 @@ def test_help_shows_parameters_and_answer_type(client, aclient):
     assert "-> prefect_imbrace.client.models.flows.Flow" in text
     text = pydoc.render_doc(aclient.workflows.get_flow, renderer=pydoc.plaintext)
     assert "async get_flow(flow_id: str" in text
+    # help() on the resource (its class) lists every method with its parameters too
+    text = pydoc.render_doc(client.workflows, renderer=pydoc.plaintext)
+    assert "get_flow(self, flow_id: str, *, version_id: str | None = None" in text
+    assert "iter_runs(self, limit: int = 100, cursor: str | None = None" in text
+    assert "trigger_flow(...)" not in text
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_methods_called_through_the_class(client, aclient, fresh):
+    created = Workflows.create_folder(client.workflows, "Through the class")
+    assert Workflows.get_folder(client.workflows, created.id).id == created.id
+    assert (await AsyncWorkflows.get_folder(aclient.workflows, created.id)).id == created.id
+    assert [f.id for f in Workflows.iter_folders(client.workflows)] == [created.id]
 
 
 def test_bulk_run_calls_refuse_an_unknown_selector(client):
