@@ -31,6 +31,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "deployments: starts a real Prefect server and workers (slow; skip with -m 'not deployments')",
     )
+    config.addinivalue_line(
+        "markers",
+        "scaled: on the scaled Prefect stack, PostgreSQL and Redis (prefect_imbrace.testing_stack)",
+    )
 
 
 @pytest.fixture

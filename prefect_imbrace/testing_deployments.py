@@ -439,18 +439,29 @@ def start_prefect_server(home: Path | None = None, *, timeout: float = SERVER_ST
 
 
 @pytest.fixture(scope="session")
-def prefect_server() -> Iterator[PrefectServer]:
+def prefect_server(request: pytest.FixtureRequest) -> Iterator[PrefectServer]:
     """One real Prefect server (SQLite, free loopback port) for the whole test session.
 
     Tests make their own work pools (`create_pool`) and workers (`start_workers`); workers a
     test starts run until the session ends unless the test stops them (`worker.stop()` or
     `prefect_server.stop_workers()`). Everything is ended by PID at teardown.
+
+    Parametrized indirectly with `"scaled"` it is the scaled stack instead (PostgreSQL, Redis,
+    two API workers and a services process: `prefect_imbrace.testing_stack`);
+    `testing_stack.on_both_stacks` runs a test on each, SQLite first.
     """
     # its own folder, not pytest's numbered ones (other sessions prune those while it runs)
     home = Path(tempfile.mkdtemp(prefix="prefect-server-"))
-    server = start_prefect_server(home)
     try:
-        yield server
+        if getattr(request, "param", None) == "scaled":
+            from prefect_imbrace.testing_stack import start_scaled_prefect_stack
+
+            server: PrefectServer = start_scaled_prefect_stack(home)
+        else:
+            server = start_prefect_server(home)
+        try:
+            yield server
+        finally:
+            server.stop()
     finally:
-        server.stop()
         shutil.rmtree(home, ignore_errors=True)

@@ -22,6 +22,13 @@ HERE = Path(__file__).parent
 FLOWS = HERE / "deployed_flows.py"
 
 
+@pytest.hookimpl(trylast=True)  # after pytest grouped the items by the server they use
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The scaled stack's tests last: the session's SQLite server then starts once and is
+    # stopped before the stack starts (`prefect_server` holds one of them at a time).
+    items.sort(key=lambda item: item.get_closest_marker("scaled") is not None)
+
+
 @pytest.fixture(autouse=True)
 def report_duration(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test's wall time on the terminal: these tests are the expensive part of CI."""

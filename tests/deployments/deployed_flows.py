@@ -6,7 +6,7 @@ import os
 import time
 from typing import Any
 
-from prefect import flow
+from prefect import flow, unmapped
 from prefect.variables import Variable
 
 from prefect_imbrace.credentials import ImbraceCredentials
@@ -44,6 +44,17 @@ def fan_out_on_imbrace(block: str, flow_id: str, count: int, wait: dict[str, Any
     results = trigger_many_and_wait(credentials, flow_id, [{"n": i} for i in range(count)],
                                     **(wait or {}))
     return [{"run_id": r.run_id, "payload": r.payload, "key": r.idempotency_key} for r in results]
+
+
+@flow
+def tasks_on_imbrace(block: str, flow_id: str, count: int) -> list:
+    """`count` `trigger_flow_and_wait` task runs at once (`.map` over payloads `{"n": i}`)."""
+    credentials = ImbraceCredentials.load(block)
+    futures = trigger_flow_and_wait.map(
+        unmapped(credentials), unmapped(flow_id), [{"n": i} for i in range(count)]
+    )
+    return [{"run_id": r.run_id, "payload": r.payload, "key": r.idempotency_key}
+            for r in futures.result()]
 
 
 @flow

@@ -23,6 +23,7 @@ from prefect_imbrace.testing_deployments import (
     PrefectServer,
     wait_for_no_flow_run_process,
 )
+from prefect_imbrace.testing_stack import on_both_stacks
 
 from .conftest import FLOWS, save_block
 
@@ -34,6 +35,7 @@ def _is_suspended(flow_run) -> bool:
     return flow_run.state is not None and flow_run.state.name == "Suspended"
 
 
+@on_both_stacks
 def test_a_two_minute_wait_releases_the_worker_and_resumes_with_the_result(
     prefect_server: PrefectServer, engine: ImbraceLocal, credentials: ImbraceCredentials
 ) -> None:

@@ -25,6 +25,7 @@ from prefect_imbrace.client import operations as ops
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.local import ImbraceLocal
 from prefect_imbrace.testing_deployments import PrefectServer
+from prefect_imbrace.testing_stack import on_both_stacks
 
 from .conftest import FLOWS, save_block
 
@@ -39,6 +40,7 @@ all want a run in flight while the first 8 still run (with 5 s runs the triggers
 20 requests/s limit and slot acquisition, reached a high water of 6 in one CI rehearsal)."""
 
 
+@on_both_stacks
 def test_sixty_flow_runs_on_three_workers_share_the_limits(
     prefect_server: PrefectServer, engine: ImbraceLocal, credentials: ImbraceCredentials
 ) -> None:

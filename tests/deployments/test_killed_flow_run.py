@@ -14,10 +14,12 @@ from prefect_imbrace.client import operations as ops
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.local import ImbraceLocal
 from prefect_imbrace.testing_deployments import PrefectServer, flow_run_pids
+from prefect_imbrace.testing_stack import on_both_stacks
 
 from .conftest import FLOWS, save_block
 
 
+@on_both_stacks
 def test_a_killed_flow_run_is_crashed_and_its_re_run_adopts_the_imbrace_run(
     prefect_server: PrefectServer, engine: ImbraceLocal, credentials: ImbraceCredentials
 ) -> None:

@@ -1,0 +1,493 @@
+"""The scaled Prefect stack for tests and benchmarks: PostgreSQL, Redis, API workers, services.
+
+What self-hosted teams run when one Prefect server is not enough: a PostgreSQL database, Redis
+for messaging (`prefect-redis`), `prefect server start --workers N` (API processes that run no
+services) and one `prefect server services start` process. `start_scaled_prefect_stack()`
+starts all of it on loopback, in one temporary folder, and returns a `ScaledPrefectServer`: a
+`PrefectServer` (testing_deployments) whose `stop()` ends every process by its PID and whose
+folder the caller removes. Tests get it through the `prefect_server` fixture parametrized with
+`"scaled"` (see `prefect_imbrace.testing_deployments.prefect_server`).
+
+Why a throwaway cluster rather than a system service: nothing outside the folder is touched,
+several sessions can run side by side, and the cluster's files go with the folder. Measured
+facts this relies on (/work/shared/prefect-deployments-notes.md, "The scaled Prefect stack"):
+
+- Debian's PostgreSQL keeps `initdb`/`postgres` in /usr/lib/postgresql/VERSION/bin, off the
+  PATH; `initdb` refuses to run as root, so as root the cluster belongs to the `postgres` user.
+- `--workers 2` refuses SQLite, and PostgreSQL while the broker, cache, causal ordering or lease
+  storage is still in memory; the API workers then run no services, the services process does.
+- On a first start the API workers race to register block schemas and log about 40
+  `UniqueViolation` tracebacks, harmless; the kit upgrades the database first
+  (`prefect server database upgrade -y`), which does not prevent that race.
+
+Example::
+
+    stack = start_scaled_prefect_stack()
+    try:
+        stack.create_pool("pool")            # everything PrefectServer offers
+        print(stack.api_url, stack.postgres.url, stack.redis.url)
+    finally:
+        stack.stop()
+        shutil.rmtree(stack.home, ignore_errors=True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prefect_imbrace.testing_deployments import (
+    SERVER_START_TIMEOUT,
+    PrefectServer,
+    _end_group,
+    free_port,
+    server_environment,
+)
+
+__all__ = [
+    "AttachedPrefectServer",
+    "PostgresCluster",
+    "RedisServer",
+    "ScaledPrefectServer",
+    "StackUnavailable",
+    "attach_prefect_server",
+    "on_both_stacks",
+    "scaled_environment",
+    "start_scaled_prefect_stack",
+]
+
+API_WORKERS = 2
+"""API worker processes of the stack (`prefect server start --workers`)."""
+POSTGRES_MAX_CONNECTIONS = 200
+"""Each API worker and the services process keep their own SQLAlchemy pool (5 + 10 overflow)."""
+DATABASE_USER = DATABASE_NAME = "prefect"
+
+
+on_both_stacks = pytest.mark.parametrize(
+    "prefect_server",
+    [pytest.param(None, id="sqlite"), pytest.param("scaled", id="scaled", marks=pytest.mark.scaled)],
+    indirect=True,
+)
+"""Run a test that uses `prefect_server` on the SQLite server and on the scaled stack.
+
+The SQLite case is the fixture's unparametrized value (None), so it shares the one SQLite
+server with every other test; pytest groups the scaled cases and starts the stack once.
+"""
+
+
+class StackUnavailable(RuntimeError):
+    """A part of the stack is missing on this machine; the message says what to install."""
+
+
+def postgres_bin_dir() -> Path:
+    """The newest PostgreSQL server binaries: Debian's /usr/lib/postgresql/N/bin, else PATH."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0)
+    if found:
+        return Path(found[-1]).parent
+    on_path = shutil.which("initdb")
+    if on_path:
+        return Path(on_path).resolve().parent
+    raise StackUnavailable("PostgreSQL's initdb was not found: `apt-get install postgresql`")
+
+
+def _as_postgres_user() -> dict[str, Any]:
+    """Popen arguments that run a PostgreSQL binary as `postgres` when this process is root."""
+    if os.geteuid() != 0:
+        return {}
+    return {"user": "postgres", "group": "postgres", "extra_groups": []}
+
+
+def _wait_until(ready: Any, process: subprocess.Popen[Any], what: str, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{_tail(log)}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready after {timeout:.0f}s:\n{_tail(log)}")
+        time.sleep(0.2)
+
+
+def _tail(path: Path, chars: int = 3000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+
+@dataclass
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster (`initdb`) served by one `postgres` process on loopback.
+
+    Trust authentication on 127.0.0.1 only, the Unix socket inside the data folder, no fsync
+    (the data is thrown away). `stop()` ends the postmaster's process group by its PID (SIGINT:
+    PostgreSQL's fast shutdown), then SIGKILL.
+    """
+
+    data_dir: Path
+    port: int
+    process: subprocess.Popen[Any]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL Prefect's server uses (asyncpg driver)."""
+        return f"postgresql+asyncpg://{DATABASE_USER}@127.0.0.1:{self.port}/{DATABASE_NAME}"
+
+    @classmethod
+    def start(cls, folder: Path, *, timeout: float = 60) -> PostgresCluster:
+        """`initdb` a cluster in `folder / "pgdata"`, start it on a free port, create the database.
+
+        As root the cluster runs as `postgres`, which must be able to reach `folder`.
+        """
+        bin_dir = postgres_bin_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        data_dir = folder / "pgdata"
+        data_dir.mkdir(mode=0o700)
+        as_user = _as_postgres_user()
+        if as_user:  # the postgres user must own the data folder and reach it
+            shutil.chown(data_dir, "postgres", "postgres")
+            os.chmod(folder, 0o755)
+        log_path = folder / "postgres.log"
+        subprocess.run(
+            [str(bin_dir / "initdb"), "-D", str(data_dir), "--auth=trust", "-U", DATABASE_USER,
+             "-E", "UTF8", "--locale=C", "--no-sync"],
+            check=True, capture_output=True, text=True, timeout=120, cwd=data_dir, **as_user,
+        )
+        port = free_port()
+        with open(log_path, "ab") as log:
+            if as_user:
+                shutil.chown(log_path, "postgres", "postgres")
+            process = subprocess.Popen(
+                [str(bin_dir / "postgres"), "-D", str(data_dir), "-p", str(port),
+                 "-h", "127.0.0.1", "-k", str(data_dir),
+                 "-c", f"max_connections={POSTGRES_MAX_CONNECTIONS}", "-c", "fsync=off",
+                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, cwd=data_dir, **as_user,
+            )
+        cluster = cls(data_dir=data_dir, port=port, process=process, log_path=log_path)
+        try:
+            _wait_until(cluster._accepts_connections, process, "postgres", log_path, timeout)
+            subprocess.run(
+                [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", DATABASE_USER,
+                 DATABASE_NAME],
+                check=True, capture_output=True, text=True, timeout=60,
+            )
+        except BaseException:
+            cluster.stop()
+            raise
+        return cluster
+
+    def _accepts_connections(self) -> bool:
+        pg_isready = postgres_bin_dir() / "pg_isready"
+        if not pg_isready.exists():
+            return _port_open(self.port)
+        return subprocess.run(
+            [str(pg_isready), "-h", "127.0.0.1", "-p", str(self.port), "-U", DATABASE_USER, "-q"],
+            check=False, timeout=10,
+        ).returncode == 0
+
+    def stop(self) -> None:
+        _end_group(self.process, signal.SIGINT, grace=20)
+
+
+@dataclass
+class RedisServer:
+    """A throwaway `redis-server` on loopback: no persistence, data in memory only."""
+
+    port: int
+    process: subprocess.Popen[Any]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, folder: Path, *, timeout: float = 30) -> RedisServer:
+        executable = shutil.which("redis-server")
+        if executable is None:
+            raise StackUnavailable("redis-server was not found: `apt-get install redis-server`")
+        folder.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        log_path = folder / "redis.log"
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(folder), "--protected-mode", "yes"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, cwd=folder,
+            )
+        server = cls(port=port, process=process, log_path=log_path)
+        try:
+            _wait_until(server.ping, process, "redis-server", log_path, timeout)
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
+    def ping(self) -> bool:
+        """True when the server answers PING (raw RESP over a socket: no client library)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        _end_group(self.process, signal.SIGTERM, grace=10)
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name: state, ppid, pgrp, ... ([] when gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def group_members(pgid: int) -> list[int]:
+    """PIDs whose process group is `pgid` (Linux /proc; [] elsewhere)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    return [int(entry.name) for entry in proc.iterdir()
+            if entry.name.isdigit() and (fields := _stat_fields(int(entry.name)))
+            and fields[2] == str(pgid)]
+
+
+def _alive(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] != "Z"
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def scaled_environment(home: Path, port: int, database_url: str, redis_port: int) -> dict[str, str]:
+    """`server_environment` with PostgreSQL and the Redis-backed messaging of `prefect-redis`.
+
+    The same variables go to the API workers, the services process, process workers and flow
+    runs (clients ignore the server's settings).
+    """
+    env = server_environment(home, port)
+    env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
+    env.update({
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": database_url,
+        "PREFECT_MESSAGING_BROKER": "prefect_redis.messaging",
+        "PREFECT_MESSAGING_CACHE": "prefect_redis.messaging",
+        "PREFECT_SERVER_EVENTS_CAUSAL_ORDERING": "prefect_redis.ordering",
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect_redis.lease_storage",
+        "PREFECT_REDIS_MESSAGING_HOST": "127.0.0.1",
+        "PREFECT_REDIS_MESSAGING_PORT": str(redis_port),
+        "PREFECT_REDIS_MESSAGING_DB": "0",
+        "PREFECT_SERVER_DOCKET_URL": f"redis://127.0.0.1:{redis_port}/1",
+    })
+    return env
+
+
+@dataclass
+class ScaledPrefectServer(PrefectServer):
+    """A `PrefectServer` whose API is `api_workers` processes over PostgreSQL and Redis.
+
+    `process` is `prefect server start --workers N` (its process group holds the API workers);
+    `services` is `prefect server services start`. `stop()` ends the workers, the services, the
+    API, Redis and PostgreSQL, each by its PID; the caller removes `home`.
+    """
+
+    services: subprocess.Popen[Any] | None = None
+    services_log_path: Path | None = None
+    postgres: PostgresCluster | None = None
+    redis: RedisServer | None = None
+    api_workers: int = API_WORKERS
+    started_s: dict[str, float] = field(default_factory=dict)
+    """Seconds each part took to start (cluster, redis, upgrade, api_health)."""
+
+    def stop(self) -> None:
+        """End every part by its PID; raise if a process of theirs outlived it (then killed)."""
+        self.stop_workers()
+        members = {pid for group in self.pids().values() for pid in group_members(group)}
+        if self.services is not None:
+            _end_group(self.services, signal.SIGTERM, grace=15)
+        _end_group(self.process, signal.SIGTERM, grace=15)
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        leftover = sorted(pid for pid in members if _alive(pid))
+        for pid in leftover:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if leftover:
+            raise RuntimeError(f"processes of the scaled stack outlived its stop (killed): {leftover}")
+
+    def pids(self) -> dict[str, int]:
+        """The stack's own processes by part (for tests that check they ended)."""
+        out = {"api": self.process.pid}
+        if self.services is not None:
+            out["services"] = self.services.pid
+        if self.redis is not None:
+            out["redis"] = self.redis.pid
+        if self.postgres is not None:
+            out["postgres"] = self.postgres.pid
+        return out
+
+    def services_log(self) -> str:
+        return _tail(self.services_log_path, 100_000) if self.services_log_path else ""
+
+
+def _prefect(args: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> subprocess.Popen[Any]:
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "prefect", *args], env=env, stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, cwd=cwd,
+        )
+
+
+def start_scaled_prefect_stack(
+    home: Path | None = None, *, api_workers: int = API_WORKERS,
+    timeout: float = SERVER_START_TIMEOUT,
+) -> ScaledPrefectServer:
+    """Start PostgreSQL, Redis, the API workers and the services process; wait for health.
+
+    Raises `StackUnavailable` when PostgreSQL, redis-server or `prefect-redis` is missing, and
+    `RuntimeError`/`TimeoutError` (with the logs' tail) when a part fails to start; whatever
+    was started by then is stopped first.
+    """
+    import httpx
+
+    try:
+        import prefect_redis  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - the dev group installs it
+        raise StackUnavailable(
+            "prefect-redis is not installed: `pip install 'prefect-imbrace[scaled]'`"
+        ) from exc
+    home = Path(home or tempfile.mkdtemp(prefix="prefect-scaled-"))
+    home.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chmod(home, 0o755)  # the cluster's `postgres` user reaches its folder through it
+    timings: dict[str, float] = {}
+    clock = time.monotonic()
+    postgres = PostgresCluster.start(home / "postgres")
+    timings["postgres_s"] = round(time.monotonic() - clock, 1)
+    redis: RedisServer | None = None
+    server: ScaledPrefectServer | None = None
+    try:
+        clock = time.monotonic()
+        redis = RedisServer.start(home / "redis")
+        timings["redis_s"] = round(time.monotonic() - clock, 1)
+        port = free_port()
+        env = scaled_environment(home, port, postgres.url, redis.port)
+        clock = time.monotonic()
+        upgrade = subprocess.run(
+            [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
+            env=env, cwd=home, capture_output=True, text=True, timeout=timeout,
+        )
+        if upgrade.returncode != 0:
+            raise RuntimeError(f"prefect server database upgrade failed:\n{upgrade.stdout[-3000:]}"
+                               f"{upgrade.stderr[-3000:]}")
+        timings["upgrade_s"] = round(time.monotonic() - clock, 1)
+        clock = time.monotonic()
+        api = _prefect(["server", "start", "--host", "127.0.0.1", "--port", str(port),
+                        "--workers", str(api_workers)], env, home / "server.log", home)
+        services_log = home / "services.log"
+        services = _prefect(["server", "services", "start"], env, services_log, home)
+        server = ScaledPrefectServer(
+            api_url=env["PREFECT_API_URL"], ui_url=env["PREFECT_UI_URL"], env=env, home=home,
+            process=api, log_path=home / "server.log", services=services,
+            services_log_path=services_log, postgres=postgres, redis=redis,
+            api_workers=api_workers, started_s=timings,
+        )
+
+        def healthy() -> bool:
+            if services.poll() is not None:
+                raise RuntimeError(f"prefect server services exited with {services.returncode}:\n"
+                                   f"{_tail(services_log)}")
+            try:
+                return httpx.get(f"{server.api_url}/health", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _wait_until(healthy, api, "prefect server start --workers", server.log_path, timeout)
+        timings["api_health_s"] = round(time.monotonic() - clock, 1)
+        return server
+    except BaseException:
+        if server is not None:
+            server.stop()
+        else:
+            if redis is not None:
+                redis.stop()
+            postgres.stop()
+        raise
+
+
+@dataclass
+class AttachedPrefectServer(PrefectServer):
+    """A Prefect server this process did not start (any URL): `stop()` ends only our workers.
+
+    For benchmarks pointed at an existing server (`benchmarks/run.py --prefect-api-url`):
+    pools, deployments, workers and flow runs work as with `PrefectServer`; the server's own
+    process, database and logs are someone else's.
+    """
+
+    def stop(self) -> None:
+        self.stop_workers()
+
+    @property
+    def pid(self) -> int:
+        raise RuntimeError("an attached Prefect server is not a process of this kit")
+
+    def log(self) -> str:
+        return ""
+
+
+def attach_prefect_server(api_url: str, home: Path | None = None) -> AttachedPrefectServer:
+    """A `PrefectServer` for the server at `api_url` (`http://host:port/api`), which must answer.
+
+    `home` (a temporary folder by default) holds the workers' logs, results and bytecode.
+    """
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    api_url = api_url.rstrip("/")
+    health = httpx.get(f"{api_url}/health", timeout=10)
+    if health.status_code != 200:
+        raise RuntimeError(f"{api_url}/health answered {health.status_code}: is it a Prefect API URL?")
+    parts = urlsplit(api_url)
+    home = Path(home or tempfile.mkdtemp(prefix="prefect-attached-"))
+    env = server_environment(home, parts.port or 80, host=parts.hostname or "127.0.0.1")
+    env.update({"PREFECT_API_URL": api_url, "PREFECT_UI_API_URL": api_url,
+                "PREFECT_UI_URL": f"{parts.scheme}://{parts.netloc}"})
+    for server_only in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_API_HOST",
+                        "PREFECT_SERVER_API_PORT"):
+        env.pop(server_only, None)
+    return AttachedPrefectServer(
+        api_url=api_url, ui_url=env["PREFECT_UI_URL"], env=env, home=home,
+        process=None, log_path=home / "server.log",  # type: ignore[arg-type]
+    )
