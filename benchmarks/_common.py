@@ -170,3 +170,31 @@ def classify_requests(requests: dict[str, int]) -> dict[str, int]:
             out["other"] += n
     out["total"] = sum(requests.values())
     return out
+
+
+@dataclass
+class PrefectTarget:
+    """The Prefect API the Prefect sides of a benchmark run against.
+
+    `api_url=None`: a temporary `prefect_test_harness` server per trial (the default, as in
+    the unit tests). Otherwise the server at `api_url` (`run.py --prefect-api-url`, or the
+    scaled stack with `run.py --scaled-stack`), and metric names get `suffix` (`@scaled`). For a
+    server this process started, `server` is its handle (its PIDs give the server's CPU).
+    """
+
+    api_url: str | None = None
+    suffix: str = ""
+    label: str = "prefect_test_harness"
+    server: Any = None
+
+    def server_pids(self) -> list[int]:
+        """Every process of a server this run started (API, services, database, Redis)."""
+        from prefect_imbrace.testing_stack import process_tree
+
+        pids = getattr(self.server, "pids", None)
+        if pids is None:
+            return []
+        return sorted({pid for leader in pids().values() for pid in process_tree(leader)})
+
+
+HARNESS = PrefectTarget()

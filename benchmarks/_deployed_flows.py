@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from prefect import flow
@@ -18,6 +19,20 @@ def wait_on_imbrace(block: str, flow_id: str, index: int, wait: dict[str, Any] |
     result = trigger_flow_and_wait(credentials, flow_id, {"index": index}, **(wait or {}))
     return {"run_id": result.run_id, "payload": result.payload, "key": result.idempotency_key,
             "pid": os.getpid()}
+
+
+@flow
+def sleep_like_imbrace(seconds: float, limit: str, index: int) -> dict:
+    """fleet_60[floor]: hold a slot of the same in-flight limit as long as an Imbrace run lasts.
+
+    The same deployment flow run as `wait_on_imbrace` (process, imports, states, the shared
+    limit) without the package: what Prefect's own part of the fleet costs.
+    """
+    from prefect.concurrency.sync import concurrency
+
+    with concurrency(limit, occupy=1):
+        time.sleep(seconds)
+    return {"index": index, "pid": os.getpid()}
 
 
 @flow

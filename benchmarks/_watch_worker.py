@@ -20,6 +20,14 @@ Sides (each triggers N runs of the same kind of flow, a fresh flow per trial):
   (the fan-out the docs recommend).
 * `prefect_floor`: N Prefect task runs that only sleep as long as a run lasts (`--floor-sleep`),
   in one flow: what N task runs cost Prefect whatever they do (the floor under `prefect`).
+* `prefect_hand`: N Prefect task runs in one flow, each calling `trigger_flow_sync` on ONE
+  shared bare `AsyncImbraceClient` (its pool holds all N): the sync webhook answers with the
+  Imbrace flow's reply (`--flow` must end in Return Response). What a user writes without this
+  package for flows that answer: no exactly-once, no artifacts, no record.
+
+The Prefect sides run under `prefect_test_harness()`, or against the server at
+`--prefect-api-url` (the scaled stack, any server); `--server-pids` names that server's
+processes so its CPU is measured (a harness server is this process's child).
 """
 
 from __future__ import annotations
@@ -53,17 +61,24 @@ def _peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+SERVER_PIDS: list[int] = []
+"""The Prefect server's processes when it is not this process's child (`--server-pids`)."""
+
+
 def _children_cpu_s() -> float:
-    """CPU seconds used so far by this process's live children (the Prefect test server)."""
+    """CPU seconds used so far by the Prefect server: this process's live children (the test
+    harness's server), or the processes of `--server-pids`."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for children in Path("/proc/self/task").glob("*/children"):
-        for pid in children.read_text().split():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    pids = [str(pid) for pid in SERVER_PIDS] or [
+        pid for children in Path("/proc/self/task").glob("*/children") for pid in children.read_text().split()]
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime + stime, and cutime + cstime: children it reaped (PostgreSQL's backends)
+        total += sum(int(value) for value in fields[11:15]) / tick
     return total
 
 
@@ -220,11 +235,22 @@ async def side_layer(a: argparse.Namespace) -> dict[str, Any]:
             "poller": stats, "errors": errors}
 
 
+def _prefect_api(a: argparse.Namespace) -> Any:
+    """The Prefect API of the trial: a temporary harness, or the server at --prefect-api-url."""
+    if not a.prefect_api_url:
+        from prefect.testing.utilities import prefect_test_harness
+
+        return prefect_test_harness(server_startup_timeout=120)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    return temporary_settings(updates={PREFECT_API_URL: a.prefect_api_url})
+
+
 def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
     """Harness startup happens before the clock starts; only the flow run is timed."""
     from prefect import flow, task
-    from prefect.testing.utilities import prefect_test_harness
 
+    from prefect_imbrace.client import AsyncImbraceClient, SyncOutcome
     from prefect_imbrace.exactly_once.poller import get_poller
     from prefect_imbrace.tasks import atrigger_flow_and_wait, atrigger_many_and_wait
 
@@ -239,7 +265,16 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(seconds)
         return "SUCCEEDED"
 
+    @task(name="trigger-sync-by-hand")
+    async def by_hand(client: Any, i: int) -> str:
+        reply = await client.workflows.trigger_flow_sync(flow_id=a.flow, payload={"i": i})
+        return "SUCCEEDED" if reply.outcome is SyncOutcome.REPLIED else reply.outcome.value
+
     async def calls(n: int) -> list[Any]:
+        if a.side == "prefect_hand":  # one shared bare client whose pool holds every call
+            async with AsyncImbraceClient(gateway=a.url, api_key=a.key, max_connections=n) as client:
+                return await asyncio.gather(*(by_hand(client, i) for i in range(n)),
+                                            return_exceptions=True)
         if a.side == "prefect_many":
             return await atrigger_many_and_wait(
                 creds, a.flow, [{"i": i} for i in range(n)], max_concurrent=n,
@@ -262,7 +297,7 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
     async def warm_up() -> None:
         await sleeper.with_options(name="warm-up")(0, 0.0)
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with _prefect_api(a):
         # One-off costs of a process's first flow and task run (Prefect imports its flow and
         # task engines then, ~0.6 s) are paid before the clock starts, like the transports'.
         asyncio.run(warm_up())
@@ -280,7 +315,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--side", required=True,
                         choices=["client", "sdk", "layer", "prefect", "prefect_memrec", "prefect_many",
-                                 "prefect_floor"])
+                                 "prefect_floor", "prefect_hand"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--flow", required=True)
@@ -292,7 +327,10 @@ def main() -> None:
     parser.add_argument("--floor-sleep", type=float, default=1.0, help="prefect_floor: seconds per task")
     parser.add_argument("--trace", action="store_true", help="tracemalloc (slower; memory trials only)")
     parser.add_argument("--profile", action="store_true", help="cProfile the main thread (profile trials only)")
+    parser.add_argument("--prefect-api-url", default="", help="Prefect sides: this server, not a test harness")
+    parser.add_argument("--server-pids", default="", help="comma list: that server's processes (its CPU)")
     a = parser.parse_args()
+    SERVER_PIDS.extend(int(pid) for pid in a.server_pids.split(",") if pid)
     # The Prefect layer's in-process trigger limit (default 16) would serialise the fan-out; the
     # baselines fire all N at once, so the layer gets the same freedom.
     os.environ["PREFECT_INTEGRATIONS_IMBRACE_TRIGGER_CONCURRENCY"] = str(a.n)

@@ -7,18 +7,23 @@
 - `fleet_60`: wall time of the fleet test's case (tests/deployments/test_fleet.py): 60 flow
   runs of one deployment on 3 process workers (4 flow runs each at once), each triggering and
   waiting on one Imbrace run of FLEET_RUN_S seconds, with the shared limits (8 runs in flight,
-  20 requests/s); baseline: one process running the same 60 waits
-  (`trigger_many_and_wait`, same credentials and limits). Both sides are held to 8 runs in
-  flight, so both take at least 60 * FLEET_RUN_S / 8 seconds. Engine requests of both sides
-  are in the details.
+  20 requests/s); baseline: `fleet_60[floor]`, the same 60 deployment flow runs on the same
+  workers that only hold a slot of the same in-flight limit for FLEET_RUN_S seconds (Prefect's
+  own part: a process, imports and states per flow run). Both take at least
+  60 * FLEET_RUN_S / 8 seconds.
+- `fleet_60[one process]`: the same 60 waits in one process (`trigger_many_and_wait`, same
+  credentials and limits); `fleet_60_requests`: the fleet's engine requests against that
+  process's.
 
-Costs minutes (a server start, a 2-minute wait, 60 Python processes): full runs only; `--quick`
-skips it.
+Costs minutes (a server start, a 2-minute wait, 180 Python processes): full runs only; `--quick`
+skips it unless `--size` asks for toy sizes. On a Prefect API other than the default (a SQLite
+server started here), names carry the target's suffix (`fleet_60@scaled`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -26,7 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import Metric, classify_requests
+from benchmarks._common import HARNESS, Metric, PrefectTarget, classify_requests
 
 HERE = Path(__file__).resolve().parent
 FLOWS = HERE / "_deployed_flows.py"
@@ -34,6 +39,8 @@ FLEET_RUN_S = 5
 """The fleet case of tests/deployments/test_fleet.py: 5 s Imbrace runs, 3 workers x 4 (without
 the test's start gate: here the flow runs go as soon as their process is up)."""
 FLEET_WORKERS, FLEET_PER_WORKER = 3, 4
+FLEET_GOAL = 1.3
+"""fleet_60 against fleet_60[floor] (issue 21)."""
 
 
 def _held_seconds(states: list[Any]) -> float:
@@ -95,14 +102,14 @@ def deferred_wait(server: Any, engine: Any, credentials: Any) -> Metric:
     )
 
 
-def fleet_60(server: Any, engine: Any, credentials: Any, runs: int = 60) -> Metric:
+def fleet_60(server: Any, engine: Any, credentials: Any, runs: int = 60, suffix: str = "") -> list[Metric]:
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
     from prefect_imbrace.client import create_webhook_flow
     from prefect_imbrace.client import operations as ops
 
-    suffix = uuid.uuid4().hex[:6]
-    in_flight, rate = f"bench-runs-{suffix}", f"bench-requests-{suffix}"
+    suffix_id = uuid.uuid4().hex[:6]
+    in_flight, rate = f"bench-runs-{suffix_id}", f"bench-requests-{suffix_id}"
     with server.client() as client:
         client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=in_flight, limit=8))
         client.create_global_concurrency_limit(
@@ -116,12 +123,12 @@ def fleet_60(server: Any, engine: Any, credentials: Any, runs: int = 60) -> Metr
             return create_webhook_flow(client, "Bench fleet", [
                 ops.delay("step_1", FLEET_RUN_S), ops.return_response("step_2", body={"ok": True})]).id
 
-    block = f"bench-fleet-{suffix}"
+    block = f"bench-fleet-{suffix_id}"
     with server.settings():
         limited.save(block, overwrite=True)
 
-    # baseline: one process (started like a flow-run process, with the server's environment),
-    # the same 60 waits with `trigger_many_and_wait`, the same credentials and limits
+    # one process (started like a flow-run process, with the server's environment), the same
+    # 60 waits with `trigger_many_and_wait`, the same credentials and limits
     flow_id = new_flow()
     started = time.perf_counter()
     subprocess.run([sys.executable, str(FLOWS), block, flow_id, str(runs)], env=server.env,
@@ -129,57 +136,110 @@ def fleet_60(server: Any, engine: Any, credentials: Any, runs: int = 60) -> Metr
     single_s = time.perf_counter() - started
     single = engine.control.counters()
 
+    # the floor: the same deployment flow runs on the same workers, holding a slot and sleeping
+    pool = f"bench-floor-{suffix_id}"
+    server.create_pool(pool, paused=True)
+    floor_id = server.deploy(f"{FLOWS}:sleep_like_imbrace", name="bench-floor", pool=pool)
+    floor_runs = [server.run_deployment(floor_id, parameters={"seconds": FLEET_RUN_S, "limit": in_flight,
+                                                              "index": i})
+                  for i in range(runs)]
+    floor_s, floor_done = _release(server, pool, floor_runs)
+
     flow_id = new_flow()
-    pool = f"bench-fleet-{suffix}"
+    pool = f"bench-fleet-{suffix_id}"
     server.create_pool(pool, paused=True)
     deployment_id = server.deploy(f"{FLOWS}:wait_on_imbrace", name="bench-fleet", pool=pool)
     flow_runs = [server.run_deployment(deployment_id, parameters={"block": block, "flow_id": flow_id,
                                                                   "index": i})
                  for i in range(runs)]
-    workers = server.start_workers(pool, count=FLEET_WORKERS, limit=FLEET_PER_WORKER)
     resubmitted = server.resubmitted
+    fleet_s, done = _release(server, pool, flow_runs)
+    fleet = engine.control.counters()
+    completed = sum(run.state.is_completed() for run in done)
+    fleet_requests = classify_requests(fleet["requests"])
+    single_requests = classify_requests(single["requests"])
+    name = f"fleet_{runs}"
+    same = f"{runs} flow runs, {FLEET_WORKERS} workers x {FLEET_PER_WORKER}"
+    return [
+        Metric(
+            name=name + suffix, value=round(fleet_s, 1), unit=f"s wall ({same})",
+            baseline=round(floor_s, 1), ratio=round(fleet_s / floor_s, 2),
+            goal=f"ratio <= {FLEET_GOAL}", met=fleet_s / floor_s <= FLEET_GOAL,
+            notes=(f"baseline [floor]: the same deployment flow runs holding a slot for {FLEET_RUN_S} s; "
+                   f"limits: 8 runs in flight, 20 requests/s; {FLEET_RUN_S} s Imbrace runs; "
+                   f"at least {runs} * {FLEET_RUN_S} / 8 = {runs * FLEET_RUN_S / 8:.0f} s"),
+            details={
+                "completed": completed,
+                "floor_completed": sum(run.state.is_completed() for run in floor_done),
+                "resubmitted": server.resubmitted - resubmitted,
+                "load_average_end": os.getloadavg()[0],
+                "fleet_requests": fleet_requests,
+                "one_process_requests": single_requests,
+                "fleet_running_high_water": fleet["running_high_water"],
+                "fleet_requests_per_second_peak": fleet["requests_per_second_peak"],
+                "one_process_running_high_water": single["running_high_water"],
+                "one_process_requests_per_second_peak": single["requests_per_second_peak"],
+            },
+        ),
+        Metric(name=f"{name}[floor]{suffix}", value=round(floor_s, 1), unit=f"s wall ({same})",
+               goal="report", notes="deployment flow runs that only hold a slot of the in-flight limit "
+                                    f"and sleep {FLEET_RUN_S} s: Prefect's own part of the fleet"),
+        Metric(name=f"{name}[one process]{suffix}", value=round(single_s, 1), unit="s wall",
+               goal="report", notes=f"the same {runs} waits in one process (trigger_many_and_wait)"),
+        Metric(name=f"{name}_requests{suffix}", value=fleet_requests["total"], unit="engine requests",
+               baseline=single_requests["total"],
+               ratio=round(fleet_requests["total"] / max(single_requests["total"], 1), 2), goal="report",
+               notes="Imbrace Local's counts: the fleet vs the same waits in one process",
+               details={"fleet": fleet_requests, "one_process": single_requests}),
+    ]
+
+
+def _release(server: Any, pool: str, flow_runs: list[Any]) -> tuple[float, list[Any]]:
+    """Start the workers on the paused `pool`, resume it; (wall until all final, the runs)."""
+    workers = server.start_workers(pool, count=FLEET_WORKERS, limit=FLEET_PER_WORKER)
     try:
         started = time.perf_counter()
         server.set_pool_paused(pool, False)
         done = server.wait_for_flow_runs([r.id for r in flow_runs], timeout=1800, poll=2)
-        fleet_s = time.perf_counter() - started
+        return time.perf_counter() - started, done
     finally:
         for worker in workers:
             worker.stop()
-    fleet = engine.control.counters()
-    completed = sum(run.state.is_completed() for run in done)
-    return Metric(
-        name="fleet_60", value=round(fleet_s, 1), unit=f"s wall ({runs} flow runs, {FLEET_WORKERS} workers)",
-        baseline=round(single_s, 1), ratio=round(fleet_s / single_s, 2),
-        goal="report (the fleet pays a Python process per flow run)", met=None,
-        notes=(f"same limits both sides: 8 runs in flight, 20 requests/s; {FLEET_RUN_S} s Imbrace "
-               f"runs; floor 60 * {FLEET_RUN_S} / 8 = {runs * FLEET_RUN_S / 8:.0f} s"),
-        details={
-            "completed": completed,
-            "resubmitted": server.resubmitted - resubmitted,
-            "load_average_end": os.getloadavg()[0],
-            "fleet_requests": classify_requests(fleet["requests"]),
-            "one_process_requests": classify_requests(single["requests"]),
-            "fleet_running_high_water": fleet["running_high_water"],
-            "fleet_requests_per_second_peak": fleet["requests_per_second_peak"],
-            "one_process_running_high_water": single["running_high_water"],
-            "one_process_requests_per_second_peak": single["requests_per_second_peak"],
-        },
-    )
 
 
-def run(quick: bool, smoke: bool = False) -> list[Metric]:
-    """Full runs only: a real Prefect server and 60 processes do not fit a quick run."""
-    if quick or smoke:
+def run(quick: bool, smoke: bool = False, *, targets: tuple[PrefectTarget, ...] = (HARNESS,),
+        size: int | None = None) -> list[Metric]:
+    """Full runs only (a real Prefect server and 180 processes), or toy sizes with `size`.
+
+    Each target is one Prefect API: the default starts a SQLite `prefect server start`; the
+    scaled stack's target carries its server; any other URL is attached to.
+    """
+    if (quick or smoke) and size is None:
         return []
     from prefect_imbrace.credentials import ImbraceCredentials
     from prefect_imbrace.local import ImbraceLocal
     from prefect_imbrace.testing_deployments import start_prefect_server
+    from prefect_imbrace.testing_stack import attach_prefect_server
 
-    server = start_prefect_server()
-    try:
-        with ImbraceLocal() as engine:
-            credentials = ImbraceCredentials(api_key=engine.api_key, gateway=engine.url, timeout=15)
-            return [deferred_wait(server, engine, credentials), fleet_60(server, engine, credentials)]
-    finally:
-        server.stop()
+    metrics: list[Metric] = []
+    with ImbraceLocal() as engine:
+        credentials = ImbraceCredentials(api_key=engine.api_key, gateway=engine.url, timeout=15)
+        for target in targets:
+            if target.server is not None:
+                server, owned = target.server, False
+            elif target.api_url:
+                server, owned = attach_prefect_server(target.api_url), True
+            else:
+                server, owned = start_prefect_server(), True
+            try:
+                deferred = deferred_wait(server, engine, credentials)
+                deferred.name += target.suffix
+                metrics.append(deferred)
+                metrics += fleet_60(server, engine, credentials, runs=size or 60, suffix=target.suffix)
+            finally:
+                if owned:
+                    server.stop()
+                    shutil.rmtree(server.home, ignore_errors=True)
+                else:
+                    server.stop_workers()
+    return metrics

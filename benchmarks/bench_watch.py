@@ -21,7 +21,17 @@ import subprocess
 import sys
 from typing import Any
 
-from ._common import ROOT, LocalProcess, Metric, classify_requests, delay_flow, median
+from ._common import (
+    HARNESS,
+    ROOT,
+    LocalProcess,
+    Metric,
+    PrefectTarget,
+    classify_requests,
+    delay_flow,
+    median,
+    publish_flow,
+)
 
 DELAY_S = 1.0
 TICK_S = 0.5
@@ -29,8 +39,16 @@ RTT_MS = 50
 WATCH_GOAL = 0.5  # the bare client's list polling vs the SDK
 LAYER_GOAL = {"": 1.0, "rtt": 0.5}  # the Prefect layer vs the SDK: loopback, 50 ms round trip
 FANOUT_GOAL = 2.0
-TASKS_GOAL = 1.5  # prefect_fanout[tasks] vs prefect_fanout[floor]: what each task adds to Prefect
-PREFECT_SIDES = ("prefect", "prefect_memrec", "prefect_many", "prefect_floor")
+TASKS_GOAL = 1.5  # prefect_fanout[tasks] vs prefect_fanout[hand-written]: what the package adds
+PREFECT_SIDES = ("prefect", "prefect_memrec", "prefect_many", "prefect_floor", "prefect_hand")
+
+
+def reply_flow(url: str, api_key: str, seconds: float, name: str) -> str:
+    """trigger -> Delay For `seconds` -> Return Response: the sync webhook answers at its end."""
+    from prefect_imbrace.client import operations as ops
+
+    return publish_flow(url, api_key, name, [ops.delay("step_1", seconds),
+                                             ops.return_response("step_2", body={"ok": True})])
 
 
 def _phases(engine: LocalProcess, flow_id: str, t0_epoch: float, wall: float) -> dict[str, float]:
@@ -57,10 +75,12 @@ def _phases(engine: LocalProcess, flow_id: str, t0_epoch: float, wall: float) ->
 
 
 def _trial(engine: LocalProcess, side: str, n: int, *, trace: bool = False, wait_timeout: float = 60.0,
-           rtt_ms: int = 0, floor_sleep: float = DELAY_S, profile: bool = False) -> dict[str, Any]:
+           rtt_ms: int = 0, floor_sleep: float = DELAY_S, profile: bool = False,
+           target: PrefectTarget = HARNESS) -> dict[str, Any]:
     control = engine.control
     control.reset()
-    flow_id = delay_flow(engine.url, engine.api_key, DELAY_S, name=f"Watch {side}")
+    flows = reply_flow if side == "prefect_hand" else delay_flow
+    flow_id = flows(engine.url, engine.api_key, DELAY_S, name=f"Watch {side}")
     if rtt_ms:  # every engine request (not /_local) waits rtt_ms before it is served
         control.add_fault(r"^/activepieces/", latency_ms=rtt_ms, times=10**9)
     before = control.counters()["requests"]
@@ -71,6 +91,9 @@ def _trial(engine: LocalProcess, side: str, n: int, *, trace: bool = False, wait
         cmd.append("--trace")
     if profile:
         cmd.append("--profile")
+    if target.api_url and side.startswith("prefect"):
+        cmd += ["--prefect-api-url", target.api_url,
+                "--server-pids", ",".join(map(str, target.server_pids()))]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=900)
     control.clear_faults()
     after = control.counters()
@@ -118,14 +141,16 @@ class _Scenario:
         self.results: dict[str, list[dict[str, Any]]] = {}
         self.pair_ratios: list[float] = []
 
-    def trial(self, side: str, trace: bool = False, profile: bool = False, **kwargs: Any) -> dict[str, Any]:
+    def trial(self, side: str, trace: bool = False, profile: bool = False,
+              target: PrefectTarget = HARNESS, **kwargs: Any) -> dict[str, Any]:
+        """One trial; its result is kept under `side + target.suffix` (e.g. `prefect@scaled`)."""
         out = _trial(self.engine, side, self.n, trace=trace, wait_timeout=self.wait_timeout,
-                     rtt_ms=self.rtt_ms, profile=profile, **kwargs)
+                     rtt_ms=self.rtt_ms, profile=profile, target=target, **kwargs)
         where = f" @{self.rtt_ms}ms" if self.rtt_ms else ""
         kind = "memory" if trace else "profile" if profile else "watch"
-        print(f"  {kind} trial {side}{where}: {_brief(out)}", flush=True)
+        print(f"  {kind} trial {side}{target.suffix}{where}: {_brief(out)}", flush=True)
         if not (trace or profile):
-            self.results.setdefault(side, []).append(out)
+            self.results.setdefault(side + target.suffix, []).append(out)
         return out
 
     def pair(self, first_client: bool) -> None:
@@ -142,9 +167,15 @@ class _Scenario:
         return {side: _summary(trials) for side, trials in self.results.items()}
 
 
-def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
-    """`smoke`: 5 runs, our client and the SDK only, no traced trials (tests/benchmarks: code paths only)."""
-    n = 5 if smoke else 50 if quick else 500
+def run(quick: bool, *, smoke: bool = False, targets: tuple[PrefectTarget, ...] = (HARNESS,),
+        size: int | None = None) -> list[Metric]:
+    """`smoke`: 5 runs, our client and the SDK only, no traced trials (tests/benchmarks: code paths only).
+
+    `targets`: the Prefect APIs the Prefect sides run on, each in the same run (the harness
+    by default; `run.py --prefect-api-url` / `--scaled-stack`). `size`: runs per trial instead
+    of 500 (50 quick), to check the code paths at toy sizes.
+    """
+    n = size or (5 if smoke else 50 if quick else 500)
     pairs = 1 if smoke or quick else 5  # client/SDK pairs (cheap trials)
     heavy_after = set() if smoke else {0} if quick else {1, 3}  # pairs after which layer and prefect run
     wait_timeout = 60.0 if quick or smoke else 300.0  # per-run wait limit of the layer sides (runs take ~1 s)
@@ -154,16 +185,17 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
         for r in range(pairs):
             loop.pair(first_client=r % 2 == 0)
             if r in heavy_after:
-                heavy = ("layer", *PREFECT_SIDES)
-                for side in heavy if len(loop.results.get("layer", [])) % 2 == 0 else heavy[::-1]:
-                    loop.trial(side, floor_sleep=loop.client_wall())
+                heavy = [("layer", HARNESS), *((side, target) for target in targets for side in PREFECT_SIDES)]
+                for side, target in heavy if len(loop.results.get("layer", [])) % 2 == 0 else heavy[::-1]:
+                    loop.trial(side, floor_sleep=loop.client_wall(), target=target)
         for side in ("client", "sdk", "layer"):
             layer_walls = [t["wall_s"] for t in loop.results.get("layer", []) if t.get("ok")]
             if smoke or (side == "layer" and (quick or not layer_walls or min(layer_walls) > 30)):
                 continue  # quick, failed or slow above: tracemalloc would only multiply that
             memory[side] = loop.trial(side, trace=True)
         # one cProfiled trial of each Prefect side (its wall time is not used)
-        profiles = {} if smoke else {side: loop.trial(side, profile=True, floor_sleep=loop.client_wall())
+        profiles = {} if smoke else {side: loop.trial(side, profile=True, floor_sleep=loop.client_wall(),
+                                                      target=targets[0])
                                      for side in ("layer", "prefect", "prefect_many")}
         rtt = _Scenario(engine, n, RTT_MS, wait_timeout)
         for r in range(2 if pairs > 1 else 1):
@@ -172,8 +204,10 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
             rtt.trial("layer")
     metrics = _watch_metrics(n, loop.summaries(), loop.pair_ratios, "")
     metrics += _watch_metrics(n, rtt.summaries(), rtt.pair_ratios, f"@{RTT_MS}ms_rtt")
-    return (metrics + _memory_metrics(n, loop.summaries(), memory)
-            + _fanout_metrics(n, loop.summaries(), profiles))
+    metrics += _memory_metrics(n, loop.summaries(), memory)
+    for i, target in enumerate(targets):
+        metrics += _fanout_metrics(n, loop.summaries(), profiles if i == 0 else {}, target)
+    return metrics
 
 
 def _brief(t: dict[str, Any]) -> str:
@@ -250,14 +284,23 @@ def _memory_metrics(n: int, s: dict[str, dict[str, Any]], memory: dict[str, dict
 
 
 _FANOUT = {
-    "prefect": (f"ratio to floor <= {TASKS_GOAL}",
+    "prefect": ("tasks", "hand", f"ratio <= {TASKS_GOAL}",
                 "{n} atrigger_flow_and_wait task runs gathered in one async Prefect flow"),
-    "prefect_memrec": ("report", "[tasks] with the trigger records kept in process memory instead of Prefect "
-                                 "Variables: the difference to [tasks] is what the durable record costs"),
-    "prefect_many": (f"ratio <= {FANOUT_GOAL}", "one trigger_many_and_wait task run for the {n} payloads"),
-    "prefect_floor": ("report", "{n} Prefect task runs that only sleep as long as the bare client's whole "
-                                "fan-out, gathered in one flow: Prefect's own cost of {n} task runs"),
+    "prefect_memrec": ("tasks, records in memory", "hand", "report",
+                       "[tasks] with the trigger records kept in process memory instead of Prefect "
+                       "Variables: the difference to [tasks] is what the durable record costs"),
+    "prefect_many": ("many", "client", f"ratio <= {FANOUT_GOAL}",
+                     "one trigger_many_and_wait task run for the {n} payloads"),
+    "prefect_hand": ("hand-written", "client", "report",
+                     "{n} Prefect task runs in one flow, each calling trigger_flow_sync on one shared bare "
+                     "AsyncImbraceClient (the sync webhook answers with the Imbrace flow's reply; no "
+                     "exactly-once, no artifacts): what a user writes without this package"),
+    "prefect_floor": ("floor", "client", "report",
+                      "{n} Prefect task runs that only sleep as long as the bare client's whole fan-out, "
+                      "gathered in one flow: Prefect's own cost of {n} task runs"),
 }
+"""side: (name in brackets, baseline side, goal, what it measures). Baselines: `hand` is the
+side `prefect_hand` on the same Prefect API; `client` is the bare async client (no Prefect)."""
 
 
 def format_profile(trial: dict[str, Any]) -> str:
@@ -273,20 +316,22 @@ def format_profile(trial: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _fanout_metrics(n: int, s: dict[str, dict[str, Any]], profiles: dict[str, dict[str, Any]]) -> list[Metric]:
+def _fanout_metrics(n: int, s: dict[str, dict[str, Any]], profiles: dict[str, dict[str, Any]],
+                    target: PrefectTarget = HARNESS) -> list[Metric]:
+    """prefect_fanout_N[...] of one Prefect API (`target`); names carry its suffix (`@scaled`)."""
     out: list[Metric] = []
     bare = s.get("client", {"ok": False, "errors": ["not run"]})
-    for side, (goal, what) in _FANOUT.items():
-        if side not in s:
+    not_run = {"ok": False, "errors": ["not run"]}
+    for side, (short, against, goal, what) in _FANOUT.items():
+        pf = s.get(side + target.suffix)
+        if pf is None:
             continue
-        pf = s[side]
-        short = {"prefect": "tasks", "prefect_memrec": "tasks, records in memory"}.get(side, side.replace("prefect_", ""))
-        name = f"prefect_fanout_{n}[{short}]"
-        notes = what.format(n=n) + " (prefect_test_harness) vs the bare async client (list polling)"
-        floor = s.get("prefect_floor", {"ok": False})
-        base = floor if side in ("prefect", "prefect_memrec") else bare  # Prefect's own cost of n task runs
-        if side in ("prefect", "prefect_memrec"):
-            notes = what.format(n=n) + " (prefect_test_harness) vs [floor], the same number of Prefect tasks that sleep"
+        name = f"prefect_fanout_{n}[{short}]{target.suffix}"
+        base = bare if against == "client" else s.get("prefect_hand" + target.suffix, not_run)
+        base_label = ("the bare async client (list polling)" if against == "client" else
+                      "[hand-written], the same number of Prefect tasks calling the sync webhook")
+        notes = f"{what.format(n=n)} ({target.label}) vs {base_label}"
+        floor = s.get("prefect_floor" + target.suffix, not_run)
         if pf["ok"] and base["ok"]:
             ratio = pf["wall_s"] / base["wall_s"]
             limit = TASKS_GOAL if side == "prefect" else FANOUT_GOAL
@@ -296,10 +341,13 @@ def _fanout_metrics(n: int, s: dict[str, dict[str, Any]], profiles: dict[str, di
             out.append(Metric(name=name, value=round(pf["wall_s"], 3), unit="s", baseline=round(base["wall_s"], 3),
                               ratio=round(ratio, 3), goal=goal, met=met,
                               notes=notes, details={"prefect": pf, "bare_client": bare,
+                                                    "prefect_api": target.label,
+                                                    "ratio_to_floor": (round(pf["wall_s"] / floor["wall_s"], 3)
+                                                                       if floor["ok"] else None),
                                                     "layer_no_flow_s": s.get("layer", {}).get("wall_s"),
                                                     **({"profile": profile} if profile else {}),
                                                     **({"layer_profile": layer_profile} if layer_profile else {})}))
         else:
             out.append(Metric(name=name, value=None, unit="s", goal=goal, met=False if goal != "report" else None,
-                              notes="did not complete: " + str(pf.get("errors") or bare.get("errors"))[:600]))
+                              notes="did not complete: " + str(pf.get("errors") or base.get("errors"))[:600]))
     return out

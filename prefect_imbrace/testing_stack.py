@@ -16,9 +16,9 @@ facts this relies on (/work/shared/prefect-deployments-notes.md, "The scaled Pre
   PATH; `initdb` refuses to run as root, so as root the cluster belongs to the `postgres` user.
 - `--workers 2` refuses SQLite, and PostgreSQL while the broker, cache, causal ordering or lease
   storage is still in memory; the API workers then run no services, the services process does.
-- On a first start the API workers race to register block schemas and log about 40
-  `UniqueViolation` tracebacks, harmless; the kit upgrades the database first
-  (`prefect server database upgrade -y`), which does not prevent that race.
+- On a first start the API workers race to register block types and schemas; the loser logs
+  `UniqueViolation` tracebacks and can take the whole API down (exit code 0). The kit migrates
+  the database and registers the blocks in one process first (`PREPARE_DATABASE`).
 
 Example::
 
@@ -74,6 +74,8 @@ API_WORKERS = 2
 POSTGRES_MAX_CONNECTIONS = 200
 """Each API worker and the services process keep their own SQLAlchemy pool (5 + 10 overflow)."""
 DATABASE_USER = DATABASE_NAME = "prefect"
+HEALTH_CONFIRM_S = 3.0
+"""The API must still answer this long after its first healthy answer (see PREPARE_DATABASE)."""
 
 
 on_both_stacks = pytest.mark.parametrize(
@@ -276,6 +278,26 @@ def group_members(pgid: int) -> list[int]:
             and fields[2] == str(pgid)]
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid`, its descendants and its process group's members (Linux /proc; [] elsewhere).
+
+    PostgreSQL's children leave the postmaster's process group (each calls `setsid`), so a
+    part's processes are found by parentage as well as by group.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    stats = {int(entry.name): fields for entry in proc.iterdir()
+             if entry.name.isdigit() and (fields := _stat_fields(int(entry.name)))}
+    found = {pid} | {other for other, fields in stats.items() if fields[2] == str(pid)}
+    grew = True
+    while grew:
+        children = {other for other, fields in stats.items() if int(fields[1]) in found}
+        grew = not children <= found
+        found |= children
+    return sorted(p for p in found if p in stats)
+
+
 def _alive(pid: int) -> bool:
     fields = _stat_fields(pid)
     return bool(fields) and fields[0] != "Z"
@@ -329,9 +351,11 @@ class ScaledPrefectServer(PrefectServer):
     """Seconds each part took to start (cluster, redis, upgrade, api_health)."""
 
     def stop(self) -> None:
-        """End every part by its PID; raise if a process of theirs outlived it (then killed)."""
+        """End every part by its PID; raise if a part had died before, or outlived its stop."""
         self.stop_workers()
-        members = {pid for group in self.pids().values() for pid in group_members(group)}
+        died = {part: process.returncode for part, process in self._processes().items()
+                if process.poll() is not None}
+        members = {pid for leader in self.pids().values() for pid in process_tree(leader)}
         if self.services is not None:
             _end_group(self.services, signal.SIGTERM, grace=15)
         _end_group(self.process, signal.SIGTERM, grace=15)
@@ -343,22 +367,51 @@ class ScaledPrefectServer(PrefectServer):
         for pid in leftover:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        if died:
+            raise RuntimeError(f"parts of the scaled stack had exited before its stop: {died}\n"
+                               f"server.log:\n{_tail(self.log_path)}\nservices.log:\n"
+                               f"{self.services_log()[-3000:]}")
         if leftover:
             raise RuntimeError(f"processes of the scaled stack outlived its stop (killed): {leftover}")
 
+    def _processes(self) -> dict[str, subprocess.Popen[Any]]:
+        parts = {"api": self.process, "services": self.services,
+                 "redis": self.redis and self.redis.process,
+                 "postgres": self.postgres and self.postgres.process}
+        return {part: process for part, process in parts.items() if process is not None}
+
     def pids(self) -> dict[str, int]:
-        """The stack's own processes by part (for tests that check they ended)."""
-        out = {"api": self.process.pid}
-        if self.services is not None:
-            out["services"] = self.services.pid
-        if self.redis is not None:
-            out["redis"] = self.redis.pid
-        if self.postgres is not None:
-            out["postgres"] = self.postgres.pid
-        return out
+        """The leading PID of each part (each leads its own process group)."""
+        return {part: process.pid for part, process in self._processes().items()}
 
     def services_log(self) -> str:
         return _tail(self.services_log_path, 100_000) if self.services_log_path else ""
+
+
+PREPARE_DATABASE = """
+import asyncio
+
+import prefect.plugins
+from prefect.server.database import provide_database_interface
+from prefect.server.models.block_registration import run_block_auto_registration
+
+
+async def prepare() -> None:
+    db = provide_database_interface()
+    await db.create_db()  # the migrations of `prefect server database upgrade`
+    prefect.plugins.load_prefect_collections()  # the blocks of installed collections too
+    async with await db.session() as session:
+        await run_block_auto_registration(session=session)
+
+asyncio.run(prepare())
+"""
+"""Migrate the database and register the block types and schemas, in one process.
+
+Each API worker registers them on start-up; on an empty database two workers race to insert
+the same rows, and a worker that loses fails its start-up (UniqueViolation), after which
+uvicorn stops the whole API with exit code 0 (seen in 1 of 3 first starts here). Registered
+beforehand, the workers only find and update them.
+"""
 
 
 def _prefect(args: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> subprocess.Popen[Any]:
@@ -404,14 +457,12 @@ def start_scaled_prefect_stack(
         port = free_port()
         env = scaled_environment(home, port, postgres.url, redis.port)
         clock = time.monotonic()
-        upgrade = subprocess.run(
-            [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
-            env=env, cwd=home, capture_output=True, text=True, timeout=timeout,
-        )
-        if upgrade.returncode != 0:
-            raise RuntimeError(f"prefect server database upgrade failed:\n{upgrade.stdout[-3000:]}"
-                               f"{upgrade.stderr[-3000:]}")
-        timings["upgrade_s"] = round(time.monotonic() - clock, 1)
+        prepare = subprocess.run([sys.executable, "-c", PREPARE_DATABASE], env=env, cwd=home,
+                                 capture_output=True, text=True, timeout=timeout)
+        if prepare.returncode != 0:
+            raise RuntimeError(f"preparing the Prefect database failed:\n{prepare.stdout[-3000:]}"
+                               f"{prepare.stderr[-3000:]}")
+        timings["prepare_s"] = round(time.monotonic() - clock, 1)
         clock = time.monotonic()
         api = _prefect(["server", "start", "--host", "127.0.0.1", "--port", str(port),
                         "--workers", str(api_workers)], env, home / "server.log", home)
@@ -435,6 +486,9 @@ def start_scaled_prefect_stack(
 
         _wait_until(healthy, api, "prefect server start --workers", server.log_path, timeout)
         timings["api_health_s"] = round(time.monotonic() - clock, 1)
+        # one worker may answer while another still fails its start-up and takes the API down
+        time.sleep(HEALTH_CONFIRM_S)
+        _wait_until(healthy, api, "prefect server start --workers", server.log_path, timeout)
         return server
     except BaseException:
         if server is not None:
