@@ -137,23 +137,12 @@ def fleet_60(server: Any, engine: Any, credentials: Any, runs: int = 60, suffix:
     single = engine.control.counters()
 
     # the floor: the same deployment flow runs on the same workers, holding a slot and sleeping
-    pool = f"bench-floor-{suffix_id}"
-    server.create_pool(pool, paused=True)
-    floor_id = server.deploy(f"{FLOWS}:sleep_like_imbrace", name="bench-floor", pool=pool)
-    floor_runs = [server.run_deployment(floor_id, parameters={"seconds": FLEET_RUN_S, "limit": in_flight,
-                                                              "index": i})
-                  for i in range(runs)]
-    floor_s, floor_done = _release(server, pool, floor_runs)
-
+    floor_s, floor_done = _fleet(server, f"floor-{suffix_id}", "sleep_like_imbrace", [
+        {"seconds": FLEET_RUN_S, "limit": in_flight, "index": i} for i in range(runs)])
     flow_id = new_flow()
-    pool = f"bench-fleet-{suffix_id}"
-    server.create_pool(pool, paused=True)
-    deployment_id = server.deploy(f"{FLOWS}:wait_on_imbrace", name="bench-fleet", pool=pool)
-    flow_runs = [server.run_deployment(deployment_id, parameters={"block": block, "flow_id": flow_id,
-                                                                  "index": i})
-                 for i in range(runs)]
     resubmitted = server.resubmitted
-    fleet_s, done = _release(server, pool, flow_runs)
+    fleet_s, done = _fleet(server, f"fleet-{suffix_id}", "wait_on_imbrace", [
+        {"block": block, "flow_id": flow_id, "index": i} for i in range(runs)])
     fleet = engine.control.counters()
     completed = sum(run.state.is_completed() for run in done)
     fleet_requests = classify_requests(fleet["requests"])
@@ -194,8 +183,13 @@ def fleet_60(server: Any, engine: Any, credentials: Any, runs: int = 60, suffix:
     ]
 
 
-def _release(server: Any, pool: str, flow_runs: list[Any]) -> tuple[float, list[Any]]:
-    """Start the workers on the paused `pool`, resume it; (wall until all final, the runs)."""
+def _fleet(server: Any, name: str, flow: str, parameters: list[dict[str, Any]]) -> tuple[float, list[Any]]:
+    """One flow run per `parameters` of `flow` (benchmarks/_deployed_flows.py), created on a
+    paused pool; then the workers start and the pool resumes. (Wall until all final, the runs.)"""
+    pool = f"bench-{name}"
+    server.create_pool(pool, paused=True)
+    deployment_id = server.deploy(f"{FLOWS}:{flow}", name=f"bench-{name}", pool=pool)
+    flow_runs = [server.run_deployment(deployment_id, parameters=p) for p in parameters]
     workers = server.start_workers(pool, count=FLEET_WORKERS, limit=FLEET_PER_WORKER)
     try:
         started = time.perf_counter()

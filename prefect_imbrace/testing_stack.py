@@ -45,7 +45,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -65,6 +65,8 @@ __all__ = [
     "StackUnavailable",
     "attach_prefect_server",
     "on_both_stacks",
+    "postgres_bin_dir",
+    "process_tree",
     "scaled_environment",
     "start_scaled_prefect_stack",
 ]
@@ -128,22 +130,34 @@ def _tail(path: Path, chars: int = 3000) -> str:
 
 
 @dataclass
-class PostgresCluster:
-    """A throwaway PostgreSQL cluster (`initdb`) served by one `postgres` process on loopback.
+class _LoopbackServer:
+    """A server process of the stack on a loopback port; `stop()` ends its group by PID."""
 
-    Trust authentication on 127.0.0.1 only, the Unix socket inside the data folder, no fsync
-    (the data is thrown away). `stop()` ends the postmaster's process group by its PID (SIGINT:
-    PostgreSQL's fast shutdown), then SIGKILL.
-    """
-
-    data_dir: Path
     port: int
     process: subprocess.Popen[Any]
     log_path: Path
+    stop_signal: ClassVar[int] = signal.SIGTERM
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def stop(self) -> None:
+        """`stop_signal` to the process group, SIGKILL after 20 s."""
+        _end_group(self.process, self.stop_signal, grace=20)
+
+
+@dataclass
+class PostgresCluster(_LoopbackServer):
+    """A throwaway PostgreSQL cluster (`initdb`) served by one `postgres` process on loopback.
+
+    Trust authentication on 127.0.0.1 only, the Unix socket inside the data folder, no fsync
+    (the data is thrown away). `stop()` sends SIGINT (PostgreSQL's fast shutdown: it ends its
+    backends, which are not in its process group), then SIGKILL.
+    """
+
+    data_dir: Path
+    stop_signal: ClassVar[int] = signal.SIGINT
 
     @property
     def url(self) -> str:
@@ -182,7 +196,7 @@ class PostgresCluster:
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, cwd=data_dir, **as_user,
             )
-        cluster = cls(data_dir=data_dir, port=port, process=process, log_path=log_path)
+        cluster = cls(port=port, process=process, log_path=log_path, data_dir=data_dir)
         try:
             _wait_until(cluster._accepts_connections, process, "postgres", log_path, timeout)
             subprocess.run(
@@ -204,21 +218,11 @@ class PostgresCluster:
             check=False, timeout=10,
         ).returncode == 0
 
-    def stop(self) -> None:
-        _end_group(self.process, signal.SIGINT, grace=20)
 
 
 @dataclass
-class RedisServer:
+class RedisServer(_LoopbackServer):
     """A throwaway `redis-server` on loopback: no persistence, data in memory only."""
-
-    port: int
-    process: subprocess.Popen[Any]
-    log_path: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
 
     @property
     def url(self) -> str:
@@ -255,9 +259,6 @@ class RedisServer:
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
-
-    def stop(self) -> None:
-        _end_group(self.process, signal.SIGTERM, grace=10)
 
 
 def _stat_fields(pid: int) -> list[str]:

@@ -79,3 +79,27 @@ def test_deployment_benchmarks_count_the_time_a_flow_run_held_a_worker() -> None
         state.timestamp = t0 + timedelta(seconds=offset)
         states.append(state)
     assert bench_deployments._held_seconds(states) == 9 + 6  # two executions, not the suspension
+
+
+def test_fan_out_ratios_take_their_baseline_on_the_same_prefect_api() -> None:
+    from benchmarks import bench_watch
+    from benchmarks._common import PrefectTarget
+
+    def side(wall: float) -> dict:
+        return {"ok": True, "wall_s": wall}
+
+    scaled = PrefectTarget(api_url="http://127.0.0.1:1/api", suffix="@scaled", label="scaled")
+    summaries = {"client": side(2.0), "prefect": side(9.0), "prefect_hand": side(6.0),
+                 "prefect_floor": side(3.0), "prefect_many@scaled": side(5.0),
+                 "prefect@scaled": side(12.0), "prefect_hand@scaled": side(8.0)}
+    here = {m.name: m for m in bench_watch._fanout_metrics(500, summaries, {})}
+    there = {m.name: m for m in bench_watch._fanout_metrics(500, summaries, {}, scaled)}
+    assert here["prefect_fanout_500[tasks]"].ratio == 1.5  # against [hand-written], same API
+    assert here["prefect_fanout_500[tasks]"].met is True
+    assert here["prefect_fanout_500[tasks]"].details["ratio_to_floor"] == 3.0
+    assert here["prefect_fanout_500[hand-written]"].baseline == 2.0  # the bare client
+    assert set(there) == {"prefect_fanout_500[tasks]@scaled", "prefect_fanout_500[many]@scaled",
+                          "prefect_fanout_500[hand-written]@scaled"}
+    assert there["prefect_fanout_500[tasks]@scaled"].ratio == 1.5  # 12 / 8, not 12 / 6
+    assert there["prefect_fanout_500[many]@scaled"].ratio == 2.5 and not there[
+        "prefect_fanout_500[many]@scaled"].met
