@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
 import shutil
 import signal
@@ -377,8 +378,8 @@ class ScaledPrefectServer(PrefectServer):
 
     def _processes(self) -> dict[str, subprocess.Popen[Any]]:
         parts = {"api": self.process, "services": self.services,
-                 "redis": self.redis and self.redis.process,
-                 "postgres": self.postgres and self.postgres.process}
+                 "redis": self.redis.process if self.redis else None,
+                 "postgres": self.postgres.process if self.postgres else None}
         return {part: process for part, process in parts.items() if process is not None}
 
     def pids(self) -> dict[str, int]:
@@ -435,12 +436,10 @@ def start_scaled_prefect_stack(
     """
     import httpx
 
-    try:
-        import prefect_redis  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - the dev group installs it
+    if importlib.util.find_spec("prefect_redis") is None:  # the servers import it, not this process
         raise StackUnavailable(
-            "prefect-redis is not installed: `pip install 'prefect-imbrace[scaled]'`"
-        ) from exc
+            "prefect-redis is not installed: `pip install 'prefect-imbrace[scaled]'` (Python 3.11+)"
+        )
     home = Path(home or tempfile.mkdtemp(prefix="prefect-scaled-"))
     home.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
