@@ -389,3 +389,25 @@ async def test_delete_invitation_reaches_the_route(engine, project, kind):
     namespace = _namespace(engine, project)
     with pytest.raises(NotFoundError, match="UserInvitation"):
         await run_as_written(DELETE_INVITATION, kind, namespace, project)
+
+
+def test_tasks_take_the_same_leading_parameters(client):
+    """Each Prefect task (and its async twin) takes, after its credentials, the client method's
+    positional parameters in the same order."""
+    import prefect_imbrace.tasks as tasks
+
+    checked = 0
+    for name in dir(tasks):
+        body = getattr(getattr(tasks, name), "fn", None)
+        method = name if hasattr(client.workflows, name) else name[1:]
+        if body is None or not hasattr(client.workflows, method):
+            continue
+        ours = [p.name for p in inspect.signature(body).parameters.values()][1:]
+        leading = [
+            p.name
+            for p in inspect.signature(getattr(client.workflows, method)).parameters.values()
+            if p.kind is p.POSITIONAL_OR_KEYWORD
+        ]
+        assert ours[: len(leading)] == leading, name
+        checked += 1
+    assert checked >= 2 * len(SDK_SIGNATURES)
