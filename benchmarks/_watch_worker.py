@@ -256,9 +256,9 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
 
     creds = _creds(a)
     if a.side == "prefect_memrec":  # the cost of the durable record: keep records in memory
-        from prefect_imbrace.exactly_once import record
+        from prefect_imbrace.exactly_once import durable
 
-        record._prefect_api_available = lambda: False
+        durable._prefect_api_available = lambda: False
 
     @task(name="sleep-like-a-run")
     async def sleeper(i: int, seconds: float) -> str:

@@ -20,6 +20,7 @@ from pydantic import Field
 from prefect_imbrace.credentials import DOCUMENTATION_URL, LOGO_URL, ImbraceCredentials
 from prefect_imbrace.exactly_once.clients import client_kwargs_of, shared_async_client
 from prefect_imbrace.exactly_once.deferral import wait_deferrable
+from prefect_imbrace.exactly_once.durable import open_record_store
 from prefect_imbrace.exactly_once.handle import (
     ImbraceRunHandle,
     TriggerState,
@@ -28,7 +29,6 @@ from prefect_imbrace.exactly_once.handle import (
     run_sync,
 )
 from prefect_imbrace.exactly_once.outcome import ImbraceRunResult
-from prefect_imbrace.exactly_once.record import open_record_store
 from prefect_imbrace.exceptions import ImbraceRunError
 
 __all__ = ["ImbraceFlow", "ImbraceFlowRun"]
@@ -224,7 +224,7 @@ class ImbraceFlow(JobBlock[ImbraceRunResult]):
             async with shared_async_client(client_kwargs_of(handle.credentials)) as shared, \
                     open_record_store() as store:
                 await handle.adopt_or_trigger(shared, store)
-                await handle.persist_sent()  # the caller may never wait (fire and forget)
+                await handle.persist()  # the caller may never wait (fire and forget)
         except BaseException as exc:
             await handle.on_interrupt(exc)
             raise

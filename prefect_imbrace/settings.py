@@ -43,6 +43,16 @@ class ImbraceSettings(PrefectBaseSettings):
         default=15.0, description="How long a trigger's run may take to appear (s)."
     )
     clock_skew: float = Field(default=120.0, description="Margin for clock skew (s).")
+    record_after: float = Field(
+        default=10.0,
+        description="A first attempt's trigger is written to the Prefect API once its run "
+        "has outlived this many seconds (s); shorter runs write nothing there.",
+    )
+    record_retention: float = Field(
+        default=7 * 24 * 3600.0,
+        description="How long trigger records outlive the final state of their Prefect flow "
+        "run before they are pruned (s).",
+    )
     trigger_concurrency: int = Field(
         default=16, description="In-process limit on concurrent triggers."
     )

@@ -204,6 +204,8 @@ async def _suspend(flow_run: Any, pending: Sequence[ImbraceRunHandle], remaining
     from prefect.exceptions import Pause
     from prefect.flow_runs import asuspend_flow_run
 
+    for handle in pending:  # the resumed execution adopts from these, in another process
+        await handle.persist()
     engine_url = _engine_url_of(pending[0])
     waits = [
         DeferredWait(flow_id=h.flow_id, key=h.key, run_id=h.run_id,

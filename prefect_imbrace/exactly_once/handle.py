@@ -2,12 +2,14 @@
 
 The async webhook answers `200 {}` and a webhook id, never a run id, and the engine shows a
 run's trigger headers (our `x-prefect-imbrace-key`) only once the run pauses or ends. So each
-logical trigger has a durable record (`exactly_once.record`: PLANNED -> SENT -> IDENTIFIED ->
-ENDED, or UNKNOWN_OUTCOME after a lost answer), loaded before anything is sent or searched:
+logical trigger has a record (`exactly_once.record`: PLANNED -> SENT -> IDENTIFIED -> ENDED,
+or UNKNOWN_OUTCOME after a lost answer), looked up before anything is sent or searched:
 
-- no record: nobody sent this trigger; write PLANNED, send, then SENT once the run outlives
-  2 s (or UNKNOWN_OUTCOME when the answer is lost), and ENDED; a shorter run stores nothing
-  after PLANNED (a later attempt finds it by its key, which an ended run shows at once);
+- no record, first attempt: nobody sent this trigger; claim it in this process, send; the
+  record reaches the Prefect API only if the run outlives `record_after` (`durable.py`);
+- no record, a possible repeat (retry, re-run, resumed flow run): the first attempt may have
+  sent without writing anything durable; claim the key on the Prefect API as UNKNOWN_OUTCOME
+  and follow the candidates (below); an explicit key is always claimed there before its send;
 - a run id in the record: adopt that run with one GET by id;
 - SENT: a run with our key exists; wait for it to show its key (no search, never a re-send);
 - PLANNED / UNKNOWN_OUTCOME: a send may have made a run. Every run of the flow created since
@@ -49,6 +51,7 @@ from prefect_imbrace.exactly_once.deferral import (
     check_defer_after,
     wait_deferrable,
 )
+from prefect_imbrace.exactly_once.durable import RecordStore, open_record_store
 from prefect_imbrace.exactly_once.inbox import Inbox
 from prefect_imbrace.exactly_once.keys import KEY_HEADER, trigger_context
 from prefect_imbrace.exactly_once.limits import slots
@@ -60,12 +63,7 @@ from prefect_imbrace.exactly_once.outcome import (
     result_from_run,
 )
 from prefect_imbrace.exactly_once.poller import Update, Watch, get_poller, key_of
-from prefect_imbrace.exactly_once.record import (
-    RecordStore,
-    TriggerRecord,
-    TriggerState,
-    open_record_store,
-)
+from prefect_imbrace.exactly_once.record import TriggerRecord, TriggerState
 from prefect_imbrace.exceptions import (
     APIStatusError,
     ImbraceConfigurationError,
@@ -94,7 +92,6 @@ __all__ = [
 
 _MAX_SENDS = 3
 _IDENTIFY_AFTER = 10.0
-_SENT_SAVED_AFTER = 2.0  # a run that ends sooner stores PLANNED only: one Variable per trigger
 CANCELLABLE_STATUSES = ("PAUSED", "QUEUED")  # what the engine's bulk cancel accepts
 
 
@@ -139,8 +136,9 @@ class ImbraceRunHandle:
         ctx = trigger_context(flow_id, idempotency_key, discriminator=discriminator, payload=payload)
         self.key = ctx.key
         self._maybe_repeat = ctx.maybe_repeat
+        self._explicit_key = ctx.explicit
         self._search_from = ctx.search_from
-        self.record = TriggerRecord(flow_id=flow_id, key=self.key)
+        self.record = TriggerRecord(flow_id=flow_id, key=self.key, flow_run_id=ctx.flow_run_id)
         self.adopted = False
         """True when an earlier attempt sent the trigger and this one adopted its run."""
         self.status: str | None = None
@@ -156,7 +154,10 @@ class ImbraceRunHandle:
         self._retried = False
         self._abandoned = False
         self._cancel_attempted = False
-        self._sent_unsaved_since: float | None = None
+        self._durable = False
+        """Whether this record is written to the Prefect API (`durable.py` says when)."""
+        self._durable_at: float | None = None
+        """When (monotonic) a first attempt's record turns durable if its run still goes on."""
 
     @property
     def run_id(self) -> str | None:
@@ -172,28 +173,47 @@ class ImbraceRunHandle:
 
     # -- adopt or trigger -------------------------------------------------------------------
     async def adopt_or_trigger(self, shared: Any, store: RecordStore) -> None:
-        """Create the record and send, or load an earlier attempt's record and adopt its run.
+        """Claim the key and send, or load an earlier attempt's record and adopt its run.
 
-        Returns once the trigger is sent or adopted; the run itself is identified by
-        `wait_until_ended` (the engine shows our key only when the run pauses or ends).
+        A first attempt claims in this process only (no Prefect request); a possible repeat
+        (`keys.TriggerContext.maybe_repeat`) looks for a record on the Prefect API and claims
+        there, atomically, before anything is sent. Returns once the trigger is sent or
+        adopted; the run itself is identified by `wait_until_ended` (the engine shows our key
+        only when the run pauses or ends).
         """
         self.store = store
-        if store.durable or not self._maybe_repeat:
-            # create first (atomic; one request on the common path): PLANNED with one send,
-            # since a reader cannot tell whether it left before a crash
-            self.record.sends = 1
-            self.record.first_planned_at = self.record.updated = datetime.now(timezone.utc)
-            if await store.create(self.record):
-                await self._send(shared, first=True)
-                return
-        found = await store.load(self.flow_id, self.key)  # an earlier attempt's record
+        durable = store.durable and self._maybe_repeat
+        where = {"flow_run_id": self.record.flow_run_id, "explicit_key": self._explicit_key}
+        found = await store.load(self.flow_id, self.key, durable=durable, **where)
         if found is None:
-            # no durable record to ask (no Prefect API) and an earlier attempt may have sent,
-            # or a record vanished: treat it as a send of unknown outcome since the horizon
-            found = TriggerRecord(flow_id=self.flow_id, key=self.key,
-                                  state=TriggerState.UNKNOWN_OUTCOME,
-                                  first_planned_at=self._search_from, sends=1)
-            await store.create(found)
+            record = self.record
+            record.first_planned_at = record.updated = datetime.now(timezone.utc)
+            record.sends = 1
+            if self._maybe_repeat and not self._explicit_key:
+                # a retry or re-run: the first attempt wrote nothing durable while its run
+                # was short, so a send of unknown outcome since the horizon is what it may
+                # have left (an explicit key is always claimed before its send: none was)
+                record.state = TriggerState.UNKNOWN_OUTCOME
+                record.first_planned_at = self._search_from
+            elif self._maybe_repeat and not store.durable:
+                # an explicit key and no Prefect API to ask: an earlier process may have sent
+                record.state, record.first_planned_at = TriggerState.UNKNOWN_OUTCOME, self._search_from
+            if await store.claim(record, durable=durable, explicit_key=self._explicit_key):
+                self._durable = durable
+                if record.state is TriggerState.PLANNED:
+                    await self._send(shared, first=True)
+                    return
+                found = record
+            else:  # an attempt racing this one claimed first: adopt what it stored
+                found = await store.load(self.flow_id, self.key, durable=durable, **where)
+                if found is None:
+                    raise ImbraceConfigurationError(
+                        f"the trigger record of key {self.key!r} was claimed but cannot be read; "
+                        "is another process deleting Prefect Variables tagged "
+                        "'prefect-imbrace-trigger'?")
+            self._durable = durable
+        else:
+            self._durable = durable or self._durable
         self.record = found
         self.adopted = found.sends > 0
         await self._resume(shared)
@@ -232,10 +252,10 @@ class ImbraceRunHandle:
         """PLANNED (saved first) -> send -> SENT, or UNKNOWN_OUTCOME when the answer is lost."""
         assert self.store is not None
         record = self.record
-        if not first:  # a re-send: its intent is durable before it leaves
+        if not first:  # a re-send: its intent is stored (durably, if durable) before it leaves
             record.state = TriggerState.PLANNED
             record.sends += 1
-            await self._save()
+            await self._save(now=True)
         self._register_watch(record.first_planned_at - timedelta(seconds=self.options.clock_skew))
         self._track()
         headers = {**self.extra_headers, KEY_HEADER: self.key}
@@ -260,9 +280,9 @@ class ImbraceRunHandle:
             raise
         record.state = TriggerState.SENT
         record.webhook_id = receipt.webhook_id
-        # saved once the run outlives _SENT_SAVED_AFTER (wait_until_ended); until then the
-        # stored PLANNED already keeps every other attempt from sending again
-        self._sent_unsaved_since = time.monotonic()
+        await self._save()
+        if not self._durable:  # written to the Prefect API only if the run outlives record_after
+            self._durable_at = time.monotonic() + self.options.record_after
         self._note("Triggered Imbrace flow %s (webhook id %s, key %s).",
                    self.flow_id, receipt.webhook_id, self.key)
 
@@ -307,9 +327,10 @@ class ImbraceRunHandle:
         self.record.run_id = run.id
         self.project_id = run.project_id
         self._note("Imbrace run %s of flow %s found (%s).", run.id, self.flow_id, run.status)
-        if not run.is_terminal:  # a run found at its end is saved once, as ENDED
+        if not run.is_terminal:  # found before its end: it paused, and may stay so for days
             self.record.state = TriggerState.IDENTIFIED
             self.record.status = run.status
+            self._durable, self._durable_at = True, None
             await self._save()
             if self.artifacts:  # a run found only once it ended gets the summary, with the link
                 self._linked = True
@@ -382,11 +403,11 @@ class ImbraceRunHandle:
                 if self._abandoned:
                     raise asyncio.CancelledError("the caller stopped waiting")
                 now = time.monotonic()
-                unsaved = self._sent_unsaved_since
-                if unsaved is not None and (now - unsaved >= _SENT_SAVED_AFTER
-                                            or (until is not None and now >= until)):
+                due = self._durable_at
+                if due is not None and now >= due:  # the run outlived record_after
+                    self._durable, self._durable_at = True, None
                     await self._save()
-                    unsaved = None
+                    due = None
                 if until is not None and now >= until:
                     return False
                 if now >= deadline:
@@ -408,8 +429,8 @@ class ImbraceRunHandle:
                 limit = min(deadline, until) - now if until is not None else deadline - now
                 if paused_since is not None and opts.paused_timeout is not None:
                     limit = min(limit, paused_since + opts.paused_timeout - now)
-                if unsaved is not None:
-                    limit = min(limit, unsaved + _SENT_SAVED_AFTER - now)
+                if due is not None:
+                    limit = min(limit, due - now)
                 update = await self._inbox.get(max(0.01, min(limit, 5.0)))
                 if update is not None:
                     await self._handle(update)
@@ -422,25 +443,36 @@ class ImbraceRunHandle:
     async def _ended(self) -> None:
         self.close()
         run, record = self.final_run, self.record
+        self._durable_at = None
         if record.state is not TriggerState.ENDED:
-            # a run that ended before its SENT was stored leaves PLANNED only: a later attempt
-            # finds it by its key (shown at once); a fan-out of short runs writes 1 Variable each
-            stored = self._sent_unsaved_since is None
+            # durable only if it was before: a short first attempt's run writes nothing to the
+            # Prefect API, and a later attempt finds it by its key, which an ended run shows
             record.run_id, record.state, record.status = run.id, TriggerState.ENDED, run.status
-            self._sent_unsaved_since = None
-            if stored:
-                await self._save()
-
-    async def _save(self) -> None:
-        """Store the record's state as its next version (`exactly_once.record`)."""
-        self._sent_unsaved_since = None
-        if self.store is not None:
-            await self.store.save(self.record)
-
-    async def persist_sent(self) -> None:
-        """Store a pending SENT now, for callers that may never wait (`ImbraceFlow.trigger`)."""
-        if self._sent_unsaved_since is not None:
             await self._save()
+
+    async def _save(self, now: bool = False) -> None:
+        """Store the record's new state: in the process, and journaled if it is durable.
+
+        `now` writes a durable record before returning (a re-send's intent); otherwise the
+        journal writes it within a second (`durable.FLUSH_EVERY`).
+        """
+        self.record.updated = datetime.now(timezone.utc)
+        if self.store is None:
+            return
+        if now and self._durable:
+            await self.store.persist(self.record)
+        else:
+            self.store.save(self.record, durable=self._durable)
+
+    async def persist(self) -> None:
+        """Write the record to the Prefect API now: the flow run suspends, or nobody may wait
+        (`ImbraceFlow.trigger`); every later state is journaled too."""
+        if self.store is None:
+            return
+        if not self._durable:
+            self._durable, self._durable_at = True, None
+            self.store.save(self.record, durable=True)
+        await self.store.flush()
 
     async def result(self) -> ImbraceRunResult:
         """The ended run's typed result, or the matching error (artifacts recorded once)."""

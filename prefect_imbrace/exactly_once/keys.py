@@ -41,13 +41,42 @@ _task_run_bases: dict[str, str] = {}
 
 
 class TriggerContext:
-    """Where a trigger happens: the key, whether it may be a repeat, and a search horizon."""
+    """Where a trigger happens: the key, whether it may be a repeat, and a search horizon.
 
-    def __init__(self, key: str, maybe_repeat: bool, search_from: datetime, derived: bool):
+    `maybe_repeat`: an earlier attempt of this very trigger may exist (an explicit key, a
+    retried task, a re-run, retried or resumed flow run); its record must then be looked up
+    on the Prefect API and claimed there before anything is sent. A first attempt needs neither.
+    """
+
+    def __init__(self, key: str, maybe_repeat: bool, search_from: datetime, derived: bool,
+                 flow_run_id: str | None = None):
         self.key = key
         self.maybe_repeat = maybe_repeat
         self.search_from = search_from
         self.derived = derived
+        self.flow_run_id = flow_run_id
+
+    @property
+    def explicit(self) -> bool:
+        """The caller chose the key (`idempotency_key=`): other flow runs may share it."""
+        return not self.derived and self.maybe_repeat
+
+
+def _flow_run_repeats(flow_run: Any) -> bool:
+    """Whether this execution of the flow run may follow an earlier one that triggered.
+
+    A retry or re-run enters Running again (`run_count` > 1). A flow run resumed after a
+    suspension is re-executed from its start WITHOUT a new run count (Prefect counts it as the
+    same run): its pause keys (`empirical_policy.pause_keys`) and our deferral tag tell.
+    """
+    from prefect_imbrace.exactly_once.deferral import DEFERRED_TAG
+
+    if (flow_run.run_count or 0) > 1:
+        return True
+    policy = getattr(flow_run, "empirical_policy", None)
+    if policy is not None and (getattr(policy, "pause_keys", None) or getattr(policy, "resuming", False)):
+        return True
+    return DEFERRED_TAG in (getattr(flow_run, "tags", None) or [])
 
 
 def _digest(*parts: object) -> str:
@@ -145,8 +174,7 @@ def trigger_context(
 
     Inside a Prefect flow run the key is derived (see the module docstring); outside, it is
     random unless `idempotency_key` is given. `maybe_repeat` says whether an earlier attempt
-    may have sent this trigger without leaving a durable record this process can read
-    (explicit keys, re-runs): the engine is then searched before sending.
+    of this trigger may exist (explicit keys, retries, re-runs, resumed flow runs).
     """
     from prefect.context import FlowRunContext, TaskRunContext
 
@@ -159,7 +187,7 @@ def trigger_context(
         started = flow_run.start_time or flow_run.created or now
         search_from = min(search_from if idempotency_key else started, started)
     maybe_repeat = idempotency_key is not None
-    if flow_run is not None and (flow_run.run_count or 0) > 1:
+    if flow_run is not None and _flow_run_repeats(flow_run):
         maybe_repeat = True
     if task_ctx is not None and (task_ctx.task_run.run_count or 0) > 1:
         maybe_repeat = True
@@ -179,4 +207,5 @@ def trigger_context(
         raise ImbraceConfigurationError(
             "idempotency_key must be a non-empty single-line string of at most 200 characters."
         )
-    return TriggerContext(key, maybe_repeat, search_from, derived)
+    return TriggerContext(key, maybe_repeat, search_from, derived,
+                          str(flow_run.id) if flow_run is not None else None)

@@ -27,6 +27,7 @@ class WaitOptions:
             s.correlation_grace if correlation_grace is None else correlation_grace
         )
         self.clock_skew = s.clock_skew if clock_skew is None else clock_skew
+        self.record_after = s.record_after
         self.trigger_concurrency = s.trigger_concurrency
         self.concurrency_limit_name = s.concurrency_limit_name
         if self.timeout <= 0:

@@ -1,9 +1,9 @@
-"""The durable record of one logical trigger: its key, its state and, once known, its run id.
+"""The record of one logical trigger: its key, its state and, once known, its run id.
 
 Why: the engine tells which run a trigger produced only when that run pauses or ends, and a
 process can die (or a task, an enclosing task or the flow run can be retried) at any moment
 in between. The record says what already happened, so whoever picks the trigger up next
-adopts the run instead of sending again, before it searches the engine or sends anything.
+adopts the run instead of sending again.
 
 States (`TriggerState`), in order:
 
@@ -11,52 +11,44 @@ States (`TriggerState`), in order:
        │                                     ▲
        └─answer lost─▶ UNKNOWN_OUTCOME ──────┘ (its run shows its key)
 
-- PLANNED: written *before* the webhook is sent. A reader cannot tell whether the send
-  happened (the writer may have died in between), so it treats it like UNKNOWN_OUTCOME.
+- PLANNED: the intent to send. A reader cannot tell whether the send happened (the writer may
+  have died in between), so it treats it like UNKNOWN_OUTCOME.
 - SENT: the engine accepted the trigger (200): exactly one run carries the key; never send again.
 - UNKNOWN_OUTCOME: the answer was lost: a run may exist. Send again only when the engine holds
   no run that could be ours (docs/concepts/trigger-and-wait.md).
 - IDENTIFIED: the run id is known; a re-run adopts it with one GET by id, no search.
 - ENDED: the run is terminal (its status is kept); a re-run reads its result by id.
 
-SENT and ENDED are stored only for a run that outlives 2 s (`runs._SENT_SAVED_AFTER`): a
-shorter one stays PLANNED, one Variable per trigger, and a later attempt finds it by its key.
-
-Storage: Prefect Variables on the Prefect API (`imbrace-trigger-<digest of flow id and key>`,
-then one `-v<n>` per state change), so a new process on another machine that talks to the same
-Prefect API finds it. Creation is atomic (the API refuses a second Variable of that name), so
-two racing callers with the same key cannot both send. Outside any Prefect run and with no
-`PREFECT_API_URL` set there is no API to write to: records then live in this process only
-(`MemoryRecordStore`), and explicit keys fall back to searching the engine before sending.
+Every record lives in this process (`MemoryRecords`): an in-process retry of a task, of an
+enclosing task or of the flow run adopts from there with no Prefect call. What is also written
+to the Prefect API, and when, is `durable.py`'s business: only where an earlier attempt may
+exist, and for runs that outlive `record_after`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import hashlib
-import os
+import re
 import threading
-import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import OrderedDict
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 __all__ = [
-    "MemoryRecordStore",
-    "RecordStore",
+    "RECORD_TAG",
+    "MemoryRecords",
     "TriggerRecord",
     "TriggerState",
-    "VariableRecordStore",
-    "open_record_store",
-    "variable_name",
+    "claim_name",
+    "journal_prefix",
+    "memory_records",
 ]
 
 RECORD_TAG = "prefect-imbrace-trigger"
-_MAX_VERSIONS = 100
+"""The tag of every Prefect Variable that holds trigger records (claims and journals)."""
 
 
 class TriggerState(str, enum.Enum):
@@ -83,8 +75,8 @@ class TriggerRecord(BaseModel):
     sends: int = 0
     webhook_id: str | None = None
     updated: datetime = Field(default_factory=_now)
-    version: int = 0
-    """Which snapshot this is (0 = the atomic claim; see `VariableRecordStore`)."""
+    flow_run_id: str | None = None
+    """The Prefect flow run that wrote it (None outside one): names its Variables, prunes them."""
 
     @property
     def may_have_sent(self) -> bool:
@@ -92,172 +84,80 @@ class TriggerRecord(BaseModel):
         return self.state in (TriggerState.PLANNED, TriggerState.UNKNOWN_OUTCOME)
 
 
-def variable_name(flow_id: str, key: str) -> str:
-    """Variable names allow lowercase letters, digits, '-' and '_': a digest fits any key."""
-    digest = hashlib.sha256(f"{flow_id}|{key}".encode("utf-8", "surrogatepass")).hexdigest()
-    return f"imbrace-trigger-{digest[:40]}"
+def _digest(*parts: str, length: int) -> str:
+    raw = "|".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(raw).hexdigest()[:length]
 
 
-class RecordStore(Protocol):
-    """Where records live. `create` is atomic: False when a record of that key exists."""
-
-    durable: bool
-
-    async def load(self, flow_id: str, key: str) -> TriggerRecord | None: ...
-
-    async def create(self, record: TriggerRecord) -> bool: ...
-
-    async def save(self, record: TriggerRecord) -> None: ...
+def _name_part(text: str) -> str:
+    """Variable names allow lowercase letters, digits, '-' and '_' only."""
+    return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-")[:40] or "x"
 
 
-class MemoryRecordStore:
-    """Records of this process only (no Prefect API to write to)."""
+def journal_prefix(flow_run_id: str | None, flow_id: str | None = None) -> str:
+    """`imbrace-<flow run id>-<Imbrace flow id>-`: the start of a flow run's Variable names.
 
-    durable = False
-
-    def __init__(self) -> None:
-        self._records: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-
-    async def load(self, flow_id: str, key: str) -> TriggerRecord | None:
-        with self._lock:
-            data = self._records.get(variable_name(flow_id, key))
-        return TriggerRecord.model_validate(data) if data is not None else None
-
-    async def create(self, record: TriggerRecord) -> bool:
-        name = variable_name(record.flow_id, record.key)
-        with self._lock:
-            if name in self._records:
-                return False
-            self._records[name] = record.model_dump(mode="json")
-        return True
-
-    async def save(self, record: TriggerRecord) -> None:
-        record.updated = _now()
-        record.version += 1
-        with self._lock:
-            self._records[variable_name(record.flow_id, record.key)] = record.model_dump(mode="json")
+    Every Variable a flow run writes starts with it, so the Variables page groups them by flow
+    run and a reader (a re-run of that flow run) lists them all in one call.
+    """
+    head = f"imbrace-{_name_part(flow_run_id) if flow_run_id else 'outside-flow-runs'}-"
+    return head + (f"{_name_part(flow_id)}-" if flow_id is not None else "")
 
 
-class VariableRecordStore:
-    """Records as Prefect Variables, through one Prefect client (see `open_record_store`).
+def claim_name(record: TriggerRecord, explicit_key: bool) -> str:
+    """The Variable that claims one trigger before its send (created atomically, once).
 
-    Each state change *creates* a new version (`<name>-v1`, `-v2`, ...) instead of updating the
-    Variable: on the Prefect server 100 creates took about 2 s however many were in flight,
-    100 updates 9-12 s one at a time and 16 s with 50 at once (`prefect_test_harness`, SQLite);
-    with updates a 50-task fan-out took 5x as long. A reader takes the highest version; a
-    record has a handful (PLANNED, SENT, ENDED; more after re-sends).
+    A derived key belongs to one flow run (it digests its id), so its claim is named after the
+    flow run; an explicit key (`idempotency_key=`) may be shared by many flow runs, so its claim
+    is named after the Imbrace flow and the key only.
+    """
+    digest = _digest(record.flow_id, record.key, length=24)
+    if explicit_key or record.flow_run_id is None:
+        return f"imbrace-key-{_name_part(record.flow_id)}-{digest}"
+    return f"{journal_prefix(record.flow_run_id, record.flow_id)}claim-{digest}"
+
+
+class MemoryRecords:
+    """The records this process made or loaded, newest state only (thread-safe).
+
+    Bounded (`limit`, the oldest go first): a long-lived process that fans out all day must not
+    grow without end. A record evicted here is still covered where it matters: by its Prefect
+    Variable when it was written there, else by a search of the engine (as after a lost answer).
     """
 
-    durable = True
-    _PROBE = 4  # versions read at once when loading (most records end at v2: PLANNED, SENT, ENDED)
+    def __init__(self, limit: int = 20_000) -> None:
+        self._records: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._limit = limit
 
-    def __init__(self, client: Any):
-        self._client = client
+    def _store(self, record: TriggerRecord) -> None:
+        self._records[(record.flow_id, record.key)] = record.model_dump(mode="json")
+        self._records.move_to_end((record.flow_id, record.key))
+        while len(self._records) > self._limit:
+            self._records.popitem(last=False)
 
-    async def load(self, flow_id: str, key: str) -> TriggerRecord | None:
-        name = variable_name(flow_id, key)
-        latest = await self._read(name)
-        if latest is None:
-            return None
-        version = 1
-        while True:
-            batch = await asyncio.gather(
-                *(self._read(f"{name}-v{v}") for v in range(version, version + self._PROBE))
-            )
-            for found in batch:
-                if found is None:
-                    return latest
-                latest = found
-            version += self._PROBE
+    def get(self, flow_id: str, key: str) -> TriggerRecord | None:
+        with self._lock:
+            data = self._records.get((flow_id, key))
+        return TriggerRecord.model_validate(data) if data is not None else None
 
-    async def _read(self, name: str) -> TriggerRecord | None:
-        variable = await self._client.read_variable_by_name(name)
-        if variable is None or not isinstance(variable.value, dict):
-            return None
-        return TriggerRecord.model_validate(variable.value)
-
-    async def _create(self, name: str, record: TriggerRecord) -> bool:
-        from prefect.client.schemas.actions import VariableCreate
-        from prefect.exceptions import ObjectAlreadyExists
-
-        try:
-            await self._client.create_variable(
-                VariableCreate(name=name, value=record.model_dump(mode="json"), tags=[RECORD_TAG])
-            )
-        except ObjectAlreadyExists:
-            return False
+    def claim(self, record: TriggerRecord) -> bool:
+        """Store `record` unless one of its key exists (then False): in-process races lose here."""
+        with self._lock:
+            if (record.flow_id, record.key) in self._records:
+                return False
+            self._store(record)
         return True
 
-    async def create(self, record: TriggerRecord) -> bool:
-        record.version = 0
-        return await self._create(variable_name(record.flow_id, record.key), record)
+    def put(self, record: TriggerRecord) -> None:
+        with self._lock:
+            self._store(record)
 
-    async def save(self, record: TriggerRecord) -> None:
-        record.updated = _now()
-        name = variable_name(record.flow_id, record.key)
-        for _ in range(_MAX_VERSIONS):
-            record.version += 1
-            if await self._create(f"{name}-v{record.version}", record):
-                return
-            # another writer took this version first (an adopter racing a process believed
-            # dead): ours is newer, so it goes after theirs
-        raise RuntimeError(f"trigger record {name} has more than {_MAX_VERSIONS} versions")
+    def clear(self) -> None:
+        """Forget everything (tests that stand for a new process)."""
+        with self._lock:
+            self._records.clear()
 
 
-_memory = MemoryRecordStore()
-
-
-def _prefect_api_available() -> bool:
-    """Inside a Prefect run, or with an API URL configured (else Prefect would start one)."""
-    from prefect.context import FlowRunContext, TaskRunContext
-
-    if FlowRunContext.get() is not None or TaskRunContext.get() is not None:
-        return True
-    from prefect.settings import PREFECT_API_URL
-
-    return bool(PREFECT_API_URL.value() or os.environ.get("PREFECT_API_URL"))
-
-
-class _Shared:
-    def __init__(self, client: Any):
-        self.client = client
-        self.users = 0
-        self.ready = asyncio.Event()
-
-
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shared] = weakref.WeakKeyDictionary()
-_clients_lock = threading.Lock()
-
-
-@asynccontextmanager
-async def open_record_store() -> AsyncIterator[RecordStore]:
-    """The record store for this call; one Prefect client per event loop, shared by its waits."""
-    if not _prefect_api_available():
-        yield _memory
-        return
-    from prefect.client.orchestration import get_client
-
-    loop = asyncio.get_running_loop()
-    with _clients_lock:
-        shared = _clients.get(loop)
-        fresh = shared is None
-        if fresh:
-            shared = _clients[loop] = _Shared(get_client())
-        assert shared is not None
-        shared.users += 1
-    try:
-        if fresh:
-            await shared.client.__aenter__()
-            shared.ready.set()
-        else:
-            await shared.ready.wait()
-        yield VariableRecordStore(shared.client)
-    finally:
-        with _clients_lock:
-            shared.users -= 1
-            last = shared.users == 0
-            if last and _clients.get(loop) is shared:
-                del _clients[loop]
-        if last:
-            await shared.client.__aexit__(None, None, None)
+memory_records = MemoryRecords()
+"""The process's records."""

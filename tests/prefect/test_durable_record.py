@@ -22,26 +22,35 @@ from prefect_imbrace.exactly_once.record import RECORD_TAG
 CHILD = Path(__file__).with_name("durable_child.py")
 
 
-def record_versions(flow_id: str) -> dict[str, list[dict]]:
-    """Every stored version of each trigger record of `flow_id`, by key, oldest first."""
-    by_key: dict[str, list[dict]] = {}
+def record_variables() -> list[dict]:
+    """Every Prefect Variable that holds trigger records (claims and journals)."""
+    out: list[dict] = []
     with get_client(sync_client=True) as client:
         offset = 0
         while True:
             page = client.request("POST", "/variables/filter", json={
                 "variables": {"tags": {"all_": [RECORD_TAG]}}, "limit": 200, "offset": offset,
             }).json()
-            for variable in page:
-                if variable["value"].get("flow_id") == flow_id:
-                    by_key.setdefault(variable["value"]["key"], []).append(variable["value"])
+            out += page
             if len(page) < 200:
-                return {k: sorted(vs, key=lambda v: v["version"]) for k, vs in by_key.items()}
+                return out
             offset += 200
 
 
+def stored_states(flow_id: str) -> dict[str, list[dict]]:
+    """Each stored state of each trigger record of `flow_id`, by key, oldest first."""
+    by_key: dict[str, list[dict]] = {}
+    for variable in record_variables():
+        value = variable["value"]
+        for record in value.get("records", [value]):
+            if record.get("flow_id") == flow_id:
+                by_key.setdefault(record["key"], []).append(record)
+    return {k: sorted(vs, key=lambda r: r["updated"]) for k, vs in by_key.items()}
+
+
 def records_of(flow_id: str) -> list[dict]:
-    """The latest version of each trigger record of `flow_id` (what a reader adopts from)."""
-    return [versions[-1] for versions in record_versions(flow_id).values()]
+    """The newest stored state of each trigger record of `flow_id` (what a reader adopts from)."""
+    return [states[-1] for states in stored_states(flow_id).values()]
 
 
 def wait_for(predicate, what: str, limit: float = 90.0):
@@ -99,24 +108,28 @@ def test_sigkill_mid_wait_then_rerun_in_a_new_process_adopts_from_the_record(cre
     assert [r["state"] for r in records_of(fid)] == ["ENDED"]
 
 
-def test_each_state_change_is_a_new_version_and_short_runs_store_planned_only(creds, flows):
-    """A run that ends within 2 s of its send stores PLANNED only (one Variable per trigger: a
-    later attempt finds the ended run by its key); a longer one stores SENT, so a crash mid-wait
-    knows it was accepted, and then ENDED with its run id, so a re-run adopts it by id."""
+def test_a_short_first_attempt_writes_nothing_and_a_long_run_journals_its_states(
+        creds, flows, monkeypatch):
+    """A first attempt whose run ends within `record_after` writes no Prefect object (a later
+    attempt finds the ended run by its key); a run that outlives it journals SENT, so a crash
+    mid-wait knows it was accepted, then ENDED with its run id, so a re-run adopts it by id."""
+    import asyncio
+
     from prefect import flow
 
     from prefect_imbrace.tasks import atrigger_flow_and_wait
 
-    short, longer = flows.long(0.2, name="Versions short"), flows.long(4, name="Versions long")
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_IMBRACE_RECORD_AFTER", "1")
+    short, longer = flows.long(0.2, name="Journal short"), flows.long(4, name="Journal long")
 
     @flow
     async def both() -> None:
         await atrigger_flow_and_wait(creds, short, {"n": 1})
         await atrigger_flow_and_wait(creds, longer, {"n": 2})
 
-    import asyncio
-
     asyncio.run(both())
-    states = {fid: [[v["state"] for v in vs] for vs in record_versions(fid).values()]
+    states = {fid: [[r["state"] for r in rs] for rs in stored_states(fid).values()]
               for fid in (short, longer)}
-    assert states == {short: [["PLANNED"]], longer: [["PLANNED", "SENT", "ENDED"]]}
+    assert states == {short: [], longer: [["SENT", "ENDED"]]}
+    [ended] = records_of(longer)
+    assert ended["run_id"] and ended["status"] == "SUCCEEDED"
