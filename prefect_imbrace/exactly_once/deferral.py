@@ -183,6 +183,8 @@ async def wait_deferrable(handles: Sequence[ImbraceRunHandle], defer_after: floa
         return False
     until = time.monotonic() + defer_after
     pending = [h for h in handles if not await h.wait_until_ended(until=until)]
+    for handle in pending:  # the execution resumed after the suspension adopts from these
+        await handle.persist()
     if not pending:
         if group is None:  # a fan-out forgets once, after its last member (`finish`)
             await _forget(flow_run)
@@ -204,8 +206,6 @@ async def _suspend(flow_run: Any, pending: Sequence[ImbraceRunHandle], remaining
     from prefect.exceptions import Pause
     from prefect.flow_runs import asuspend_flow_run
 
-    for handle in pending:  # the resumed execution adopts from these, in another process
-        await handle.persist()
     engine_url = _engine_url_of(pending[0])
     waits = [
         DeferredWait(flow_id=h.flow_id, key=h.key, run_id=h.run_id,
