@@ -1,7 +1,7 @@
 """`ImbraceFlow` / `ImbraceFlowRun`: Prefect's JobBlock / JobRun pair for an Imbrace flow.
 
 `ImbraceFlow` is a saved block (credentials + flow id + defaults); `trigger()` sends (or, on a
-retry or re-run, adopts from its durable record) one trigger and returns an `ImbraceFlowRun`;
+retry or re-run, adopts from its record) one trigger and returns an `ImbraceFlowRun`;
 `wait_for_completion()` and `fetch_result()` follow its run. Every method comes as an explicit
 pair: the sync name blocks (`trigger`, `wait_for_completion`, `fetch_result`, `cancel`), the
 `a`-prefixed twin is awaited (`atrigger`, `await_for_completion`, `afetch_result`, `acancel`),

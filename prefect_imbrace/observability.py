@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from prefect.logging.loggers import get_logger
 
+from prefect_imbrace.prefect_api import prefect_slots
 from prefect_imbrace.run_links import known_page_link, page_link, shown, ui_link
 
 if TYPE_CHECKING:
@@ -52,31 +53,12 @@ __all__ = [
 EVENT_PREFIX = "imbrace.flow-run"
 _EVENT_NAMESPACE = uuid.UUID("6f1c5a8e-3f0b-4d4c-9a53-6f2f0b1d7e21")
 _log = get_logger("prefect_imbrace.observability")
-_ARTIFACT_WRITES = 8
-_write_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
 _EMITTED_KEPT = 20_000
 _emitted: OrderedDict[tuple[str, str], None] = OrderedDict()
 _emitted_lock = threading.Lock()
 _deployment_names: dict[str, str] = {}
 RESULT_CHARS = 1500
 CELL_CHARS = 120
-
-
-def _slots() -> asyncio.Semaphore:
-    """At most `_ARTIFACT_WRITES` artifact writes in flight per event loop.
-
-    Why: hundreds of waits finishing together would otherwise queue hundreds of POSTs on the
-    Prefect client's connection pool at once, and httpcore's pool queue costs O(queued) per
-    request (a 500-task fan-out spent most of its time there, docs/benchmarks.md). A few
-    writers drain the same queue faster.
-    """
-    loop = asyncio.get_running_loop()
-    slots = _write_slots.get(loop)
-    if slots is None:
-        slots = _write_slots[loop] = asyncio.Semaphore(_ARTIFACT_WRITES)
-    return slots
 
 
 def _in_run_context() -> bool:
@@ -269,7 +251,7 @@ async def arecord_run_link(credentials: ImbraceCredentials, run: Any) -> None:
     try:
         link = await _arun_url(credentials, run)
         key = await _key("run", run.flow_id)
-        async with _slots():
+        async with prefect_slots():
             if link:
                 await acreate_link_artifact(
                     key=key, link=link, link_text=f"Imbrace run {run.id}",
@@ -328,24 +310,110 @@ async def arecord_run_summary(
 
     The waiter passes credentials when it found the run only once it had ended (no link
     artifact was written while it ran), so one artifact per run carries both.
-    `link_credentials` redacts without adding a link.
+    `link_credentials` redacts without adding a link. Runs of one key that end while a summary
+    of that key is being written share the next write (`_SummaryWriter`).
     """
     if not _in_run_context():
         return
-    from prefect.artifacts import acreate_markdown_artifact
-
-    secrets_of = credentials or link_credentials
     try:
         link = await _arun_url(credentials, run)
         key = await _key("run", result.flow_id)
-        async with _slots():
-            await acreate_markdown_artifact(
-                key=key,
-                markdown=summary_markdown(result, link, flow_name=_flow_name(run), credentials=secrets_of),
-                description=f"Imbrace run {result.run_id}: {result.status}.",
-            )
+        summary = _Summary(result, link, _flow_name(run), credentials or link_credentials)
+        await _summary_writer(key).write(summary)
     except Exception as exc:
         _log.warning("Could not create the summary artifact for run %s: %s", result.run_id, exc)
+
+
+class _Summary:
+    def __init__(self, result: ImbraceRunResult, link: str | None, flow_name: str | None,
+                 credentials: ImbraceCredentials | None):
+        self.result, self.link, self.flow_name, self.credentials = result, link, flow_name, credentials
+
+
+def summaries_markdown(summaries: Sequence[Any]) -> str:
+    """Runs that ended together, one row each: run (linked), status, duration, step, result."""
+    first = summaries[0]
+    flow = first.result.flow_id
+    named = f"{first.flow_name} (`{flow}`)" if first.flow_name else f"`{flow}`"
+    ok = sum((s.result.status or "").upper() == "SUCCEEDED" for s in summaries)
+    lines = [f"### {len(summaries)} Imbrace runs of {named}", "",
+             f"{ok} succeeded. They ended while another summary of this flow was being written,",
+             "so they share one artifact.", "",
+             "| Imbrace run | Status | Duration | Failed step / error | Result |", "|---|---|---|---|---|"]
+    for s in summaries:
+        r = s.result
+        run = f"[`{r.run_id}`]({s.link})" if s.link else f"`{r.run_id}`"
+        duration = f"{r.duration_seconds:.2f}s" if r.duration_seconds is not None else "-"
+        failed = next((st for st in r.steps.values() if st.error), None)
+        note = f"{failed.name}: {shown(failed.error, s.credentials, CELL_CHARS)}" if failed else ""
+        shown_result = shown(r.payload, s.credentials, CELL_CHARS) if (r.status or "").upper() == "SUCCEEDED" else ""
+        lines.append(f"| {run} | {_cell(r.status)} | {duration} | {_cell(note)} | {_cell(shown_result)} |")
+    return "\n".join(lines)
+
+
+class _SummaryWriter:
+    """The summaries of one artifact key on one event loop: one write in flight at a time.
+
+    Why: every waited-for run gets a summary, and a fan-out of tasks ends hundreds of runs at
+    once; each artifact is a write the Prefect server serialises (about as costly as a Variable
+    create). A summary that arrives while another of its key is being written waits for it,
+    then goes out with every other one that arrived meanwhile as one artifact (a row per run):
+    a lone run still gets its own summary at once, 500 runs ending together get a handful.
+    """
+
+    def __init__(self, key: str | None):
+        self.key = key
+        self._queue: list[tuple[_Summary, asyncio.Future[None]]] = []
+        self._writing = False
+
+    async def write(self, summary: _Summary) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((summary, done))
+        if not self._writing:
+            self._writing = True
+            asyncio.ensure_future(self._drain())
+        await asyncio.shield(done)
+
+    async def _drain(self) -> None:
+        from prefect.artifacts import acreate_markdown_artifact
+
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                items = [summary for summary, _ in batch]
+                first = items[0]
+                try:
+                    if len(items) == 1:
+                        markdown = summary_markdown(first.result, first.link, flow_name=first.flow_name,
+                                                    credentials=first.credentials)
+                        description = f"Imbrace run {first.result.run_id}: {first.result.status}."
+                    else:
+                        markdown = summaries_markdown(items)
+                        description = f"{len(items)} Imbrace runs of flow {first.result.flow_id}."
+                    async with prefect_slots():
+                        await acreate_markdown_artifact(key=self.key, markdown=markdown,
+                                                        description=description)
+                except Exception as exc:  # a convenience: never fail the waits for it
+                    _log.warning("Could not create the summary artifact of %s Imbrace run(s): %s",
+                                 len(items), exc)
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self._writing = False
+
+
+_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str | None, _SummaryWriter]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _summary_writer(key: str | None) -> _SummaryWriter:
+    per_loop = _writers.setdefault(asyncio.get_running_loop(), {})
+    writer = per_loop.get(key)
+    if writer is None:
+        writer = per_loop[key] = _SummaryWriter(key)
+    return writer
 
 
 # -- fan-out --------------------------------------------------------------------------------------
@@ -424,7 +492,7 @@ async def arecord_batch_table(
     try:
         rows = await asyncio.to_thread(rows_of)  # the first link may ask who the gateway is
         key = await _key("batch", flow_id)
-        async with _slots():
+        async with prefect_slots():
             await acreate_table_artifact(
                 key=key,
                 table=rows,

@@ -5,7 +5,9 @@ Public entry points are re-exported where users import them: `prefect_imbrace` (
 
 - `handle`: `ImbraceRunHandle` (one logical trigger driven through its record) and
   `atrigger_and_wait` / `trigger_and_wait`;
-- `record`: the durable record of one logical trigger and its states (a Prefect Variable);
+- `record`: the record of one logical trigger and its states, kept in the process;
+- `durable`: where records also go to the Prefect API (claims, the journal) and when;
+- `pruning`: records removed once their flow run has been final for `record_retention`;
 - `keys`: idempotency keys stable across retries and re-runs;
 - `poller`: the process-wide poller (one list call per Imbrace flow per tick);
 - `inbox`: the thread-safe mailbox between the poller and a waiting coroutine;

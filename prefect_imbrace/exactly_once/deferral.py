@@ -6,7 +6,7 @@ approval. With `defer_after=SECONDS`, once the Imbrace run has not ended that lo
 trigger, the flow run is suspended (`suspend_flow_run`: state Suspended, its process exits,
 the infrastructure is released). The resumer (`prefect_imbrace.exactly_once.resumer`, one deployment
 watching every deferred wait) resumes it when the Imbrace run ends; a worker then re-executes
-the flow from its start, and the trigger is ADOPTED through its durable record
+the flow from its start, and the trigger is ADOPTED through its record
 (`exactly_once.record`, keyed by the call's place), never sent again, so the task returns exactly
 what the blocking wait returns and raises the same errors.
 

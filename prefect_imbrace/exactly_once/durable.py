@@ -25,9 +25,8 @@ Names (`record.journal_prefix`): `imbrace-<flow run id>-<Imbrace flow id>-<n>` f
 of explicit keys; all tagged `prefect-imbrace-trigger`. `pruning` removes them once their flow
 run has been final for `record_retention`.
 
-Every call into Prefect's client from here (and from `observability`) goes through one gate
-per event loop (`prefect_slots`): Prefect's client has a fixed pool of 16 connections, and
-hundreds of requests queued on it make httpcore rescan its queue on every assignment.
+Every call into Prefect's client from here goes through the event loop's gate
+(`prefect_api.prefect_slots`), so no more than a few of ours wait in its 16-connection pool.
 """
 
 from __future__ import annotations
@@ -50,30 +49,15 @@ from prefect_imbrace.exactly_once.record import (
     journal_prefix,
     memory_records,
 )
+from prefect_imbrace.prefect_api import prefect_slots
 
-__all__ = ["PrefectRecords", "RecordStore", "open_record_store", "prefect_slots", "read_variables"]
+__all__ = ["PrefectRecords", "RecordStore", "open_record_store", "read_variables"]
 
-PREFECT_CALLS_IN_FLIGHT = 8
-"""Our requests in flight on Prefect's client pool (16 connections), per event loop."""
 FLUSH_EVERY = 1.0
 _VALUE_CHARS = 4500  # Prefect refuses Variable values over 5,000 characters of JSON
 PAGE = 200
 _READ_REUSE = 2.0  # journal reads of one flow run within this many seconds share one request
 _log = get_logger("prefect_imbrace.exactly_once")
-
-_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def prefect_slots() -> asyncio.Semaphore:
-    """The gate of this event loop's calls into Prefect's client (`PREFECT_CALLS_IN_FLIGHT`)."""
-    loop = asyncio.get_running_loop()
-    slots = _slots.get(loop)
-    if slots is None:
-        slots = _slots[loop] = asyncio.Semaphore(PREFECT_CALLS_IN_FLIGHT)
-    return slots
-
 
 async def read_variables(client: Any, variable_filter: dict[str, Any], *, offset: int = 0,
                          sort: str | None = None) -> list[Any]:

@@ -183,8 +183,7 @@ class ImbraceRunHandle:
         """
         self.store = store
         durable = store.durable and self._maybe_repeat
-        where = {"flow_run_id": self.record.flow_run_id, "explicit_key": self._explicit_key}
-        found = await store.load(self.flow_id, self.key, durable=durable, **where)
+        found = await self._load(store, durable)
         if found is None:
             record = self.record
             record.first_planned_at = record.updated = datetime.now(timezone.utc)
@@ -205,7 +204,7 @@ class ImbraceRunHandle:
                     return
                 found = record
             else:  # an attempt racing this one claimed first: adopt what it stored
-                found = await store.load(self.flow_id, self.key, durable=durable, **where)
+                found = await self._load(store, durable)
                 if found is None:
                     raise ImbraceConfigurationError(
                         f"the trigger record of key {self.key!r} was claimed but cannot be read; "
@@ -217,6 +216,10 @@ class ImbraceRunHandle:
         self.record = found
         self.adopted = found.sends > 0
         await self._resume(shared)
+
+    async def _load(self, store: RecordStore, durable: bool) -> TriggerRecord | None:
+        return await store.load(self.flow_id, self.key, flow_run_id=self.record.flow_run_id,
+                                explicit_key=self._explicit_key, durable=durable)
 
     async def _resume(self, shared: Any) -> None:
         record = self.record
@@ -260,10 +263,8 @@ class ImbraceRunHandle:
         self._track()
         headers = {**self.extra_headers, KEY_HEADER: self.key}
         try:
-            async with shared.sends:
-                receipt = await shared.client.workflows.trigger_flow(
-                    flow_id=self.flow_id, payload=self.payload, headers=headers
-                )
+            receipt = await shared.sends.call(shared.client.workflows.trigger_flow(
+                flow_id=self.flow_id, payload=self.payload, headers=headers))
         except RequestOutcomeUnknownError:
             _logger().warning(
                 "The answer to the trigger of Imbrace flow %s was lost; following its runs "

@@ -13,8 +13,8 @@ The poller only observes. It hands `Update`s to each `Watch` through a thread-sa
 timeouts, logging, events and error budgets are decided by the waiter in its own run context.
 It runs in a daemon thread with its own event loop and async clients, and stops itself when
 idle. Async on purpose: the GETs of a tick (hundreds when a fan-out ends) run concurrently on
-one thread, as many at a time as the round trip calls for (`_read_limit`: Little's law with
-the client's CPU cost per read). Over a 50 ms gateway round trip 500 reads then take well under
+one thread, as many at a time as the round trip calls for (`clients.InFlight`: Little's law
+with the client's CPU cost per read). Over a 50 ms gateway round trip 500 reads then take well under
 a second instead of the 3 s a pool of 8 threads took; on loopback they stay 8 at a time,
 because every extra connection adds to httpcore's per-request pool scan (docs/benchmarks.md).
 """
@@ -22,7 +22,6 @@ because every extra connection adds to httpcore's per-request pool scan (docs/be
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 import time
 from collections import OrderedDict
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from prefect_imbrace.exactly_once.clients import creds_digest
+from prefect_imbrace.exactly_once.clients import InFlight, creds_digest
 from prefect_imbrace.exactly_once.keys import KEY_HEADER
 from prefect_imbrace.exceptions import (
     APIConnectionError,
@@ -47,9 +46,8 @@ _MAX_PAGES = 50
 _KEY_CACHE = 20_000
 _IDLE_EXIT = 3.0
 _UNDECIDED_REREAD = 1.0
-_READS_MIN, _READS_MAX = 8, 64
+_READS_MAX = 64
 _AGE_FRACTION = 0.1  # a lane ticks every tenth of its youngest wait's age (within the bounds)
-_READ_CPU_S = 0.0015  # client CPU per run read (measured: 1.3 to 2 ms on loopback)
 
 
 @dataclass
@@ -135,7 +133,8 @@ class RunPoller:
         self.stats = {"ticks": 0, "list_calls": 0, "get_calls": 0}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._awake: asyncio.Event | None = None
-        self._latency = 0.0  # moving average of one request's wall time (s)
+        self._reads = InFlight(_READS_MAX)
+        """Reads in flight on the poller's loop; its latency also counts the list calls."""
 
     # -- registration -------------------------------------------------------------------
     def watch(self, watch: Watch) -> Watch:
@@ -300,33 +299,22 @@ class RunPoller:
             page = await client.workflows.list_runs(
                 flow_id=flow_id, created_after=since, limit=_PAGE, cursor=cursor
             )
-            self._observe(time.monotonic() - started)
+            self._reads.observe(time.monotonic() - started)
             runs.extend(page.data)
             cursor = page.next
             if not cursor:
                 break
         return runs
 
-    def _observe(self, seconds: float) -> None:
-        self._latency = seconds if not self._latency else 0.8 * self._latency + 0.2 * seconds
-
-    def _read_limit(self) -> int:
-        """Reads in flight: enough to cover the round trip, no more (each costs pool scans)."""
-        return max(_READS_MIN, min(_READS_MAX, math.ceil(self._latency / _READ_CPU_S)))
-
     async def _get_many(self, client: Any, run_ids: list[str]) -> list[Any]:
-        """GET runs by id, concurrently (see `_read_limit`); None for a run that is gone."""
-        gets = asyncio.Semaphore(self._read_limit())
+        """GET runs by id, as many at a time as the round trip calls for (`InFlight`);
+        None for a run that is gone."""
 
         async def one(run_id: str) -> Any:
-            async with gets:
-                started = time.monotonic()
-                try:
-                    return await client.workflows.get_run(run_id=run_id)
-                except NotFoundError:
-                    return None
-                finally:
-                    self._observe(time.monotonic() - started)
+            try:
+                return await self._reads.call(client.workflows.get_run(run_id=run_id))
+            except NotFoundError:
+                return None
 
         self.stats["get_calls"] += len(run_ids)
         return list(await asyncio.gather(*(one(r) for r in run_ids)))

@@ -25,8 +25,9 @@ from typing import Any
 from prefect.logging.loggers import get_logger
 
 from prefect_imbrace.exactly_once.durable import PAGE as PASS_SIZE
-from prefect_imbrace.exactly_once.durable import _as_record, prefect_slots, read_variables
+from prefect_imbrace.exactly_once.durable import _as_record, read_variables
 from prefect_imbrace.exactly_once.record import RECORD_TAG
+from prefect_imbrace.prefect_api import prefect_slots
 
 __all__ = ["MAX_PAGES", "PASS_SIZE", "PRUNE_EVERY", "prune_records", "prune_soon"]
 

@@ -35,7 +35,7 @@ __all__ = [
     "trigger_many_and_wait",
 ]
 
-# Never cached: exactly-once comes from the trigger's durable record, not from Prefect's cache.
+# Never cached: exactly-once comes from the trigger's record, not from Prefect's cache.
 _OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE}
 
 
@@ -199,7 +199,7 @@ async def atrigger_many_and_wait(
     follows the fan-out and one table artifact lists every run at the end (run id, status,
     duration, failed step, link) instead of a link and a summary per run; the routine log
     lines of each run go to DEBUG, failures and the totals stay at INFO. Each payload gets its
-    own stable idempotency key and durable record, so a retry of this task adopts the runs
+    own stable idempotency key and record, so a retry of this task adopts the runs
     already started. With `return_exceptions=False` the first failure is raised after all runs
     ended; with True, failures are returned in place of results. `defer_after`: in a flow run
     of a deployment, runs still going after that long suspend the flow run once for all of
