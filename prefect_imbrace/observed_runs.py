@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 from prefect.logging.loggers import get_logger
 
 from prefect_imbrace.client.models.runs import RunCategory
-from prefect_imbrace.run_graph import GraphParent, aflow_version, run_message, send_log, write_run
 from prefect_imbrace.exactly_once.keys import KEY_HEADER
+from prefect_imbrace.run_graph import GraphParent, aflow_version, run_message, send_log, write_run
 
 if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials

@@ -157,7 +157,11 @@ async def aflow_version(credentials: ImbraceCredentials, run: Any) -> Any:
 
     Concurrent asks for the same version on one loop share one request (a fan-out's failures).
     """
-    from prefect_imbrace.exactly_once.clients import client_kwargs_of, creds_digest, shared_async_client
+    from prefect_imbrace.exactly_once.clients import (
+        client_kwargs_of,
+        creds_digest,
+        shared_async_client,
+    )
 
     flow_id = getattr(run, "flow_id", None)
     if not flow_id:
@@ -258,7 +262,8 @@ def write_run(
         flow_name = getattr(getattr(run, "flow_version", None), "display_name", None)
         label = f"Imbrace run {run.id}" + (f" · {flow_name}" if flow_name else "")
         _emit_task_run(top, label, parent, run, kind, name, run_message(run, credentials),
-                       start, end, inputs=_inputs(parent.task_run_id, None), executed=True)
+                       start, end, inputs=_inputs(parent.task_run_id, None), executed=True,
+                       key="")
         send_log(parent.flow_run_id, top, _level(kind),
                   _run_text(run, label, start, end, len(nodes), left_out, link), end)
         written += 1
@@ -273,7 +278,7 @@ def write_run(
         _emit_task_run(task_run_id, node.label, parent, run, kind, name,
                        str(redact(message, credentials)), node.start, node.end,
                        inputs=_inputs(enclosing, ids.get(node.after) if node.after else None),
-                       executed=node.status != "SKIPPED")
+                       executed=node.status != "SKIPPED", key=node.key)
         send_log(parent.flow_run_id, task_run_id, _level(kind), node_text(node, credentials), node.end)
         written += 1
     _log.debug("Imbrace run %s: %s task runs written to flow run %s.", run.id, written, parent.flow_run_id)
@@ -317,15 +322,23 @@ def _run_text(run: Any, label: str, start: datetime, end: datetime, shown: int, 
 def _emit_task_run(
     task_run_id: uuid.UUID, label: str, parent: GraphParent, run: Any, state_type: str,
     state_name: str, message: str, start: datetime, end: datetime, *, inputs: dict[str, Any],
-    executed: bool,
+    executed: bool, key: str,
 ) -> None:
-    """One `prefect.task-run.<State>` event, shaped like the ones Prefect's task engine emits."""
+    """One `prefect.task-run.<State>` event, shaped like the ones Prefect's task engine emits.
+
+    Prefect keys a task run of a flow run by (task_key, dynamic_key) too: the task key names
+    the waiting task run (or the flow run), the dynamic key the Imbrace run and the step
+    (`<run id>/step_2`, shown on the task run's page), so two waits never share a row.
+    """
     from prefect.events import emit_event
+
+    task_key = f"imbrace-steps-{parent.task_run_id or parent.flow_run_id}"
+    dynamic_key = f"{run.id}/{key}" if key else str(run.id)
 
     task_run = {
         "name": label[:200],
-        "task_key": "imbrace-step",
-        "dynamic_key": str(task_run_id),
+        "task_key": task_key,
+        "dynamic_key": dynamic_key,
         "run_count": 1 if executed else 0,
         "flow_run_run_count": 1,
         "expected_start_time": start.isoformat(),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -17,6 +19,7 @@ if str(ROOT) not in sys.path:
 from benchmarks import bench_steps  # noqa: E402
 
 
+@pytest.mark.slow  # five fresh processes, each with its own temporary Prefect server (~2 min)
 def test_steps_bench_counts_one_event_and_one_log_per_step_task_run() -> None:
     metrics = {m.name: m for m in bench_steps.run(quick=True, smoke=True)}
     wait = metrics["steps_wait_10[all vs none]"]
