@@ -8,12 +8,13 @@ twice: once with a mail service that answers (on Imbrace Local: Local's own stat
 once with one that is down (a closed port), so step_2 fails with the engine's error. Each
 Prefect flow run shows the Imbrace run's steps as task runs nested under the waiting task:
 open the flow run in the Prefect UI and expand the task, or look at `/v2`, where the graph
-shows them unfolded. Then the same two runs are started outside Prefect, and one pass of
+shows them unfolded. A fan-out of three (one to the service that is down) shows the failed
+run only, with its steps. Then two runs are started outside Prefect, and one pass of
 `observe_imbrace_runs(reflect_runs=True)` writes them as flow runs of the Prefect flow
 `Imbrace · Welcome email · <flow id>`.
 
 It needs Imbrace Local (started here, or `IMBRACE_API_KEY` and `IMBRACE_GATEWAY_URL` of one
-you started); the last line it prints is JSON with the ids of the four Prefect flow runs.
+you started); the last line it prints is JSON with the ids of the Prefect flow runs.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from prefect_imbrace.client import operations as ops
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.flows import observe_imbrace_runs
 from prefect_imbrace.run_links import gateway_of
-from prefect_imbrace.tasks import trigger_flow_and_wait
+from prefect_imbrace.tasks import trigger_flow_and_wait, trigger_many_and_wait
 
 MAIL_SERVICE_DOWN = "http://127.0.0.1:9/send"
 
@@ -40,6 +41,16 @@ MAIL_SERVICE_DOWN = "http://127.0.0.1:9/send"
 def welcome_email(imbrace_credentials: ImbraceCredentials, flow_id: str, to: str, mail_service: str) -> Any:
     """Run the Imbrace flow once and wait: its steps show as task runs under the waiting task."""
     return trigger_flow_and_wait(imbrace_credentials, flow_id, {"to": to, "mail_service": mail_service}).payload
+
+
+@flow(name="imbrace-welcome-emails")
+def welcome_emails(imbrace_credentials: ImbraceCredentials, flow_id: str,
+                   recipients: dict[str, str]) -> list[str]:
+    """One run per recipient in one task; by default only failed runs show their steps."""
+    results = trigger_many_and_wait(imbrace_credentials, flow_id, [
+        {"to": to, "mail_service": service} for to, service in recipients.items()
+    ], return_exceptions=True)
+    return [getattr(r, "status", None) or type(r).__name__ for r in results]
 
 
 def build_welcome_email(client: ImbraceClient) -> str:
@@ -52,15 +63,16 @@ def build_welcome_email(client: ImbraceClient) -> str:
 
 def start_outside_prefect(client: ImbraceClient, flow_id: str, payloads: list[dict[str, Any]]) -> list[str]:
     """Trigger each payload with the plain client (as another system would) and wait for the end."""
+    before = {run.id for run in client.workflows.iter_runs(flow_id=flow_id)}
     for payload in payloads:
         client.workflows.trigger_flow(flow_id=flow_id, payload=payload)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        runs = client.workflows.list_runs(flow_id=flow_id, limit=100).data
-        if len(runs) >= len(payloads) and all(run.is_terminal for run in runs):
-            break
+        new = [run for run in client.workflows.iter_runs(flow_id=flow_id) if run.id not in before]
+        if len(new) == len(payloads) and all(run.is_terminal for run in new):
+            return [run.id for run in new]
         time.sleep(0.5)
-    return [run.id for run in client.workflows.list_runs(flow_id=flow_id, limit=len(payloads)).data]
+    raise TimeoutError(f"the runs started outside Prefect did not end within 120 s: {flow_id}")
 
 
 def observed_flow_run_ids(run_ids: list[str]) -> dict[str, str]:
@@ -87,6 +99,11 @@ def main() -> int:
         failed = welcome_email(target.credentials, flow_id, "bob@example.com", MAIL_SERVICE_DOWN,
                                return_state=True)
         print(f"Mail service up: {done.type.value}; mail service down: {failed.type.value}.")
+        fan_out = welcome_emails(target.credentials, flow_id, {
+            "eve@example.com": working, "fay@example.com": MAIL_SERVICE_DOWN,
+            "gus@example.com": working,
+        }, return_state=True)
+        print(f"Fan-out of three: {fan_out.result()}.")
         with target.client() as client:
             outside = start_outside_prefect(client, flow_id, [
                 {"to": "cy@example.com", "mail_service": working},
@@ -100,6 +117,7 @@ def main() -> int:
             "imbrace_flow_id": flow_id,
             "completed_flow_run": str(done.state_details.flow_run_id),
             "failed_flow_run": str(failed.state_details.flow_run_id),
+            "fan_out_flow_run": str(fan_out.state_details.flow_run_id),
             "observed_completed_flow_run": observed.get("COMPLETED"),
             "observed_failed_flow_run": observed.get("FAILED"),
         }))

@@ -3,8 +3,8 @@
 A real `prefect server start` and a real `imbrace-local` process; `flows/steps_in_graph.py`
 runs against both as a user would (a subprocess with the server's environment): a three-step
 Imbrace flow waited for twice from Prefect (step_2 fails once, on a mail service that is down),
-and the same two runs started outside Prefect, then written as flow runs by
-`observe_imbrace_runs(reflect_runs=True)`.
+a fan-out of three with one such failure, and two runs started outside Prefect, then written
+as flow runs by `observe_imbrace_runs(reflect_runs=True)`.
 
 Checked through the Prefect API (every step's task run, state and the engine's error), then in
 Debian's chromium: the flow run page of the V2 UI draws the steps unfolded on its graph (a
@@ -115,6 +115,11 @@ def test_steps_show_through_the_prefect_api(prefect_server: Any, imbrace_local_p
         done = _steps(prefect_server, steps_demo[f"{kind}completed_flow_run"])
         assert sorted(done) == sorted(STEPS_DONE), kind
         assert {r.state_type.value for r in done.values()} == {"COMPLETED"}
+    # the fan-out: only the failed run, as a task run of its own holding its steps
+    fan_out = _steps(prefect_server, steps_demo["fan_out_flow_run"])
+    runs = [r for name, r in fan_out.items() if name.startswith("Imbrace run ")]
+    assert len(runs) == 1 and runs[0].state_type.value == "FAILED"
+    assert sorted(n for n in fan_out if not n.startswith("Imbrace run ")) == sorted(STEPS_DONE[:3])
 
 
 def _open_failed_step(page: Any, ui: str, flow_run_id: str) -> str:
@@ -159,6 +164,12 @@ def test_a_failed_step_is_a_red_task_run_in_the_graph_with_the_engines_error(
     assert FAILED_STEP in page.inner_text("body")
     shots.take(page, "prefect-step-task-run")
     assert API_KEY not in page.content()
+
+    page.goto(f"{ui}/v2/runs/flow-run/{steps_demo['fan_out_flow_run']}")
+    page.locator("canvas").first.wait_for(timeout=UI_WAIT_MS)
+    page.wait_for_timeout(3000)
+    shots.take(page, "prefect-steps-fan-out")
+    _open_failed_step(page, ui, steps_demo["fan_out_flow_run"])
 
     # the same run started outside Prefect, written by the observer as a flow run of its own
     link = _open_failed_step(page, ui, steps_demo["observed_failed_flow_run"])
