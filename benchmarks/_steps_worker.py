@@ -2,9 +2,10 @@
 
 Run by bench_steps.py as `python -m benchmarks._steps_worker --case CASE --show SHOW ...`;
 prints one JSON line. Under `prefect_test_harness()` (a real temporary Prefect API), one Prefect
-flow runs either `trigger_flow_and_wait` on the given Imbrace flow (`--case wait`, `--n` times
-one after another) or one `trigger_many_and_wait` over `--n` payloads (`--case fan_out`), with
-`show_steps=--show` (`default`: the settings' choice). Besides the wall time it counts what
+flow runs `trigger_flow_and_wait` on the given Imbrace flow `--n` times one after another
+(`--case wait`), `--n` such task runs gathered at once (`--case tasks`, the `[tasks]` side of
+`prefect_fanout_500`), or one `trigger_many_and_wait` over `--n` payloads (`--case fan_out`),
+with `show_steps=--show` (`default`: the settings' choice). Besides the wall time it counts what
 the process wrote to Prefect while the flow ran (load-independent): HTTP requests to the
 Prefect API by method and route, events sent over the events websocket (and those that are
 step task runs), and logs queued for the API (and those of step task runs).
@@ -71,7 +72,7 @@ class Counts:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--case", required=True, choices=["wait", "fan_out"])
+    parser.add_argument("--case", required=True, choices=["wait", "tasks", "fan_out"])
     parser.add_argument("--show", required=True, choices=["all", "failed", "none", "default"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--key", required=True)
@@ -101,6 +102,10 @@ def main() -> None:
             results = await t.atrigger_many_and_wait(creds, a.flow, [{"i": i} for i in range(a.n)],
                                                      timeout=a.wait_timeout, return_exceptions=True,
                                                      show_steps=show)
+        elif a.case == "tasks":
+            results = await asyncio.gather(*(
+                t.atrigger_flow_and_wait(creds, a.flow, {"i": i}, timeout=a.wait_timeout, show_steps=show)
+                for i in range(a.n)), return_exceptions=True)
         else:
             results = [await t.atrigger_flow_and_wait(creds, a.flow, {"i": i}, timeout=a.wait_timeout,
                                                       show_steps=show) for i in range(a.n)]

@@ -9,6 +9,9 @@ Two cases against the same Imbrace Local subprocess, each side in a fresh proces
   (`failed`: all runs succeed, so nothing is written) and `"all"` against `"none"`. The default
   must stay within 10 % of `"none"`: the fan-out figures of the exactly-once issue (21) must not
   move with steps on by default.
+* `steps_tasks_N`: N `atrigger_flow_and_wait` task runs gathered in one flow (the `[tasks]` side
+  of `prefect_fanout_500`), whose default is the single waits' (`all`: 2 step task runs each),
+  against `"none"`: what the default costs that figure, with the same 10 % goal.
 
 Wall times are ratios within the run. The counts (HTTP writes to the Prefect API, events, logs
 of step task runs) do not depend on load; `details` keeps them per side.
@@ -91,6 +94,7 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
         one = mapper_flow(engine.url, engine.api_key, steps=1, name="Steps bench: 1 step")
         wait = _sides(engine, "wait", ten, waits, ("all", "none"), rounds)
         fan = _sides(engine, "fan_out", one, n, ("default", "all", "none"), rounds)
+        tasks = _sides(engine, "tasks", one, n, ("default", "none"), rounds)
     per_wait = waits * (STEPS + 1)
     return [
         _metric(f"steps_wait_{STEPS}[all vs none]", wait, "all", per_wait, None,
@@ -102,4 +106,8 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
         _metric(f"steps_fanout_{n}[all vs none]", fan, "all", n * 3, None,
                 f"the same fan-out with show_steps='all': a task run per Imbrace run, its trigger "
                 f"and its step ({n * 3} task runs); baseline show_steps='none'"),
+        _metric(f"steps_tasks_{n}[default vs none]", tasks, "default", n * 2, DEFAULT_GOAL,
+                f"{n} atrigger_flow_and_wait task runs gathered in one flow (prefect_fanout[tasks]); "
+                f"default show_steps='all' writes the trigger and the step of each run "
+                f"({n * 2} task runs); baseline show_steps='none'"),
     ]

@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
 from benchmarks import bench_steps  # noqa: E402
 
 
-@pytest.mark.slow  # five fresh processes, each with its own temporary Prefect server (~2 min)
+@pytest.mark.slow  # seven fresh processes, each with its own temporary Prefect server (~3 min)
 def test_steps_bench_counts_one_event_and_one_log_per_step_task_run() -> None:
     metrics = {m.name: m for m in bench_steps.run(quick=True, smoke=True)}
     wait = metrics["steps_wait_10[all vs none]"]
@@ -31,3 +31,5 @@ def test_steps_bench_counts_one_event_and_one_log_per_step_task_run() -> None:
     loud = metrics["steps_fanout_5[all vs none]"]
     assert loud.details["step_events"] == loud.details["step_logs"] == 15  # run, trigger, step_1
     assert loud.details["extra_http_writes_besides_log_batches"] == 0
+    tasks = metrics["steps_tasks_5[default vs none]"]
+    assert tasks.details["step_events"] == tasks.details["step_logs"] == 10  # trigger, step_1

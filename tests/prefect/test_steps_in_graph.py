@@ -28,7 +28,9 @@ from steps_helpers import (
 from prefect_imbrace import tasks as t
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.exceptions import ImbraceConfigurationError, ImbraceRunFailed
+from prefect_imbrace.jobs import ImbraceFlow
 from prefect_imbrace.local import ImbraceLocal
+from prefect_imbrace.run_graph import steps_view
 
 
 @pytest.fixture
@@ -217,3 +219,30 @@ async def test_an_unreadable_flow_version_still_shows_the_steps_by_name(
 def test_show_steps_takes_only_its_three_values(creds: ImbraceCredentials) -> None:
     with pytest.raises(ImbraceConfigurationError, match="show_steps must be one of 'all', 'failed', 'none'"):
         t.trigger_flow_and_wait.fn(creds, "f" * 21, show_steps="some")  # type: ignore[arg-type]
+
+
+async def test_an_imbrace_flow_run_waited_in_a_flow_shows_a_task_run_for_the_run_with_its_steps(
+    creds: ImbraceCredentials, flows: Any,
+) -> None:
+    flow_id = three_steps(flows.client, fail=True, name="Job block")
+    job = ImbraceFlow(imbrace_credentials=creds, flow_id=flow_id)
+
+    @flow(name="steps-job-block")
+    async def waits() -> None:
+        run = await job.atrigger({"to": "d@example.com"})
+        await run.await_for_completion()
+
+    state = await waits(return_state=True)
+    error = await state.aresult(raise_on_failure=False)
+    assert isinstance(error, ImbraceRunFailed)
+    runs = by_name(await task_runs_of(state.state_details.flow_run_id, 4))
+    group = runs[f"Imbrace run {error.run_id} · Job block"]  # the flow may wait for several runs
+    assert group.state_type.value == "FAILED" and parent_ids(group) == []
+    assert group.state is not None and group.state.message == (
+        f"FAILED at step step_2: {error.error_message}")
+    steps = {n: r for n, r in runs.items() if r.id != group.id}
+    assert sorted(steps) == sorted(THREE_STEP_NAMES[:3])
+    assert all(parent_ids(r) == [group.id] for r in steps.values())
+    with steps_view("none"):  # a wait of your own, switched off around it
+        quiet = await waits(return_state=True)
+    assert await task_runs_of(quiet.state_details.flow_run_id, 1, timeout=5) == []
