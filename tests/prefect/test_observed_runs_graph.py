@@ -25,7 +25,7 @@ from prefect_imbrace.client import ImbraceClient
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.flows import observe_imbrace_runs
 from prefect_imbrace.local import ImbraceLocal
-from prefect_imbrace.observed_runs import prefect_flow_name
+from prefect_imbrace.observed_runs import areflect_observed_runs, prefect_flow_name
 
 
 def started_outside_prefect(client: ImbraceClient, flow_id: str, payload: Any, timeout: float = 60) -> str:
@@ -101,3 +101,14 @@ async def test_observing_without_reflect_runs_writes_no_flow_run(creds: ImbraceC
     async with get_client() as client:
         assert await client.read_flows(flow_filter=FlowFilter(
             name=FlowFilterName(any_=[prefect_flow_name(flow_id, "Observed only")]))) == []
+
+
+async def test_a_run_that_cannot_be_written_is_reported_and_the_others_still_are(
+    creds: ImbraceCredentials, flows: Any,
+) -> None:
+    flow_id = three_steps(flows.client, fail=True, name="One of two")
+    run_id = started_outside_prefect(flows.client, flow_id, {})
+    missing = "N0such" + "r" * 15  # the engine answers 400 FLOW_RUN_NOT_FOUND
+    written, failed = await areflect_observed_runs(creds, [missing, run_id])
+    assert (written, failed) == (1, [missing])  # logged; the observer keeps it for its next pass
+    assert [r.name for r in await flow_runs_named([f"imbrace-run-{run_id}"])] == [f"imbrace-run-{run_id}"]

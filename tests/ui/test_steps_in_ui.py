@@ -19,10 +19,12 @@ import base64
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .ui_support import API_KEY, ROOT, UI_WAIT_MS, Shots
 
@@ -124,28 +126,32 @@ def test_steps_show_through_the_prefect_api(prefect_server: Any, imbrace_local_p
 
 def _open_failed_step(page: Any, ui: str, flow_run_id: str) -> str:
     """On the V2 flow run page, click the graph's red nodes until the panel shows the failed
-    step; returns the link to its task run page."""
+    step; returns the link to its task run page. The graph draws its nodes a while after the
+    canvas appears (longer on a loaded machine): it is looked at again until a deadline."""
     page.goto(f"{ui}/v2/runs/flow-run/{flow_run_id}")
     canvas = page.locator("canvas").first
     canvas.wait_for(timeout=UI_WAIT_MS)
-    page.wait_for_timeout(3000)  # the graph draws its nodes after the canvas appears
-    origin = canvas.bounding_box()
-    shot = base64.b64encode(canvas.screenshot()).decode()
-    boxes = page.evaluate(_RED_BOXES_JS, shot)
-    assert boxes, "no red node on the run graph"
     panel_link = page.locator("h3 a[href*='/runs/task-run/']")
-    for box in boxes:
-        page.mouse.click(origin["x"] + box["x"] + min(box["w"], 24) / 2, origin["y"] + box["y"] + box["h"] / 2)
-        try:
-            panel_link.wait_for(timeout=5000)
-        except Exception:  # noqa: BLE001 - not a node (an edge of the state bar): try the next
-            continue
-        if panel_link.inner_text().strip() == FAILED_STEP:
-            panel = page.locator("div", has=panel_link).filter(has_text="Task Run ID").last
-            assert panel.get_by_text("Failed", exact=True).count() == 1
-            return str(panel_link.get_attribute("href"))
-        page.get_by_role("button", name="Close panel").click()
-    raise AssertionError(f"no red node of the graph is {FAILED_STEP!r}: {boxes}")
+    deadline = time.monotonic() + UI_WAIT_MS / 1000
+    tried: list[Any] = []
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(2000)
+        origin = canvas.bounding_box()
+        boxes = page.evaluate(_RED_BOXES_JS, base64.b64encode(canvas.screenshot()).decode())
+        tried.append(boxes)
+        for box in boxes:
+            page.mouse.click(origin["x"] + box["x"] + min(box["w"], 24) / 2,
+                             origin["y"] + box["y"] + box["h"] / 2)
+            try:
+                panel_link.wait_for(timeout=3000)
+            except PlaywrightTimeoutError:  # not a node (the state bar's edge): the next one
+                continue
+            if panel_link.inner_text().strip() == FAILED_STEP:
+                panel = page.locator("div", has=panel_link).filter(has_text="Task Run ID").last
+                assert panel.get_by_text("Failed", exact=True).count() == 1
+                return str(panel_link.get_attribute("href"))
+            page.get_by_role("button", name="Close panel").click()
+    raise AssertionError(f"no red node of the graph is {FAILED_STEP!r}; red boxes seen: {tried}")
 
 
 def test_a_failed_step_is_a_red_task_run_in_the_graph_with_the_engines_error(
