@@ -15,8 +15,9 @@ carry the engine's times (step_layout.py).
 Costs per run: one engine GET (its steps), 3 Prefect API writes (create with the scheduled
 time, Running, the outcome), then 1 event and 1 log per step and 1 log for the run; one
 `POST /flows/` per Imbrace flow per call. At most `CONCURRENT_RUNS` runs are written at once,
-well inside the Prefect client's pool. Runs a prefect-imbrace wait triggered (their trigger
-carries its key header) are left out: their steps already show under the waiting task.
+and every call into Prefect's client passes the package's gate (`prefect_api.prefect_slots`),
+well inside the client's pool of 16 connections. Runs a prefect-imbrace wait triggered (their
+trigger carries its key header) are left out: their steps already show under the waiting task.
 Each run is written once: its flow run's idempotency key is the Imbrace run id.
 """
 
@@ -33,6 +34,7 @@ from prefect.logging.loggers import get_logger
 
 from prefect_imbrace.client.models.runs import RunCategory
 from prefect_imbrace.exactly_once.keys import KEY_HEADER
+from prefect_imbrace.prefect_api import prefect_slots
 from prefect_imbrace.run_graph import GraphParent, aflow_version, run_message, send_log, write_run
 
 if TYPE_CHECKING:
@@ -88,8 +90,14 @@ class _Writer:
     async def prefect_flow(self, run: Any) -> Any:
         name = prefect_flow_name(run.flow_id, getattr(run.flow_version, "display_name", None))
         if name not in self.flow_ids:
-            self.flow_ids[name] = await self.prefect.create_flow_from_name(name)
+            async with prefect_slots():
+                self.flow_ids[name] = await self.prefect.create_flow_from_name(name)
         return self.flow_ids[name]
+
+    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """One call into Prefect's client, through the package's gate (`prefect_api`)."""
+        async with prefect_slots():
+            return await getattr(self.prefect, method)(*args, **kwargs)
 
     async def write(self, run_id: str) -> bool:
         """One run as a flow run; False when it is not written (Prefect-started, or written)."""
@@ -110,17 +118,17 @@ class _Writer:
                 idempotency_key=f"imbrace-run:{run.id}", tags=["imbrace", "imbrace-observed"],
                 parameters={"imbrace_run_id": run.id, "imbrace_flow_id": run.flow_id},
             )
-            answer = await self.prefect.request("POST", "/flow_runs/", json=create.model_dump(mode="json"))
+            answer = await self.call("request", "POST", "/flow_runs/", json=create.model_dump(mode="json"))
             flow_run = FlowRun.model_validate(answer.json())
             if flow_run.state is not None and flow_run.state.is_final():
                 return False  # written by an earlier observer pass
-            await self.prefect.set_flow_run_state(flow_run.id, Running(), force=True)
+            await self.call("set_flow_run_state", flow_run.id, Running(), force=True)
             observed = datetime.now(timezone.utc)
             version = await aflow_version(self.credentials, run)
             link = await asyncio.to_thread(run_url, self.credentials, run)
             send_log(flow_run.id, None, logging.INFO, _run_log(run, observed, link), observed)
             write_run(run, version, GraphParent(flow_run.id), self.credentials, grouped=False)
-            await self.prefect.set_flow_run_state(flow_run.id, _outcome(run, self.credentials), force=True)
+            await self.call("set_flow_run_state", flow_run.id, _outcome(run, self.credentials), force=True)
             return True
 
 
