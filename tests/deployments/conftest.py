@@ -8,7 +8,6 @@ processes) reach over loopback.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,16 +26,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The scaled stack's tests last: the session's SQLite server then starts once and is
     # stopped before the stack starts (`prefect_server` holds one of them at a time).
     items.sort(key=lambda item: item.get_closest_marker("scaled") is not None)
-
-
-@pytest.fixture(autouse=True)
-def report_duration(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each test's wall time on the terminal: these tests are the expensive part of CI."""
-    started = time.monotonic()
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"[deployments] {request.node.name}: {time.monotonic() - started:.1f}s")
 
 
 @pytest.fixture(scope="session")
