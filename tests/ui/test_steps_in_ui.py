@@ -7,16 +7,17 @@ a fan-out of three with one such failure, and two runs started outside Prefect, 
 as flow runs by `observe_imbrace_runs(reflect_runs=True)`.
 
 Checked through the Prefect API (every step's task run, state and the engine's error), then in
-Debian's chromium: the flow run page of the V2 UI draws the steps unfolded on its graph (a
-canvas); the test finds the red nodes on it by colour, clicks them until the node panel names
-`step_2 · Send email` as Failed, and opens that task run's page, which shows the engine's
-error. Screenshots go to docs/images with `IMBRACE_UI_SCREENSHOTS=docs/images`.
+Debian's chromium: the Task Runs tab of each flow run lists every step in its state; the flow
+run page of the V2 UI draws the steps unfolded on its graph (a canvas); the test finds the red
+nodes on it by colour, clicks them until the node panel names `step_2 · Send email` as Failed,
+and opens that task run's page, which shows the engine's error. Screenshots go to docs/images with `IMBRACE_UI_SCREENSHOTS=docs/images`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import time
@@ -152,6 +153,30 @@ def _open_failed_step(page: Any, ui: str, flow_run_id: str) -> str:
                 return str(panel_link.get_attribute("href"))
             page.get_by_role("button", name="Close panel").click()
     raise AssertionError(f"no red node of the graph is {FAILED_STEP!r}; red boxes seen: {tried}")
+
+
+def _listed_states(page: Any, ui: str, flow_run_id: str, names: list[str]) -> dict[str, str]:
+    """The state each task run shows in the flow run page's Task Runs tab (V2 UI)."""
+    page.goto(f"{ui}/v2/runs/flow-run/{flow_run_id}?tab=TaskRuns")
+    page.get_by_text(names[-1], exact=True).first.wait_for(timeout=UI_WAIT_MS)
+    states = {}
+    for name in names:
+        row = page.locator("div", has=page.get_by_text(name, exact=True)).filter(
+            has=page.get_by_text(re.compile(r"^(Completed|Failed)$"))).last
+        states[name] = "Failed" if "\nFailed\n" in row.inner_text() + "\n" else "Completed"
+    return states
+
+
+def test_the_task_runs_tab_lists_each_step_in_its_state(
+    prefect_server: Any, steps_demo: dict[str, str], browser: Any,
+) -> None:
+    page = browser.new_context(viewport={"width": 1360, "height": 860}).new_page()
+    for kind in ("", "observed_"):
+        failed = _listed_states(page, prefect_server.ui_url, steps_demo[f"{kind}failed_flow_run"], STEPS_DONE[:3])
+        assert failed == {STEPS_DONE[0]: "Completed", STEPS_DONE[1]: "Completed", FAILED_STEP: "Failed"}, kind
+        done = _listed_states(page, prefect_server.ui_url, steps_demo[f"{kind}completed_flow_run"], STEPS_DONE)
+        assert set(done.values()) == {"Completed"}, (kind, done)
+    page.context.close()
 
 
 def test_a_failed_step_is_a_red_task_run_in_the_graph_with_the_engines_error(
