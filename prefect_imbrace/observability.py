@@ -209,8 +209,8 @@ def emit_run_event(
     """Emit `imbrace.flow-run.<status>` once per (run, status) in this process.
 
     The waiter calls it on every status change it observes. The payload carries the run id,
-    the Imbrace flow (id and name), status, duration, failed step and, when known, the link to
-    the run (`link`, else one built from `credentials` when that needs no network call).
+    the Imbrace flow (id and name), status, duration, failed step and its readable error
+    (redacted) and, when known, the link to the run (`link`, else one built from `credentials` when that needs no network call).
     """
     from prefect.events import emit_event
 
@@ -230,6 +230,7 @@ def emit_run_event(
         "status": status,
         "duration_seconds": _duration(run),
         "failed_step": getattr(run, "failed_step_name", None),
+        "error_message": shown(getattr(run, "error_message", None), credentials, 300) or None,
         "run_url": link,
     }
     return emit_event(

@@ -11,7 +11,21 @@ from typing import Any
 from prefect_imbrace.client import ImbraceClient, create_webhook_flow
 from prefect_imbrace.client import operations as ops
 
-__all__ = ["ImbraceFlows"]
+__all__ = ["ImbraceFlows", "running_delays"]
+
+IN_RUN_DELAY_S = 10
+"""The longest Delay For the engine sleeps inside a run; a longer one pauses it (PAUSED)."""
+
+
+def running_delays(seconds: float, name: str = "step_1") -> list[Any]:
+    """Delay For steps that keep a run RUNNING for `seconds`, as on the engine.
+
+    One Delay For over 10 s pauses the run, so a longer wait is several delays in a row, each
+    at most 10 s: `name`, then `name_2`, `name_3`...
+    """
+    count = max(1, -(-int(seconds * 1000) // (IN_RUN_DELAY_S * 1000)))
+    part = seconds / count
+    return [ops.delay(name if i == 0 else f"{name}_{i + 1}", part) for i in range(count)]
 
 
 class ImbraceFlows:
@@ -53,13 +67,13 @@ class ImbraceFlows:
     def slow(self, seconds: float, name: str = "Slow") -> str:
         """Runs for `seconds` (RUNNING), then replies {"done": true}."""
         return self.publish(
-            name, [ops.delay("step_1", seconds), ops.return_response("step_2", body={"done": True})]
+            name, [*running_delays(seconds), ops.return_response("step_2", body={"done": True})]
         )
 
     def long(self, seconds: float, name: str = "Long") -> str:
         """webhook -> Delay For `seconds` (RUNNING all along) -> Return Response {"n": body.n}."""
         return self.publish(name, [
-            ops.delay("step_1", seconds),
+            *running_delays(seconds),
             ops.return_response("step_2", body={"n": "{{trigger.body.n}}"}),
         ])
 

@@ -380,7 +380,7 @@ def delay(
     unit: Literal["seconds", "minutes", "hours", "days"] = "seconds",
     display_name: str = "Delay For",
 ) -> PieceAction:
-    """Wait before the next step (longer than a minute pauses the run: status PAUSED)."""
+    """Wait before the next step (longer than 10 seconds pauses the run: status PAUSED)."""
     return piece_action(
         name,
         DELAY_PIECE,
@@ -403,12 +403,17 @@ def http_request(
     timeout: Optional[float] = None,
     display_name: str = "Send HTTP request",
 ) -> PieceAction:
-    """Call an HTTP endpoint (`send_request` of the HTTP piece)."""
+    """Call an HTTP endpoint (`send_request` of the HTTP piece).
+
+    The inputs carry every property piece-http 0.9.5 requires (`headers`, `queryParams` and
+    `authType`, here `NONE`: put credentials in `headers`), so the engine marks the step valid.
+    """
     inputs: dict[str, Any] = {
         "method": method.upper(),
         "url": url,
         "headers": dict(headers or {}),
         "queryParams": dict(query_params or {}),
+        "authType": "NONE",
         "body_type": "none" if json_body is None else "json",
         "failsafe": failsafe,
     }

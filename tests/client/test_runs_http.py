@@ -48,6 +48,9 @@ async def test_list_and_get_runs(fresh, wf, echo_flow, client, eventually):
     failing = await _failing_flow(wf)
     await wf.trigger_flow_sync(flow_id=failing)
 
+    # a sync reply comes before its run ends (as on the engine): wait for the runs to end
+    await eventually(lambda: _terminal_runs(wf, flow_id, 3))
+    await eventually(lambda: _terminal_runs(wf, failing, 1))
     page = await wf.list_runs(flow_id=flow_id)
     assert len(page.data) == 3 and all(isinstance(r, FlowRun) for r in page.data)
     assert all(r.steps == {} for r in page.data)  # lists carry no steps

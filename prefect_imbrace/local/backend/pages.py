@@ -107,7 +107,7 @@ class Pages:
                 f"<td>{_e(step_name)}</td><td><span class=\"status {_e(status)}\">{_e(status)}</span></td>"
                 f"<td>{'-' if ms is None else f'{float(ms):.0f} ms'}</td>"
                 f"<td><pre>{_e(_shown(step.get('output'), secrets))}</pre></td>"
-                f"<td><pre>{_e(_shown(step.get('errorMessage'), secrets))}</pre></td>"
+                f"<td>{_error_cell(step.get('errorMessage'), secrets)}</td>"
                 "</tr>"
             )
         steps = (
@@ -211,6 +211,21 @@ def _redacted(value: Any, secrets: list[str]) -> Any:
         for secret in secrets:
             value = value.replace(secret, REDACTED)
     return value
+
+
+def _error_cell(value: Any, secrets: list[str]) -> str:
+    """A step's error as one readable line, the engine's full text (JSON, stack) folded below."""
+    # the package's one reader of errorMessage; imported here, as the client costs ~0.4 s to
+    # import and the server starts without it
+    from ...client.models.runs import error_text
+
+    full = _shown(value, secrets)
+    if not full:
+        return ""
+    line = error_text(_redacted(value, secrets)) or full
+    if line == full:
+        return f"<pre>{_e(full)}</pre>"
+    return f"<pre>{_e(line)}</pre><details><summary>as stored</summary><pre>{_e(full)}</pre></details>"
 
 
 def _shown(value: Any, secrets: list[str]) -> str:
