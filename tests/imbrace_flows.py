@@ -64,6 +64,10 @@ class ImbraceFlows:
         """Fails at step_1 (a CODE step, which Imbrace Local cannot execute)."""
         return self.publish(name, [ops.code("step_1", "export const code = async () => 1")])
 
+    def http_failing(self, name: str = "HTTP failing") -> str:
+        """Fails at step_1, an HTTP call nobody answers: the engine's errorMessage is JSON text."""
+        return self.publish(name, [ops.http_request("step_1", "GET", "http://127.0.0.1:1/")])
+
     def slow(self, seconds: float, name: str = "Slow") -> str:
         """Runs for `seconds` (RUNNING), then replies {"done": true}."""
         return self.publish(
