@@ -13,10 +13,10 @@ from prefect.testing.fixtures import asserting_events_worker  # noqa: F401  (fix
 from test_observability import artifacts_of, events_named
 
 from prefect_imbrace.client.models import FlowRun
+from prefect_imbrace.exactly_once.outcome import raise_for_outcome, result_from_run
 from prefect_imbrace.exceptions import ImbraceRunFailed
 from prefect_imbrace.observability import summary_markdown
 from prefect_imbrace.tasks import trigger_flow_and_wait
-from prefect_imbrace.waiting.outcome import raise_for_outcome, result_from_run
 
 
 def test_an_http_failure_reads_as_its_status_everywhere(creds, flows, engine, asserting_events_worker):  # noqa: F811

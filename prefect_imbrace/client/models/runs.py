@@ -8,14 +8,18 @@ decide something reads `category` / `is_terminal`.
 from __future__ import annotations
 
 import enum
-import json
-import re
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from pydantic import Field, field_validator
 
+from ...step_errors import error_text
 from ._base import ImbraceModel
+
+__all__ = [
+    "FailedStep", "FlowRun", "FlowRunVersion", "RunCategory", "STATUS_CATEGORY", "StepResult",
+    "TERMINAL_CATEGORIES", "TERMINAL_STATUSES", "category_of", "error_text", "is_terminal_status",
+]
 
 
 class RunCategory(str, enum.Enum):
@@ -66,68 +70,6 @@ def is_terminal_status(status: str | None, *, finished: bool = False) -> bool:
     if category is RunCategory.UNKNOWN:
         return finished
     return category in TERMINAL_CATEGORIES
-
-
-_STACK_LINE = re.compile(r"^\s+at\s")
-_BODY_MESSAGE_KEYS = ("message", "error", "description", "detail", "msg")
-
-
-def _body_detail(body: Any) -> str:
-    """The telling part of an HTTP error body: its message field, its text, or its JSON."""
-    if body is None or body == "" or body == {}:
-        return ""
-    if isinstance(body, str):
-        return " ".join(body.split())
-    if isinstance(body, dict):
-        for key in _BODY_MESSAGE_KEYS:
-            value = body.get(key)
-            if isinstance(value, dict):
-                value = value.get("message")
-            if isinstance(value, str) and value:
-                return value
-    return json.dumps(body, sort_keys=True, default=str)
-
-
-def _node_inspection(text: str) -> str:
-    """Node's inspection of an error (`Error: boom` then `    at ...` lines) without the stack."""
-    lines: list[str] = []
-    for line in text.splitlines():
-        if _STACK_LINE.match(line):
-            break
-        lines.append(line.strip())
-    return " ".join(part for part in lines if part) or text.strip()
-
-
-def error_text(value: Any) -> str | None:
-    """A step's `errorMessage` as one readable line of text, whatever its form.
-
-    The 0.72.4 engine stores a string: the error's message re-printed as indented JSON when it
-    is JSON (an HTTP step's `{"response": {"status": 500}, "request": {}}` reads `HTTP 500`, with
-    the answer's message when it has one), otherwise Node's inspection of the error, read here
-    without its stack. Older engines and Imbrace Local before 0.72.4 fidelity stored an object,
-    `{"message": ...}`, which reads as its message.
-    """
-    if value is None or value == "" or value == {}:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text[:1] in ("{", "[", '"'):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                pass
-            else:
-                return error_text(parsed) if parsed not in (None, "", {}) else text
-        return _node_inspection(text)
-    if isinstance(value, dict):
-        message = value.get("message")
-        if isinstance(message, str) and message:
-            return error_text(message)
-        response = value.get("response")
-        if isinstance(response, dict) and "status" in response:
-            detail = _body_detail(response.get("body"))
-            return f"HTTP {response['status']}" + (f": {detail}" if detail else "")
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 class StepResult(ImbraceModel):

@@ -16,6 +16,7 @@ import html
 import json
 from typing import Any
 
+from ...step_errors import error_text
 from ..page_links import page_token, page_url
 from ..store import Store
 from .common import parse_iso_ms
@@ -215,10 +216,6 @@ def _redacted(value: Any, secrets: list[str]) -> Any:
 
 def _error_cell(value: Any, secrets: list[str]) -> str:
     """A step's error as one readable line, the engine's full text (JSON, stack) folded below."""
-    # the package's one reader of errorMessage; imported here, as the client costs ~0.4 s to
-    # import and the server starts without it
-    from ...client.models.runs import error_text
-
     full = _shown(value, secrets)
     if not full:
         return ""
