@@ -11,7 +11,7 @@ from typing import Any
 from prefect_imbrace.client import ImbraceClient, create_webhook_flow
 from prefect_imbrace.client import operations as ops
 
-__all__ = ["ImbraceFlows", "running_delays"]
+__all__ = ["ImbraceFlows", "approve_when_paused", "running_delays"]
 
 IN_RUN_DELAY_S = 10
 """The longest Delay For the engine sleeps inside a run; a longer one pauses it (PAUSED)."""
@@ -81,6 +81,15 @@ class ImbraceFlows:
             ops.return_response("step_2", body={"n": "{{trigger.body.n}}"}),
         ])
 
+    def approval(self, name: str = "Approval") -> str:
+        """Asks for approval (Respond and Wait for Next Webhook: the run PAUSES until a request
+        reaches its resume URL), then replies {"approved": <body.approved>, "invoice": ...}."""
+        return self.publish(name, [
+            ops.respond_and_wait("step_1", body={"awaiting": "approval", "invoice": "{{trigger.body.invoice}}"}),
+            ops.return_response("step_2", body={"approved": "{{step_1.body.approved}}",
+                                                "invoice": "{{trigger.body.invoice}}"}),
+        ])
+
     def paused(self, name: str = "Paused") -> str:
         """Pauses for an hour (status PAUSED), then replies."""
         return self.publish(
@@ -95,3 +104,18 @@ class ImbraceFlows:
                    "headers": {"authorization": "Bearer " + secret}, "body_type": "none"}
         step = ops.piece_action("step_1", "@activepieces/piece-http", "0.9.5", "send_request", request)
         return self.publish(name, [step])
+
+
+def approve_when_paused(client: ImbraceClient, flow_id: str, payload: Any, limit_s: float = 120.0) -> Any:
+    """Wait until a run of `flow_id` is PAUSED at its approval step, then resume it with
+    `payload` through its resume URL (as a person's approval would); the resumed run's reply."""
+    import time
+
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        for listed in client.workflows.list_runs(flow_id=flow_id, status="PAUSED").data:
+            run = client.workflows.get_run(listed.id)
+            if run.resume_request_id:
+                return client.workflows.resume_run(run.id, run.resume_request_id, payload)
+        time.sleep(0.2)
+    raise AssertionError(f"no run of {flow_id} paused for approval within {limit_s:.0f}s")

@@ -43,6 +43,7 @@ def test_a_flow_built_with_every_step_builder_publishes_valid(fresh, client):
             ops.fallback_branch(),
         ]),
         ops.code("step_5", "export const code = async (inputs) => inputs"),
+        ops.respond_and_wait("step_10", body={"asked": "{{trigger.body}}"}),
         ops.return_response("step_6", body={"ok": True}, status=201, headers={"x": "y"}),
     ]
     inside = {"steps": [

@@ -55,7 +55,8 @@ def sync_outcome(response: httpx.Response) -> SyncOutcome | None:
     return None
 
 
-def _reply_body(response: httpx.Response) -> Any:
+def reply_body(response: httpx.Response) -> Any:
+    """A reply's body: parsed JSON, else its text; None when empty."""
     if not response.content:
         return None
     if "json" in response.headers.get("content-type", ""):
@@ -236,7 +237,7 @@ class FlowEndpoints:
                 outcome=outcome,
                 status_code=response.status_code,
                 headers={k.lower(): v for k, v in response.headers.items()},
-                body=_reply_body(response),
+                body=reply_body(response),
                 webhook_id=response.headers.get("x-webhook-id"),
                 flow_id=flow_id,
                 sent_at=sent_at,

@@ -188,6 +188,29 @@ class FlowRun(ImbraceModel):
         return step.error_text if step else None
 
     @property
+    def resume_url(self) -> str | None:
+        """Where to resume a run paused by Respond and Wait for Next Webhook; None otherwise.
+
+        The paused step's output `nextWebhookUrl` (the same URL its reply's
+        `x-activepieces-resume-webhook-url` header carried).
+        """
+        for step in self.steps.values():
+            output = step.output
+            if step.status == "PAUSED" and isinstance(output, dict):
+                url = output.get("nextWebhookUrl")
+                if isinstance(url, str) and url:
+                    return url
+        return None
+
+    @property
+    def resume_request_id(self) -> str | None:
+        """The request id in `resume_url`, for `workflows.resume_run(run.id, request_id, payload)`."""
+        url = self.resume_url
+        if url is None or "/requests/" not in url:
+            return None
+        return url.split("/requests/", 1)[1].split("?", 1)[0].split("/", 1)[0] or None
+
+    @property
     def step_outputs(self) -> dict[str, Any]:
         """Step name -> output."""
         return {name: step.output for name, step in self.steps.items()}
