@@ -84,7 +84,8 @@ def _http_error(status: int, body: Any, request_body: Any) -> str:
 def _auth(inputs: dict) -> dict[str, str]:
     """The Authorization header for `authType` BASIC or BEARER_TOKEN (NONE: none)."""
     kind = inputs.get("authType") or "NONE"
-    fields = inputs.get("authFields") if isinstance(inputs.get("authFields"), dict) else {}
+    given = inputs.get("authFields")
+    fields: dict[str, Any] = given if isinstance(given, dict) else {}
     if kind == "BASIC":
         pair = f"{fields.get('username') or ''}:{fields.get('password') or ''}"
         return {"authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
