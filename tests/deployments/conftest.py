@@ -9,9 +9,11 @@ processes) reach over loopback.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from prefect.states import Cancelled
 
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.local import ImbraceLocal
@@ -49,3 +51,20 @@ def save_block(server: PrefectServer, credentials: ImbraceCredentials, name: str
     with server.settings():
         credentials.save(name, overwrite=True)
     return name
+
+
+@contextmanager
+def resumer_running(server: PrefectServer, block: str, pool: str, poll_interval: float) -> Iterator[str]:
+    """The resumer deployed on `pool` for the test (its id); its flow runs end with the test."""
+    from prefect_imbrace.exactly_once.resumer import deploy_resumer
+
+    with server.settings():
+        resumer_id = deploy_resumer(block, pool, poll_interval=poll_interval, run_for=900,
+                                    job_variables=server.job_variables())
+    try:
+        yield resumer_id
+    finally:
+        with server.client() as client:
+            for flow_run in client.read_flow_runs():
+                if str(flow_run.deployment_id) == str(resumer_id) and not flow_run.state.is_final():
+                    client.set_flow_run_state(flow_run.id, Cancelled(), force=True)

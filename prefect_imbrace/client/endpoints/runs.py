@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Literal, TypedDict
 
 import httpx
@@ -17,7 +17,7 @@ from .._resource import endpoint, nothing, one, page_of, paged
 from ..models import FlowRun
 from ..models.webhooks import SyncOutcome, SyncReply
 from ..pagination import SeekPage
-from .flows import SYNC_WEBHOOK_READ_TIMEOUT, StrList, reply_body, sync_outcome
+from .flows import StrList, sync_outcome, sync_reply_call
 
 __all__ = ["RunEndpoints", "RunSelection", "RunStrategy"]
 
@@ -205,21 +205,4 @@ class RunEndpoints:
         """
         path = (f"/v1/flow-runs/{p.guard_id('run_id', run_id)}/requests/"
                 f"{p.guard_id('request_id', request_id)}/sync")
-        sent_at = datetime.now(timezone.utc)
-
-        def parse(response: httpx.Response) -> SyncReply:
-            outcome = resume_outcome(response)
-            assert outcome is not None  # refusals were raised before parsing
-            return SyncReply(
-                outcome=outcome,
-                status_code=response.status_code,
-                headers={k.lower(): v for k, v in response.headers.items()},
-                body=reply_body(response),
-                sent_at=sent_at,
-            )
-
-        return Call(
-            "POST", path, parse, json=p.json_payload(payload), headers=headers, timeout=timeout,
-            min_read_timeout=SYNC_WEBHOOK_READ_TIMEOUT,
-            accept_error=lambda response: resume_outcome(response) is not None,
-        )
+        return sync_reply_call(path, payload, resume_outcome, headers=headers, timeout=timeout)
