@@ -7,12 +7,14 @@ server with a worker in tests/deployments/test_approval_deferred.py.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 
 from imbrace_flows import approve_when_paused
 from prefect import flow
 
-from prefect_imbrace.tasks import trigger_flow_and_wait
+from prefect_imbrace.tasks import aresume_run, resume_run, trigger_flow_and_wait
 
 
 def test_the_wait_blocks_while_paused_and_returns_the_approved_reply(creds, flows, engine):
@@ -50,3 +52,30 @@ def test_the_approval_reply_hands_out_the_resume_url(creds, flows):
         assert paused.status == "PAUSED" and paused.resume_url == asked.resume_url
         done = client.workflows.resume_run(paused.id, paused.resume_request_id, {"approved": False})
         assert done.ok and done.body == {"approved": False, "invoice": "INV-3"}
+
+
+def test_the_resume_task_pair_approves_from_a_prefect_flow(creds, flows):
+    """`resume_run` in a sync Prefect flow, `aresume_run` in an async one."""
+    def paused_run(fid):
+        with creds.get_client() as client:
+            client.workflows.trigger_flow(fid, {"invoice": fid[:4]})
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                for listed in client.workflows.list_runs(flow_id=fid, status="PAUSED").data:
+                    return client.workflows.get_run(listed.id)
+                time.sleep(0.1)
+        raise AssertionError("the approval run did not pause")
+
+    @flow
+    def approve(run_id: str, request_id: str):
+        return resume_run(creds, run_id, request_id, {"approved": True})
+
+    @flow
+    async def aapprove(run_id: str, request_id: str):
+        return await aresume_run(creds, run_id, request_id, {"approved": "yes"})
+
+    first = paused_run(flows.approval("Sync approval"))
+    assert approve(first.id, first.resume_request_id).body["approved"] is True
+    second = paused_run(flows.approval("Async approval"))
+    reply = asyncio.run(aapprove(second.id, second.resume_request_id))
+    assert reply.body["approved"] == "yes"
