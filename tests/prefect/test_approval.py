@@ -48,8 +48,11 @@ def test_the_approval_reply_hands_out_the_resume_url(creds, flows):
         assert asked.body == {"awaiting": "approval", "invoice": "INV-3"}
         assert asked.resume_url and "/requests/" in asked.resume_url
         run = next(r for r in client.workflows.list_runs(flow_id=fid).data)
-        paused = client.workflows.get_run(run.id)
-        assert paused.status == "PAUSED" and paused.resume_url == asked.resume_url
+        deadline = time.monotonic() + 10  # the reply comes first; the run pauses right after
+        while (paused := client.workflows.get_run(run.id)).status != "PAUSED":
+            assert time.monotonic() < deadline, paused.status
+            time.sleep(0.05)
+        assert paused.resume_url == asked.resume_url
         done = client.workflows.resume_run(paused.id, paused.resume_request_id, {"approved": False})
         assert done.ok and done.body == {"approved": False, "invoice": "INV-3"}
 

@@ -38,7 +38,8 @@ class LocalConfig:
     queue_delay: float = QUEUE_DELAY_S
     """Seconds an async run stays QUEUED before it runs (0: at once)."""
     finish_delay: float = FINISH_DELAY_S
-    """Seconds a run stays RUNNING after its reply reached a sync caller (0: ends at once)."""
+    """Seconds a run stays RUNNING after its reply reached a sync caller, before it ends or pauses
+    (0: at once)."""
     control_token: str | None = field(default=None, repr=False)
     allow_http_hosts: frozenset[str] = frozenset()
 

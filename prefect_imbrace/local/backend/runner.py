@@ -9,7 +9,8 @@ Everything here runs on the server's event loop. A run's states and who moves it
     QUEUED | PAUSED --(bulk cancel, runs.py)--> CANCELED (no finishTime, as the engine)
 
 A run whose reply reached a waiting sync caller stays RUNNING for `finish_delay` after it, as
-the engine's does while it writes the run's logs. A waiting sync caller gets the first reply;
+the engine's does while it writes the run's logs, before it ends or pauses (so a resume request
+sent the moment a Respond and Wait reply arrives can meet 409 "not paused", as on the engine). A waiting sync caller gets the first reply;
 a run that pauses without replying leaves it waiting until its timeout (204) or until the
 resumed run replies, as the engine's `requestIdToReply` does. Schedule triggers of ENABLED
 flows fire from a one-second tick.
@@ -170,8 +171,8 @@ class Runner:
             except Exception:  # the engine promises never to raise; stay safe anyway
                 logger.exception("run %s: engine raised", run_id)
                 outcome = engine.ExecutionOutcome("INTERNAL_ERROR", previous_steps)
-        if replied and outcome.status in TERMINAL and self.finish_delay > 0:
-            await asyncio.sleep(self.finish_delay)  # the caller has its answer; the run ends after
+        if replied and self.finish_delay > 0 and (outcome.status in TERMINAL or outcome.status == "PAUSED"):
+            await asyncio.sleep(self.finish_delay)  # the caller has its answer; the run ends (or pauses) after
         self._finish(run_id, outcome)
 
     def _finish(self, run_id: str, outcome: Any) -> None:
