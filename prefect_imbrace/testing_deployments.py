@@ -310,6 +310,23 @@ class PrefectServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    # -- the API as a fault (the single-process server of `start_prefect_server`) ------------
+    def stop_api(self) -> None:
+        """Take the API away as a crash does: SIGKILL to the server's process group, by PID.
+
+        Requests in flight are cut; workers, the SQLite database and `PREFECT_HOME` stay, and
+        `start_api()` brings the same server back on the same port.
+        """
+        _end_group(self.process, signal.SIGKILL, grace=0)
+
+    def start_api(self, *, timeout: float = SERVER_START_TIMEOUT) -> None:
+        """Start the stopped server again on the same port with the same database and home,
+        and wait for `/api/health` (the port was freed by `stop_api`)."""
+        if self.process.poll() is None:
+            raise RuntimeError("the Prefect API is still running: stop_api() first")
+        self.process = _launch_api(self.env, self.home, self.log_path)
+        _wait_healthy(self, timeout)
+
 
 def _never_started(flow_run: Any) -> bool:
     state = flow_run.state
@@ -403,39 +420,49 @@ def server_environment(home: Path, port: int, host: str = "127.0.0.1") -> dict[s
     return env
 
 
-def start_prefect_server(home: Path | None = None, *, timeout: float = SERVER_START_TIMEOUT) -> PrefectServer:
-    """Start `prefect server start` on a free loopback port and wait for `/api/health`."""
-    import httpx
-
-    home = Path(home or tempfile.mkdtemp(prefix="prefect-server-"))
-    home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = server_environment(home, port)
-    log_path = home / "server.log"
+def _launch_api(env: Mapping[str, str], home: Path, log_path: Path) -> subprocess.Popen[Any]:
+    """`prefect server start` on the loopback port of `env` (its own process group)."""
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+             "--port", env["PREFECT_SERVER_API_PORT"]],
+            env=dict(env), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, cwd=home,
         )
-    server = PrefectServer(
-        api_url=env["PREFECT_API_URL"], ui_url=env["PREFECT_UI_URL"], env=env, home=home,
-        process=process, log_path=log_path,
-    )
+
+
+def _wait_healthy(server: PrefectServer, timeout: float) -> None:
+    """Wait until the server answers `/api/health`; stop it and raise if it dies or is late."""
+    import httpx
+
     deadline = time.monotonic() + timeout
     while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"prefect server exited with {process.returncode}:\n{server.log()[-3000:]}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"prefect server exited with {server.process.returncode}:\n"
+                               f"{server.log()[-3000:]}")
         try:
             if httpx.get(f"{server.api_url}/health", timeout=2).status_code == 200:
-                return server
+                return
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline:
             server.stop()
             raise TimeoutError(f"prefect server not healthy after {timeout:.0f}s:\n{server.log()[-3000:]}")
         time.sleep(0.5)
+
+
+def start_prefect_server(home: Path | None = None, *, timeout: float = SERVER_START_TIMEOUT) -> PrefectServer:
+    """Start `prefect server start` on a free loopback port and wait for `/api/health`."""
+    home = Path(home or tempfile.mkdtemp(prefix="prefect-server-"))
+    home.mkdir(parents=True, exist_ok=True)
+    env = server_environment(home, free_port())
+    log_path = home / "server.log"
+    server = PrefectServer(
+        api_url=env["PREFECT_API_URL"], ui_url=env["PREFECT_UI_URL"], env=env, home=home,
+        process=_launch_api(env, home, log_path), log_path=log_path,
+    )
+    _wait_healthy(server, timeout)
+    return server
 
 
 @pytest.fixture(scope="session")
