@@ -39,7 +39,6 @@ __all__ = [
     "acreate_progress",
     "artifact_key",
     "arecord_batch_table",
-    "arecord_run_end",
     "arecord_run_link",
     "arecord_run_summary",
     "aupdate_progress",
@@ -209,8 +208,8 @@ def emit_run_event(
     """Emit `imbrace.flow-run.<status>` once per (run, status) in this process.
 
     The waiter calls it on every status change it observes. The payload carries the run id,
-    the Imbrace flow (id and name), status, duration, failed step and its readable error
-    (redacted) and, when known, the link to the run (`link`, else one built from `credentials` when that needs no network call).
+    the Imbrace flow (id and name), status, duration, failed step and, when known, the link to
+    the run (`link`, else one built from `credentials` when that needs no network call).
     """
     from prefect.events import emit_event
 
@@ -230,7 +229,6 @@ def emit_run_event(
         "status": status,
         "duration_seconds": _duration(run),
         "failed_step": getattr(run, "failed_step_name", None),
-        "error_message": shown(getattr(run, "error_message", None), credentials, 300) or None,
         "run_url": link,
     }
     return emit_event(
@@ -418,23 +416,6 @@ def _summary_writer(key: str | None) -> _SummaryWriter:
     return writer
 
 
-async def arecord_run_end(
-    run: Any, result: ImbraceRunResult, credentials: ImbraceCredentials, *, summary: bool,
-    linked: bool,
-) -> None:
-    """Everything Prefect shows of an ended wait, written once: the summary artifact (when
-    `summary`; with the run's link unless `linked` wrote it already) and the run's steps as
-    task runs of the waiting flow run (`prefect_imbrace.run_graph`, per its `show_steps`)."""
-    if not _in_run_context():
-        return
-    if summary:
-        await arecord_run_summary(run, result, None if linked else credentials,
-                                  link_credentials=credentials)
-    from prefect_imbrace.run_graph import areflect_ended_run
-
-    await areflect_ended_run(run, credentials)
-
-
 # -- fan-out --------------------------------------------------------------------------------------
 async def acreate_progress(description: str) -> Any:
     """A progress artifact at 0 % for a fan-out (None outside a Prefect run)."""
@@ -442,7 +423,11 @@ async def acreate_progress(description: str) -> Any:
         return None
     from prefect.artifacts import acreate_progress_artifact
 
-    return await acreate_progress_artifact(progress=0.0, description=description)
+    try:
+        return await acreate_progress_artifact(progress=0.0, description=description)
+    except Exception as exc:  # a convenience: a fan-out starts even while the API is down
+        _log.warning("Could not create the progress artifact: %s", exc)
+        return None
 
 
 async def aupdate_progress(artifact_id: Any, done: int, total: int) -> None:

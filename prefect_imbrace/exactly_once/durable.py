@@ -27,6 +27,13 @@ run has been final for `record_retention`.
 
 Every call into Prefect's client from here goes through the event loop's gate
 (`prefect_api.prefect_slots`), so no more than a few of ours wait in its 16-connection pool.
+
+**An unreachable Prefect API** (down, restarting) never lets a possible repeat send unclaimed
+and never fails it at once: claims, the reads before them and a re-send's intent are tried
+again until the API answers (`until_answered`, up to `API_PATIENCE`); journal entries that
+cannot be written stay pending and are written once it answers. Prefect's client retries
+for about a minute at most, and a client that has not connected yet (a task on an event loop
+of its own) does not retry a refused connection at all.
 """
 
 from __future__ import annotations
@@ -37,8 +44,8 @@ import json
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from prefect.logging.loggers import get_logger
 
@@ -51,13 +58,55 @@ from prefect_imbrace.exactly_once.record import (
 )
 from prefect_imbrace.prefect_api import prefect_slots
 
-__all__ = ["PrefectRecords", "RecordStore", "open_record_store", "read_variables"]
+__all__ = ["PrefectRecords", "RecordStore", "open_record_store", "read_variables", "until_answered"]
 
 FLUSH_EVERY = 1.0
 _VALUE_CHARS = 4500  # Prefect refuses Variable values over 5,000 characters of JSON
 PAGE = 200
 _READ_REUSE = 2.0  # journal reads of one flow run within this many seconds share one request
 _log = get_logger("prefect_imbrace.exactly_once")
+API_PATIENCE = 600.0
+"""How long a claim, or the read before it, waits for an unreachable Prefect API (s)."""
+_T = TypeVar("_T")
+
+
+def _unanswered(exc: BaseException) -> bool:
+    """The Prefect API gave no answer to act on: unreachable, cut off, or failing (5xx)."""
+    import httpx
+
+    if isinstance(exc, httpx.TransportError):
+        return True
+    return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code >= 500
+
+
+async def until_answered(doing: str, call: Callable[[], Awaitable[_T]]) -> _T:
+    """`await call()`, again while the Prefect API does not answer, for up to `API_PATIENCE`.
+
+    For the calls a trigger cannot go on without (a claim, the record read before it, a
+    re-send's intent): nothing is sent before they are answered, and failing the task instead
+    would turn a restart of the Prefect server into a failed flow run. Other errors (and the
+    last one, once the patience is spent) are raised.
+    """
+    started = time.monotonic()
+    delay = 1.0
+    while True:
+        try:
+            answer = await call()
+        except Exception as exc:
+            if not _unanswered(exc) or time.monotonic() + delay > started + API_PATIENCE:
+                raise
+            first = delay == 1.0  # one warning per call; its later tries at DEBUG
+            (_log.warning if first else _log.debug)(
+                "The Prefect API did not answer while %s (%s: %s); nothing is sent before it "
+                "does. Trying again in %.0f s.", doing, type(exc).__name__, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, 15.0)
+            continue
+        if delay > 1.0:
+            _log.info("The Prefect API answered again after %.0f s (%s).",
+                      time.monotonic() - started, doing)
+        return answer
+
 
 async def read_variables(client: Any, variable_filter: dict[str, Any], *, offset: int = 0,
                          sort: str | None = None) -> list[Any]:
@@ -113,9 +162,15 @@ class PrefectRecords:
 
         create = VariableCreate(name=claim_name(record, explicit_key),
                                 value=record.model_dump(mode="json"), tags=[RECORD_TAG])
-        try:
+
+        async def create_claim() -> None:
             async with prefect_slots():
                 await self.client.create_variable(create)
+
+        try:
+            # a create cut off mid-flight and tried again may find its own claim: that reads
+            # as a racing attempt's, which is followed without sending (never a duplicate)
+            await until_answered(f"claiming key {record.key!r}", create_claim)
         except ObjectAlreadyExists:
             return False
         return True
@@ -123,6 +178,11 @@ class PrefectRecords:
     async def load(self, flow_id: str, key: str, flow_run_id: str | None,
                    explicit_key: bool) -> TriggerRecord | None:
         """The newest record of the key: its claim, then the journal of the flow run(s) that wrote it."""
+        return await until_answered(f"reading the record of key {key!r}", lambda: self._load(
+            flow_id, key, flow_run_id, explicit_key))
+
+    async def _load(self, flow_id: str, key: str, flow_run_id: str | None,
+                    explicit_key: bool) -> TriggerRecord | None:
         probe = TriggerRecord(flow_id=flow_id, key=key, flow_run_id=flow_run_id)
         async with prefect_slots():
             variable = await self.client.read_variable_by_name(claim_name(probe, explicit_key))
@@ -137,7 +197,7 @@ class PrefectRecords:
         prefix = journal_prefix(flow_run_id, flow_id)
         now = time.monotonic()
         cached = self._reads.get(prefix)
-        if cached is None or now - cached[0] > _READ_REUSE:
+        if cached is None or now - cached[0] > _READ_REUSE or _failed(cached[1]):
             cached = (now, asyncio.ensure_future(self._read_prefix(prefix)))
             self._reads[prefix] = cached
         return await asyncio.shield(cached[1])
@@ -161,8 +221,19 @@ class PrefectRecords:
             self._flusher = asyncio.ensure_future(self._flush_soon())
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_EVERY)
-        await self.flush()
+        """Flush within `FLUSH_EVERY`; while the Prefect API does not answer, keep the entries
+        and try again (every 15 s at most) until it does or the store closes."""
+        delay = FLUSH_EVERY
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.flush()
+                return
+            except Exception as exc:  # noqa: BLE001 - kept in _pending, written by a later try
+                delay = min(2 * delay, 15.0)
+                _log.warning("Could not write %s trigger record(s) to the Prefect API (%s: %s); "
+                             "they are kept and written again in %.0f s.", len(self._pending),
+                             type(exc).__name__, exc, delay)
 
     async def flush(self) -> None:
         """Write every pending entry now (one Variable per flow run, Imbrace flow and 4.5 kB)."""
@@ -175,7 +246,7 @@ class PrefectRecords:
                 await asyncio.gather(*(self._write(prefix, chunk)
                                        for prefix, records in groups.items()
                                        for chunk in _chunks(records)))
-            except Exception:
+            except BaseException:  # failed, or cancelled mid-write (close() stops the flusher)
                 for record in batch.values():  # kept for the next attempt, unless newer came
                     self._pending.setdefault((record.flow_id, record.key), record)
                 raise
@@ -213,6 +284,11 @@ class PrefectRecords:
                                  len(self._pending), exc)
                     return
                 await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
+
+
+def _failed(read: asyncio.Future[Any]) -> bool:
+    """A shared read that ended without records: the next reader asks again."""
+    return read.done() and (read.cancelled() or read.exception() is not None)
 
 
 def _chunks(records: list[TriggerRecord]) -> list[list[TriggerRecord]]:
@@ -265,9 +341,12 @@ class RecordStore:
             self.prefect.journal(record)
 
     async def persist(self, record: TriggerRecord) -> None:
-        """Journal the state and write it now (a re-send's intent, before it leaves)."""
+        """Journal the state and write it now (a re-send's intent, before it leaves); while
+        the Prefect API does not answer, wait for it: the send waits too."""
         self.save(record, durable=True)
-        await self.flush()
+        if self.prefect is not None:
+            await until_answered(f"writing the intent to send key {record.key!r} again",
+                                 self.prefect.flush)
 
     async def flush(self) -> None:
         """Write what the journal holds now (suspension, a trigger nobody may wait for)."""

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from . import pieces
 from .conditions import evaluate_groups
-from .errors import PauseRun, StepFailed, StopRun, Unsupported, format_error
+from .errors import PauseRun, StepFailed, StopRun, Unsupported
 from .model import ExecutionOutcome, RunContext
 from .pieces.base import StepCall
 from .pieces.webhook import NAME as WEBHOOK_PIECE
@@ -38,10 +38,10 @@ SUPPORTED_TRIGGERS = {
 class _Halt(Exception):
     """Unwinds the step tree once the run's fate is known."""
 
-    def __init__(self, status: str, pause: dict | None = None):
+    def __init__(self, status: str, resume_at: datetime | None = None):
         super().__init__(status)
         self.status = status
-        self.pause = pause
+        self.resume_at = resume_at
 
 
 @dataclass
@@ -57,9 +57,8 @@ def _ms(start: float) -> float:
     return (time.monotonic() - start) * 1000
 
 
-_NOT_A_LIST = json.dumps({"message": "The items you have selected must be a list."},
-                         separators=(",", ":"))
-"""The loop's own failure: the engine stores this compact JSON text as is (not re-printed)."""
+def _error(message: str) -> dict:
+    return {"message": message}
 
 
 def _secret_texts(connections: Any) -> list[str]:
@@ -100,17 +99,13 @@ class _Execution:
     async def run(self) -> ExecutionOutcome:
         trigger = self.ctx.trigger
         frame = _Frame(self.steps, self.ctx.previous_steps or {})
-        status, pause = "SUCCEEDED", None
+        status, resume_at = "SUCCEEDED", None
         try:
             self._run_trigger(trigger, frame)
             await self._chain(trigger.get("nextAction"), frame)
         except _Halt as halt:
-            status, pause = halt.status, halt.pause
-        resume_at = None
-        if pause is not None and pause["type"] == "DELAY":
-            resume_at = pause["resumeAt"]
-        return ExecutionOutcome(status, self.steps, self.failed_step, resume_at, self.response,
-                                pause=pause)
+            status, resume_at = halt.status, halt.resume_at
+        return ExecutionOutcome(status, self.steps, self.failed_step, resume_at, self.response)
 
     def _run_trigger(self, trigger: dict, frame: _Frame) -> None:
         settings = trigger.get("settings") or {}
@@ -120,7 +115,7 @@ class _Execution:
         if trigger.get("type") != "PIECE_TRIGGER" or key not in SUPPORTED_TRIGGERS:
             what = ("an EMPTY trigger" if trigger.get("type") != "PIECE_TRIGGER"
                     else f"the trigger '{key[1]}' of piece '{key[0]}'")
-            result.update(status="FAILED", errorMessage=format_error(Unsupported(what).message))
+            result.update(status="FAILED", errorMessage=_error(Unsupported(what).message))
             frame.results["trigger"] = result
             self._fail(trigger)
         result["output"] = self.ctx.trigger_output
@@ -137,13 +132,6 @@ class _Execution:
         for secret in self.secrets:
             message = message.replace(secret, "**REDACTED**")
         return message
-
-    def _pause_metadata(self, pause: PauseRun) -> dict:
-        """What the server keeps about a pause: when a delay ends, or which request resumes it."""
-        if pause.resume_at is not None:
-            return {"type": "DELAY", "resumeAt": pause.resume_at}
-        return {"type": "WEBHOOK", "requestId": self.ctx.pause_request_id,
-                "response": pause.response or {}}
 
     def _remaining(self) -> float | None:
         if self.ctx.deadline is None:
@@ -190,8 +178,7 @@ class _Execution:
                 "type": kind, "status": "FAILED", "input": copy.deepcopy(
                     (step.get("settings") or {}).get("input") or {}),
                 "duration": 0.0,
-                "errorMessage": format_error(
-                    Unsupported(f"{what} (step '{step.get('name')}')").message),
+                "errorMessage": _error(Unsupported(f"{what} (step '{step.get('name')}')").message),
             }
             self._fail(step)
 
@@ -221,12 +208,12 @@ class _Execution:
             frame.results[name] = result
             raise _Halt("SUCCEEDED") from None
         except PauseRun as pause:
-            result.update(status="PAUSED", output=pause.output, duration=_ms(start))
+            result.update(status="PAUSED", output={}, duration=_ms(start))
             frame.results[name] = result
-            raise _Halt("PAUSED", self._pause_metadata(pause)) from None
+            raise _Halt("PAUSED", pause.resume_at) from None
         except StepFailed as failure:
             result.update(status="FAILED", duration=_ms(start),
-                          errorMessage=format_error(self._scrub(failure.message)))
+                          errorMessage=_error(self._scrub(failure.message)))
             if failure.output is not None:
                 result["output"] = failure.output
             frame.results[name] = result
@@ -237,7 +224,7 @@ class _Execution:
         except _Halt as halt:
             if halt.status == "TIMEOUT":
                 result.update(status="FAILED", duration=_ms(start),
-                              errorMessage=format_error("the run exceeded its timeout"))
+                              errorMessage=_error("the run exceeded its timeout"))
                 frame.results[name] = result
             raise
         result.update(output=output, duration=_ms(start))
@@ -273,17 +260,16 @@ class _Execution:
             result["input"] = resolve(raw, self._scope(frame, censor=True))
             items = resolve(raw, self._scope(frame, censor=False))["items"]
         except StepFailed as failure:
-            items, message = None, format_error(self._scrub(failure.message))
+            items, message = None, failure.message
         else:
-            message = _NOT_A_LIST
+            message = "The items you have selected must be a list."
         if not isinstance(items, list):
-            result.update(status="FAILED", duration=_ms(start), errorMessage=message)
+            result.update(status="FAILED", duration=_ms(start), errorMessage=_error(self._scrub(message)))
             self._fail(step)
         previous = frame.previous.get(name) or {}
         earlier = ((previous.get("output") or {}).get("iterations") or []) if isinstance(
             previous.get("output"), dict) else []
-        # no `item` until the first iteration (the engine's is `undefined`, absent in JSON)
-        output: dict[str, Any] = {"index": 0, "iterations": []}
+        output: dict[str, Any] = {"item": None, "index": 0, "iterations": []}
         result["output"] = output
         frame.outputs[name] = output
         body_outputs: dict[str, Any] = {}
@@ -323,8 +309,7 @@ class _Execution:
             ]
         except (StepFailed, ValueError) as failure:
             message = failure.message if isinstance(failure, StepFailed) else str(failure)
-            result.update(status="FAILED", duration=_ms(start),
-                          errorMessage=format_error(self._scrub(message)))
+            result.update(status="FAILED", duration=_ms(start), errorMessage=_error(self._scrub(message)))
             self._fail(step)
         result["output"] = {"branches": [
             {"branchName": b.get("branchName"), "branchIndex": i + 1, "evaluation": evaluations[i]}
