@@ -1,7 +1,8 @@
 """client_overhead_ratio: our typed client vs raw httpx, same server, same pooled request.
 
 Both sides send the same request to the same Imbrace Local process over a warm keep-alive
-pool (same `httpx.Limits`). The raw side does what a careful httpx user would: send, check
+pool (same `httpx.Limits`; async: the same transport, aiohttp under httpx). The raw side does
+what a careful httpx user would: send, check
 the status, decode JSON. Our side also builds the request (auth, request id), runs it through
 the retry policy and validates the answer into a pydantic model. Sides alternate in rounds
 (A B, then B A) to cancel drift; the figure is median(ours) / median(raw) per call.
@@ -19,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+
+from prefect_imbrace.client._aiohttp import ImbraceAiohttpTransport
 
 from ._common import LocalProcess, Metric, delay_flow, median
 
@@ -144,7 +147,9 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
         # -- async -----------------------------------------------------------------------------
         async def async_side() -> None:
             aours = AsyncImbraceClient(gateway=engine.url, api_key=engine.api_key)
-            araw = httpx.AsyncClient(timeout=30.0, limits=LIMITS)
+            # the same transport as ours (aiohttp under httpx): the ratio is our client's own cost
+            araw = httpx.AsyncClient(timeout=30.0, limits=LIMITS,
+                                     transport=ImbraceAiohttpTransport(LIMITS))
 
             async def raw_get() -> Any:
                 return _raw_json(await araw.get(flow_url, headers=headers))

@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks._common import HARNESS, RESULTS, Metric, PrefectTarget, machine_info  # noqa: E402
 
-GROUPS = ("overhead", "local", "watch", "deployments")
+GROUPS = ("overhead", "local", "watch", "steps", "deployments")
 PREFECT_GROUPS = ("watch", "deployments")
 """Groups whose Prefect sides take `targets` (and `size`)."""
 

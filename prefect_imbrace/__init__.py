@@ -47,6 +47,7 @@ _LAZY: dict[str, str] = {
     "cancel_imbrace_runs_hook": "prefect_imbrace.flows",
     "deploy_resumer": "prefect_imbrace.exactly_once.resumer",
     "observe_imbrace_runs": "prefect_imbrace.flows",
+    "steps_view": "prefect_imbrace.run_graph",
     "trigger_flow_and_wait_for_completion": "prefect_imbrace.flows",
     "trigger_flow_chain": "prefect_imbrace.flows",
     "AsCodeFilesError": "prefect_imbrace.as_code.loader",

@@ -123,6 +123,23 @@ class ImbraceCredentials(CredentialsBlock):
         ),
     )
 
+    show_steps: Literal["all", "failed", "none"] | None = Field(
+        default=None,
+        title="Show steps",
+        description=(
+            "Which waited Imbrace runs show their steps as task runs in the Prefect run graph: "
+            "all, failed (runs that did not succeed) or none (default from settings: all)."
+        ),
+    )
+    show_fan_out_steps: Literal["all", "failed", "none"] | None = Field(
+        default=None,
+        title="Show fan-out steps",
+        description=(
+            "The same choice for the runs of a fan-out (trigger_many_and_wait); default from "
+            "settings: failed, so successful runs cost no Prefect writes."
+        ),
+    )
+
     @field_validator("concurrency_limit", "rate_limit")
     @classmethod
     def _check_limit_name(cls, value: str | None) -> str | None:

@@ -14,8 +14,10 @@ from prefect.variables import Variable
 
 from prefect_imbrace import observability
 from prefect_imbrace.credentials import ImbraceCredentials
-from prefect_imbrace.exactly_once.handle import cancel_active_runs
+from prefect_imbrace.exactly_once.handle import cancel_active_runs, run_sync
 from prefect_imbrace.exactly_once.outcome import ImbraceRunResult
+from prefect_imbrace.observed_runs import areflect_observed_runs
+from prefect_imbrace.run_graph import ShowSteps
 from prefect_imbrace.tasks.waiting import trigger_flow_and_wait
 
 __all__ = [
@@ -52,6 +54,7 @@ def trigger_flow_and_wait_for_completion(
     retry_failed_from_step: bool = False,
     headers: Mapping[str, str] | None = None,
     defer_after: float | None = None,
+    show_steps: ShowSteps | None = None,
 ) -> ImbraceRunResult:
     """Run an Imbrace flow exactly once and return its result.
 
@@ -60,6 +63,7 @@ def trigger_flow_and_wait_for_completion(
     flow ends Failed with the failed step and its error in the message, or Cancelled-by-error
     (`ImbraceRunCancelled`) when the Imbrace run was cancelled. `defer_after`: deployed, this
     flow run suspends while the Imbrace run goes on (docs/how-to/deploy-deferred-waits.md).
+    `show_steps`: which runs show their steps as task runs (docs/concepts/steps-in-prefect.md).
     """
     return trigger_flow_and_wait(
         imbrace_credentials,
@@ -71,6 +75,7 @@ def trigger_flow_and_wait_for_completion(
         retry_failed_from_step=retry_failed_from_step,
         headers=headers,
         defer_after=defer_after,
+        show_steps=show_steps,
     )
 
 
@@ -110,6 +115,7 @@ def observe_imbrace_runs(
     variable_name: str = "imbrace-observer-cursor",
     lookback_minutes: float = 60,
     max_runs: int = 2000,
+    reflect_runs: bool = False,
 ) -> int:
     """Emit `imbrace.flow-run.<status>` events for runs started outside Prefect.
 
@@ -117,6 +123,12 @@ def observe_imbrace_runs(
     the creation time from which runs are listed, the last status seen of unfinished runs,
     and finished runs already reported. Event ids derive from (run id, status), so a status
     also reported by a waiting task is stored once. Returns the number of events emitted.
+
+    `reflect_runs=True` (opt-in) also writes each run that ended, unless a prefect-imbrace
+    wait started it, as a Prefect flow run of a Prefect flow named after its Imbrace flow,
+    with its steps as task runs, so the Prefect Runs page lists the Imbrace history: one
+    engine GET, 3 Prefect API writes and 1 event and 1 log per step for each run
+    (prefect_imbrace.observed_runs, docs/concepts/steps-in-prefect.md).
     """
     log = get_run_logger()
     state: dict[str, Any] = Variable.get(variable_name, default={}) or {}
@@ -126,6 +138,7 @@ def observe_imbrace_runs(
     done: dict[str, str] = dict(state.get("done", {}))
 
     emitted = 0
+    ended: list[str] = []
     created: dict[str, datetime] = {}
     with imbrace_credentials.get_client() as client:
         runs = client.workflows.iter_runs(
@@ -139,10 +152,19 @@ def observe_imbrace_runs(
                 observability.emit_run_event(run)
                 emitted += 1
             if run.is_terminal:
+                ended.append(run.id)
                 open_runs.pop(run.id, None)
                 done[run.id] = (run.created or now).isoformat()
             else:
                 open_runs[run.id] = run.status
+    if reflect_runs and ended:
+        written, failed = run_sync(areflect_observed_runs(imbrace_credentials, ended))
+        for run_id in failed:  # tried again next time: kept open (same status: no new event)
+            done.pop(run_id, None)
+            open_runs[run_id] = "ENDED"
+        log.info("Wrote %s of %s ended Imbrace runs as Prefect flow runs (the others were "
+                 "started by prefect-imbrace waits or written before; %s failed).",
+                 written, len(ended), len(failed))
     # the next window starts at the oldest unfinished run, else at the newest run seen
     open_created = [created[r] for r in open_runs if r in created]
     if open_created:

@@ -39,6 +39,7 @@ __all__ = [
     "acreate_progress",
     "artifact_key",
     "arecord_batch_table",
+    "arecord_run_end",
     "arecord_run_link",
     "arecord_run_summary",
     "aupdate_progress",
@@ -208,8 +209,8 @@ def emit_run_event(
     """Emit `imbrace.flow-run.<status>` once per (run, status) in this process.
 
     The waiter calls it on every status change it observes. The payload carries the run id,
-    the Imbrace flow (id and name), status, duration, failed step and, when known, the link to
-    the run (`link`, else one built from `credentials` when that needs no network call).
+    the Imbrace flow (id and name), status, duration, failed step and its readable error
+    (redacted) and, when known, the link to the run (`link`, else one built from `credentials` when that needs no network call).
     """
     from prefect.events import emit_event
 
@@ -229,6 +230,7 @@ def emit_run_event(
         "status": status,
         "duration_seconds": _duration(run),
         "failed_step": getattr(run, "failed_step_name", None),
+        "error_message": shown(getattr(run, "error_message", None), credentials, 300) or None,
         "run_url": link,
     }
     return emit_event(
@@ -414,6 +416,23 @@ def _summary_writer(key: str | None) -> _SummaryWriter:
     if writer is None:
         writer = per_loop[key] = _SummaryWriter(key)
     return writer
+
+
+async def arecord_run_end(
+    run: Any, result: ImbraceRunResult, credentials: ImbraceCredentials, *, summary: bool,
+    linked: bool,
+) -> None:
+    """Everything Prefect shows of an ended wait, written once: the summary artifact (when
+    `summary`; with the run's link unless `linked` wrote it already) and the run's steps as
+    task runs of the waiting flow run (`prefect_imbrace.run_graph`, per its `show_steps`)."""
+    if not _in_run_context():
+        return
+    if summary:
+        await arecord_run_summary(run, result, None if linked else credentials,
+                                  link_credentials=credentials)
+    from prefect_imbrace.run_graph import areflect_ended_run
+
+    await areflect_ended_run(run, credentials)
 
 
 # -- fan-out --------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ Precedence for a value: explicit block field > `PREFECT_INTEGRATIONS_IMBRACE_<NA
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 from prefect.settings.base import PrefectBaseSettings, build_settings_config
 from pydantic import Field, SecretStr
@@ -58,6 +58,14 @@ class ImbraceSettings(PrefectBaseSettings):
     )
     concurrency_limit_name: str | None = Field(
         default=None, description="Name of a Prefect global concurrency limit for triggers."
+    )
+    show_steps: Literal["all", "failed", "none"] = Field(
+        default="all",
+        description="Which waited runs show their steps as task runs (single waits).",
+    )
+    show_fan_out_steps: Literal["all", "failed", "none"] = Field(
+        default="failed",
+        description="Which runs of a fan-out show their steps as task runs.",
     )
 
 

@@ -17,7 +17,7 @@ EXPECTED = [
     "StepResult", "StepSummary", "SyncOutcome", "SyncReply", "TriggerReceipt", "WaitOptions",
     "aapply_imbrace_flows", "aplan_imbrace_flows", "apply_imbrace_flows", "atrigger_and_wait",
     "cancel_imbrace_runs_hook", "create_webhook_flow", "deploy_resumer", "find_imbrace_flow_id",
-    "observe_imbrace_runs", "plan_imbrace_flows", "trigger_and_wait",
+    "observe_imbrace_runs", "plan_imbrace_flows", "steps_view", "trigger_and_wait",
     "trigger_flow_and_wait_for_completion", "trigger_flow_chain",
 ]
 

@@ -132,6 +132,10 @@ class AsyncImbraceClient(_BaseAPIClient):
                 "http_client must be an httpx.AsyncClient for the async client."
             )
         self._owns_http = http_client is None
+        if http_client is None and transport is None:
+            from ._aiohttp import ImbraceAiohttpTransport  # a fifth of the CPU per request
+
+            transport = ImbraceAiohttpTransport(self._limits)
         self._http = http_client or httpx.AsyncClient(
             timeout=self.timeout, limits=self._limits, transport=transport
         )

@@ -373,6 +373,34 @@ def return_response(
     )
 
 
+def respond_and_wait(
+    name: str = "step_1",
+    *,
+    body: Any = None,
+    status: int = 200,
+    headers: Optional[Mapping[str, str]] = None,
+    response_type: Literal["json", "raw", "redirect"] = "json",
+    display_name: str = "Respond and Wait for Next Webhook",
+) -> PieceAction:
+    """Answer the webhook caller and pause the run until a request reaches its resume URL.
+
+    The approval step: the reply carries the resume URL in `x-activepieces-resume-webhook-url`
+    (`SyncReply.resume_url`), the PAUSED run shows it too (`FlowRun.resume_url`), and
+    `workflows.resume_run(run_id, request_id, payload)` resumes it; the step's output is then
+    that request's `{body, headers, queryParams}` (`{{step_1.body.approved}}`). For a redirect,
+    `body` is the URL.
+    """
+    fields = {"status": status, "headers": dict(headers or {}), "body": {} if body is None else body}
+    return piece_action(
+        name,
+        WEBHOOK_PIECE,
+        WEBHOOK_PIECE_VERSION,
+        "return_response_and_wait_for_next_webhook",
+        {"responseType": response_type, "fields": fields},
+        display_name=display_name,
+    )
+
+
 def delay(
     name: str,
     amount: float,
@@ -380,7 +408,7 @@ def delay(
     unit: Literal["seconds", "minutes", "hours", "days"] = "seconds",
     display_name: str = "Delay For",
 ) -> PieceAction:
-    """Wait before the next step (longer than a minute pauses the run: status PAUSED)."""
+    """Wait before the next step (longer than 10 seconds pauses the run: status PAUSED)."""
     return piece_action(
         name,
         DELAY_PIECE,
@@ -403,12 +431,17 @@ def http_request(
     timeout: Optional[float] = None,
     display_name: str = "Send HTTP request",
 ) -> PieceAction:
-    """Call an HTTP endpoint (`send_request` of the HTTP piece)."""
+    """Call an HTTP endpoint (`send_request` of the HTTP piece).
+
+    The inputs carry every property piece-http 0.9.5 requires (`headers`, `queryParams` and
+    `authType`, here `NONE`: put credentials in `headers`), so the engine marks the step valid.
+    """
     inputs: dict[str, Any] = {
         "method": method.upper(),
         "url": url,
         "headers": dict(headers or {}),
         "queryParams": dict(query_params or {}),
+        "authType": "NONE",
         "body_type": "none" if json_body is None else "json",
         "failsafe": failsafe,
     }

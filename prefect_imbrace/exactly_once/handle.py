@@ -151,6 +151,7 @@ class ImbraceRunHandle:
         self._kwargs = client_kwargs_of(credentials)
         self._started = time.monotonic()
         self._linked = False
+        self._end_recorded = False
         self._retried = False
         self._abandoned = False
         self._cancel_attempted = False
@@ -481,11 +482,10 @@ class ImbraceRunHandle:
         if run is None:
             raise ImbraceConfigurationError("the run has not ended yet; wait_until_ended() first.")
         result = result_from_run(run, key=self.key, webhook_id=self.record.webhook_id)
-        if self.artifacts:
-            self.artifacts = False  # once, even if result() is asked again
-            await observability.arecord_run_summary(
-                run, result, None if self._linked else self.credentials, link_credentials=self.credentials
-            )
+        if self.observe and not self._end_recorded:
+            self._end_recorded = True  # once, even if result() is asked again
+            await observability.arecord_run_end(run, result, self.credentials,
+                                                summary=self.artifacts, linked=self._linked)
         return raise_for_outcome(run, result)
 
     async def wait(self) -> ImbraceRunResult:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, Field
 
-from prefect_imbrace.client.models.runs import RunCategory
+from prefect_imbrace.client.models.runs import RunCategory, error_text
 from prefect_imbrace.exceptions import ImbraceRunCancelled, ImbraceRunFailed
 
 __all__ = [
@@ -70,14 +70,6 @@ class ImbraceRunResult(BaseModel):
         return {name: step.output for name, step in self.steps.items()}
 
 
-def _error_text(error: Any) -> str | None:
-    if error is None:
-        return None
-    if isinstance(error, dict):
-        return str(error.get("message") or error)
-    return str(error)
-
-
 def step_summaries(run: Any) -> dict[str, StepSummary]:
     """Step name -> summary for a run read by id (lists carry no steps)."""
     summaries: dict[str, StepSummary] = {}
@@ -87,7 +79,7 @@ def step_summaries(run: Any) -> dict[str, StepSummary]:
             name=name,
             status=data.get("status"),
             duration_ms=data.get("duration"),
-            error=_error_text(data.get("errorMessage")),
+            error=error_text(data.get("errorMessage")),
             output=data.get("output"),
         )
     return summaries

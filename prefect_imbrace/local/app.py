@@ -90,6 +90,9 @@ class GatewayMiddleware:
         if path != scope["path"]:
             scope = {**scope, "path": path, "raw_path": path.encode()}
         method = scope["method"]
+        if self.backend.runner.public_url is None and scope.get("server"):
+            host, port = scope["server"][0], scope["server"][1]  # an app served some other way
+            self.backend.runner.public_url = f"http://{host}:{port}/activepieces/"
         inbound = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
         request_id = inbound if inbound and len(inbound) <= 64 else "req_" + new_id()
         scope["imbrace.request_id"] = request_id

@@ -60,8 +60,11 @@ class ImbraceLocal:
         host: str = "127.0.0.1",
         port: int = 0,
         allow_http_hosts: Sequence[str] = (),
+        queue_delay: float | None = None,
+        finish_delay: float | None = None,
     ):
         from .backend import LocalConfig
+        from .backend.runner import FINISH_DELAY_S, QUEUE_DELAY_S
 
         keys = _key_map(api_keys)
         for org in [*keys.values(), *(access_tokens or {}).values()]:
@@ -71,6 +74,8 @@ class ImbraceLocal:
             bearer_tokens={k: list(v) for k, v in (bearer_tokens or {}).items()}, db=db,
             sync_timeout=sync_timeout, run_timeout=run_timeout,
             control_token=control_token or secrets.token_hex(16), allow_http_hosts=frozenset(allow_http_hosts),
+            queue_delay=QUEUE_DELAY_S if queue_delay is None else queue_delay,
+            finish_delay=FINISH_DELAY_S if finish_delay is None else finish_delay,
         )
         self.host = host
         self.port = port
@@ -104,6 +109,7 @@ class ImbraceLocal:
                 raise RuntimeError(f"Imbrace Local did not start on {self.host}:{self.port}")
             time.sleep(0.005)
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._backend.runner.public_url = self.engine_url + "/"
         return self
 
     def stop(self) -> None:
@@ -159,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", default=None, help="SQLite file for persistent state (default: in memory)")
     parser.add_argument("--sync-timeout", type=float, default=30.0)
     parser.add_argument("--run-timeout", type=float, default=600.0)
+    parser.add_argument("--queue-delay", type=float, default=None,
+                        help="seconds an async run stays QUEUED (default 0.1)")
+    parser.add_argument("--finish-delay", type=float, default=None,
+                        help="seconds a run stays RUNNING after its sync reply (default 0.1)")
     parser.add_argument("--control-token", default=None, help="enables the /_local control plane")
     args = parser.parse_args(argv)
 
@@ -166,11 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .app import build_app
     from .backend import Backend, LocalConfig
+    from .backend.runner import FINISH_DELAY_S, QUEUE_DELAY_S
 
     keys = dict.fromkeys(args.api_key or [_generated_key()], args.org)
     check_org_id(args.org)
     config = LocalConfig(api_keys=keys, db=args.db, sync_timeout=args.sync_timeout, run_timeout=args.run_timeout,
-                         control_token=args.control_token)
+                         control_token=args.control_token,
+                         queue_delay=QUEUE_DELAY_S if args.queue_delay is None else args.queue_delay,
+                         finish_delay=FINISH_DELAY_S if args.finish_delay is None else args.finish_delay)
     backend = Backend(config)
     server = uvicorn.Server(_uvicorn_config(build_app(config, backend), args.host, args.port))
 
@@ -188,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
+        backend.runner.public_url = f"http://{args.host}:{port}/activepieces/"
         project = backend.tenancy.project_for_org(args.org)["id"]
         print(f"Imbrace Local ready: gateway=http://{args.host}:{port} project={project} api_key={next(iter(keys))}",
               flush=True)

@@ -12,7 +12,7 @@ from prefect_imbrace.exactly_once.outcome import redact_run
 from prefect_imbrace.tasks._clients import async_client_of, client_of
 
 if TYPE_CHECKING:
-    from prefect_imbrace.client import FlowRun, SeekPage
+    from prefect_imbrace.client import FlowRun, SeekPage, SyncReply
     from prefect_imbrace.client.endpoints.runs import RunStrategy
     from prefect_imbrace.credentials import ImbraceCredentials
 
@@ -93,6 +93,29 @@ async def aretry_run(
     get_run_logger().info("Retrying Imbrace run %s (%s).", run_id, strategy)
     async with async_client_of(imbrace_credentials) as client:
         return redact_run(await client.workflows.retry_run(run_id=run_id, strategy=strategy))
+
+
+@task(name="Resume Imbrace run", cache_policy=NO_CACHE)
+def resume_run(
+    imbrace_credentials: ImbraceCredentials, run_id: str, request_id: str, payload: Any = None,
+    timeout: float | None = None,
+) -> SyncReply:
+    """Resume a run paused by Respond and Wait for Next Webhook (an approval) with `payload`;
+    the resumed run's next reply. The ids come from the PAUSED run (`run.resume_request_id`)."""
+    get_run_logger().info("Resuming Imbrace run %s.", run_id)
+    with client_of(imbrace_credentials) as client:
+        return client.workflows.resume_run(run_id, request_id, payload, timeout=timeout)
+
+
+@task(name="Resume Imbrace run", cache_policy=NO_CACHE)
+async def aresume_run(
+    imbrace_credentials: ImbraceCredentials, run_id: str, request_id: str, payload: Any = None,
+    timeout: float | None = None,
+) -> SyncReply:
+    """Async twin of `resume_run`."""
+    get_run_logger().info("Resuming Imbrace run %s.", run_id)
+    async with async_client_of(imbrace_credentials) as client:
+        return await client.workflows.resume_run(run_id, request_id, payload, timeout=timeout)
 
 
 @task(name="Cancel Imbrace runs", cache_policy=NO_CACHE)

@@ -24,6 +24,7 @@ from prefect_imbrace.exactly_once.handle import (
 )
 from prefect_imbrace.exactly_once.outcome import ImbraceRunResult
 from prefect_imbrace.exceptions import ImbraceRunFailed
+from prefect_imbrace.run_graph import ShowSteps, steps_view
 
 if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials
@@ -52,6 +53,7 @@ async def atrigger_flow_and_wait(
     retry_failed_from_step: bool = False,
     concurrency_limit: str | None = None,
     defer_after: float | None = None,
+    show_steps: ShowSteps | None = None,
 ) -> ImbraceRunResult:
     """Run an Imbrace flow once and return its result; raise if it did not succeed (async).
 
@@ -65,14 +67,17 @@ async def atrigger_flow_and_wait(
     `concurrency_limit` names a Prefect global concurrency limit. `defer_after=SECONDS`: in a
     flow run of a deployment, a run still going after that long suspends the flow run (its
     worker is released) until the resumer resumes it; the result is the same
-    (docs/how-to/deploy-deferred-waits.md).
+    (docs/how-to/deploy-deferred-waits.md). `show_steps` (`"all"`, `"failed"`, `"none"`;
+    default: the block's `show_steps`, else the setting, `all`): once the run ended, its steps
+    show as task runs nested under this task run (docs/concepts/steps-in-prefect.md).
     """
-    return await atrigger_and_wait(
-        imbrace_credentials, flow_id, payload, idempotency_key=idempotency_key, headers=headers,
-        options=WaitOptions(timeout, paused_timeout, max_poll_errors),
-        retry_failed_from_step=retry_failed_from_step, concurrency_limit=concurrency_limit,
-        defer_after=defer_after,
-    )
+    with steps_view(show_steps, grouped=False):
+        return await atrigger_and_wait(
+            imbrace_credentials, flow_id, payload, idempotency_key=idempotency_key,
+            headers=headers, options=WaitOptions(timeout, paused_timeout, max_poll_errors),
+            retry_failed_from_step=retry_failed_from_step, concurrency_limit=concurrency_limit,
+            defer_after=defer_after,
+        )
 
 
 @task(name="Trigger Imbrace flow and wait", **_OPTIONS)
@@ -88,13 +93,14 @@ def trigger_flow_and_wait(
     retry_failed_from_step: bool = False,
     concurrency_limit: str | None = None,
     defer_after: float | None = None,
+    show_steps: ShowSteps | None = None,
 ) -> ImbraceRunResult:
     """Run an Imbrace flow once and return its result; raise if it did not succeed (sync).
 
     Same arguments and behaviour as `atrigger_flow_and_wait`; an interrupt of the calling
     thread cancels the run where the engine allows it (QUEUED or PAUSED).
     """
-    with guard_interrupts():
+    with guard_interrupts(), steps_view(show_steps, grouped=False):
         return run_sync(atrigger_and_wait(
             imbrace_credentials, flow_id, payload, idempotency_key=idempotency_key,
             headers=headers, options=WaitOptions(timeout, paused_timeout, max_poll_errors),
@@ -189,6 +195,7 @@ async def atrigger_many_and_wait(
     paused_timeout: float | None = None,
     return_exceptions: bool = False,
     defer_after: float | None = None,
+    show_steps: ShowSteps | None = None,
 ) -> list[Any]:
     """Run `flow_id` once per payload, concurrently, and return the results in order (async).
 
@@ -203,11 +210,14 @@ async def atrigger_many_and_wait(
     already started. With `return_exceptions=False` the first failure is raised after all runs
     ended; with True, failures are returned in place of results. `defer_after`: in a flow run
     of a deployment, runs still going after that long suspend the flow run once for all of
-    them (docs/how-to/deploy-deferred-waits.md).
+    them (docs/how-to/deploy-deferred-waits.md). `show_steps` (default: the block's
+    `show_fan_out_steps`, else the setting, `failed`): which runs show a task run of their own
+    under this one, their steps nested inside (docs/concepts/steps-in-prefect.md).
     """
-    return await _run_many(imbrace_credentials, flow_id, payloads, max_concurrent,
-                           concurrency_limit, timeout, paused_timeout, return_exceptions,
-                           defer_after)
+    with steps_view(show_steps, fan_out=True):
+        return await _run_many(imbrace_credentials, flow_id, payloads, max_concurrent,
+                               concurrency_limit, timeout, paused_timeout, return_exceptions,
+                               defer_after)
 
 
 @task(name="Trigger Imbrace flow many times and wait", **_OPTIONS)
@@ -221,12 +231,13 @@ def trigger_many_and_wait(
     paused_timeout: float | None = None,
     return_exceptions: bool = False,
     defer_after: float | None = None,
+    show_steps: ShowSteps | None = None,
 ) -> list[Any]:
     """Run `flow_id` once per payload, concurrently, and return the results in order (sync).
 
     Same arguments and behaviour as `atrigger_many_and_wait`.
     """
-    with guard_interrupts():
+    with guard_interrupts(), steps_view(show_steps, fan_out=True):
         return run_sync(_run_many(imbrace_credentials, flow_id, payloads, max_concurrent,
                                   concurrency_limit, timeout, paused_timeout, return_exceptions,
                                   defer_after))

@@ -10,6 +10,7 @@ import email.utils
 import logging
 import time
 
+import httpx
 import pytest
 
 from prefect_imbrace.client import AsyncImbraceClient, ImbraceClient
@@ -22,6 +23,10 @@ from prefect_imbrace.exceptions import (
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+READ_TIMES_OUT = httpx.Timeout(5.0, read=0.2)
+"""Only reading the answer times out (a latency fault holds it 500 ms or more); connecting has
+seconds, so on a busy machine every attempt still reaches the engine."""
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -77,7 +82,7 @@ async def test_retry_after_ms_and_http_date(fresh, rec):
     )
     await wf.list_tables()
     assert sleeps[0] == 1.5
-    assert 28 <= sleeps[1] <= 30  # an HTTP date, converted against the clock
+    assert 25 <= sleeps[1] <= 30  # an HTTP date 30 s ahead (whole seconds), against the clock
 
 
 async def test_retry_after_is_honoured_on_later_attempts_too(fresh, rec):
@@ -177,9 +182,11 @@ async def test_read_timeout_on_a_trigger_is_outcome_unknown(
     flow_id = echo_flow(client)
     fresh.control.add_fault(rf"/v1/webhooks/{flow_id}$", method="POST", latency_ms=600)
     with pytest.raises(RequestOutcomeUnknownError):
-        await wf.trigger_flow(flow_id=flow_id, payload={"n": 1}, timeout=0.2)
+        await wf.trigger_flow(flow_id=flow_id, payload={"n": 1}, timeout=READ_TIMES_OUT)
     assert sleeps == []
-    assert hits(fresh, f"POST /activepieces/v1/webhooks/{flow_id}") == 1
+    # counted when the engine takes the request up, which on a busy machine can follow the
+    # client's read timeout
+    assert await eventually(lambda: hits(fresh, f"POST /activepieces/v1/webhooks/{flow_id}") == 1)
     assert (
         runs_of(fresh, flow_id) <= 1
     )  # processed at most once (Local drops it if we hung up first)
@@ -189,10 +196,10 @@ async def test_read_timeout_on_get_is_retried_then_reported(fresh, rec, eventual
     wf, sleeps = rec
     fresh.control.add_fault(r"/v1/tables$", method="GET", latency_ms=500, times=4)
     with pytest.raises(APITimeoutError, match="4 attempts"):
-        await wf.list_tables(timeout=0.1)
+        await wf.list_tables(timeout=READ_TIMES_OUT)
     assert len(sleeps) == 3
-    # Local counts a request once it has handled it, 500 ms after it arrived: the client gave
-    # up on the last one after 100 ms, so its count may still be on its way.
+    # Local counts a request when it takes it up, which on a busy machine can follow the
+    # client's read timeout of the last attempt.
     assert await eventually(lambda: hits(fresh, "GET /activepieces/v1/tables") == 4)
 
 

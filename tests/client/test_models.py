@@ -21,6 +21,7 @@ from prefect_imbrace.client.models import (
     UnknownTrigger,
     UpsertConnectionRequest,
 )
+from prefect_imbrace.client.models.runs import error_text
 
 RUN = {
     "id": "Y2NTpfxPCtxEhGy4A8GFf",
@@ -124,6 +125,40 @@ def test_failed_run_error_text():
         }
     )
     assert as_json.error_message == '{"code": 1}'
+
+
+@pytest.mark.parametrize(
+    ("stored", "readable"),
+    [
+        # what a 0.72.4 engine stored for an HTTP step to a closed port
+        ('{\n  "response": {\n    "status": 500\n  },\n  "request": {}\n}', "HTTP 500"),
+        ('{\n  "response": {\n    "status": 422,\n    "body": {"error": "nope"}\n  },\n  "request": {}\n}',
+         "HTTP 422: nope"),
+        ('{"response":{"status":404,"body":" Not  found "},"request":{"body":{"a":1}}}', "HTTP 404: Not found"),
+        ('{"message":"The items you have selected must be a list."}',
+         "The items you have selected must be a list."),
+        ("Error: boom\n    at Object.<anonymous> (/app/x.js:1:7)\n    at node:internal", "Error: boom"),
+        ('{\n  "url": [\n    "Expected string"\n  ]\n}', '{"url": ["Expected string"]}'),
+        # the older object form, with a message that is itself JSON text
+        ({"message": "Send HTTP request: ConnectError: refused"}, "Send HTTP request: ConnectError: refused"),
+        ({"message": '{"response":{"status":401},"request":{}}'}, "HTTP 401"),
+        ("", None),
+        ({}, None),
+    ],
+)
+def test_error_text_reads_every_form_of_error_message(stored, readable):
+    assert error_text(stored) == readable
+    run = FlowRun.model_validate({"id": "r", "status": "FAILED", "failedStep": {"name": "s"},
+                                  "steps": {"s": {"status": "FAILED", "errorMessage": stored}}})
+    assert run.error_message == readable
+
+
+def test_a_succeeded_run_names_no_failed_step():
+    """After a successful FROM_FAILED_STEP retry the engine keeps `failedStep`."""
+    run = FlowRun.model_validate({"id": "r", "status": "SUCCEEDED", "failedStep": {"name": "step_1"},
+                                  "steps": {"step_1": {"status": "SUCCEEDED", "output": {}}}})
+    assert run.failed_step is not None and run.failed_step.name == "step_1"
+    assert run.failed_step_name is None and run.error_message is None
 
 
 def test_flow_tree_with_unknown_types_and_extra_fields():

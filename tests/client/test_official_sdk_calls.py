@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+import time
 from typing import Any
 
 import pytest
@@ -281,6 +282,11 @@ def project(fresh, client):
     flow_id = ImbraceFlows(client).echo("Lead notification")
     wf.apply_flow_operation(flow_id, ops.change_folder(folder.id))
     assert wf.trigger_flow_sync(flow_id, {"contact_id": "c0"}).body is not None
+    # the reply comes before the run ends, as on the engine: the examples read an ended run
+    deadline = time.monotonic() + 10
+    while not any(r.is_terminal for r in wf.list_runs(flow_id=flow_id).data):
+        assert time.monotonic() < deadline, "the synced run did not end"
+        time.sleep(0.05)
     table = wf.create_table("Contacts")
     field = wf.create_field(table.id, "Email")
     wf.create_records(table.id, [{field.id: "a@b.co"}])

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from imbrace_flows import ImbraceFlows
 
-from prefect_imbrace.client import RunCategory
+from prefect_imbrace.client import RunCategory, SyncOutcome
 from prefect_imbrace.client import operations as ops
 from prefect_imbrace.client.models import FlowRun
-from prefect_imbrace.exceptions import NotFoundError
+from prefect_imbrace.exceptions import ConflictError, NotFoundError
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -48,6 +49,9 @@ async def test_list_and_get_runs(fresh, wf, echo_flow, client, eventually):
     failing = await _failing_flow(wf)
     await wf.trigger_flow_sync(flow_id=failing)
 
+    # a sync reply comes before its run ends (as on the engine): wait for the runs to end
+    await eventually(lambda: _terminal_runs(wf, flow_id, 3))
+    await eventually(lambda: _terminal_runs(wf, failing, 1))
     page = await wf.list_runs(flow_id=flow_id)
     assert len(page.data) == 3 and all(isinstance(r, FlowRun) for r in page.data)
     assert all(r.steps == {} for r in page.data)  # lists carry no steps
@@ -140,3 +144,32 @@ async def test_missing_run_is_not_found(fresh, wf):
     assert info.value.status_code == 400 and info.value.code == "FLOW_RUN_NOT_FOUND"
     with pytest.raises(NotFoundError):
         await wf.retry_run(run_id="AAAAAAAAAAAAAAAAAAAAA")
+
+
+async def test_resume_run_answers_like_a_sync_webhook_and_refuses_as_the_engine(fresh, wf, client, eventually):
+    approval = ImbraceFlows(client).approval()
+    asked = await wf.trigger_flow_sync(approval, {"invoice": "INV-1"})
+    assert asked.resume_url is not None
+    listed = await eventually(lambda: _paused_run(wf, approval))
+    run = await wf.get_run(listed.id)
+    assert run.resume_url == asked.resume_url and len(run.resume_request_id) == 21
+    with pytest.raises(NotFoundError):  # another request id: 404 {}
+        await wf.resume_run(run.id, "A" * 21, {"approved": True})
+    reply = await wf.resume_run(run.id, run.resume_request_id, {"approved": True})
+    assert reply.outcome is SyncOutcome.REPLIED and reply.body == {"approved": True, "invoice": "INV-1"}
+    with pytest.raises(ConflictError, match="not paused"):  # once resumed: 409
+        await wf.resume_run(run.id, run.resume_request_id, {"approved": True})
+
+    silent = await wf.create_flow("approval without a reply")  # resumed, it replies nothing: 204
+    await wf.apply_flow_operation(silent.id, ops.update_trigger(ops.catch_webhook()))
+    await wf.apply_flow_operation(silent.id, ops.add_action("trigger", ops.respond_and_wait("step_1")))
+    await wf.apply_flow_operation(silent.id, ops.lock_and_publish())
+    await wf.trigger_flow(silent.id, {})
+    paused = await wf.get_run((await eventually(lambda: _paused_run(wf, silent.id))).id)
+    done = await wf.resume_run(paused.id, paused.resume_request_id)
+    assert done.outcome is SyncOutcome.NO_REPLY and done.body is None
+
+
+async def _paused_run(wf, flow_id):
+    page = await wf.list_runs(flow_id=flow_id, status="PAUSED")
+    return page.data[0] if page.data else None

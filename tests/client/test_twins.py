@@ -45,6 +45,7 @@ EXTRA = [
     "retry_runs",
     "cancel_runs",
     "archive_runs",
+    "resume_run",
     "resolve_project_id",
     "get_project",
     "create_table",

@@ -8,11 +8,12 @@ processes) reach over loopback.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from prefect.states import Cancelled
 
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.local import ImbraceLocal
@@ -27,16 +28,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The scaled stack's tests last: the session's SQLite server then starts once and is
     # stopped before the stack starts (`prefect_server` holds one of them at a time).
     items.sort(key=lambda item: item.get_closest_marker("scaled") is not None)
-
-
-@pytest.fixture(autouse=True)
-def report_duration(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each test's wall time on the terminal: these tests are the expensive part of CI."""
-    started = time.monotonic()
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"[deployments] {request.node.name}: {time.monotonic() - started:.1f}s")
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +51,20 @@ def save_block(server: PrefectServer, credentials: ImbraceCredentials, name: str
     with server.settings():
         credentials.save(name, overwrite=True)
     return name
+
+
+@contextmanager
+def resumer_running(server: PrefectServer, block: str, pool: str, poll_interval: float) -> Iterator[str]:
+    """The resumer deployed on `pool` for the test (its id); its flow runs end with the test."""
+    from prefect_imbrace.exactly_once.resumer import deploy_resumer
+
+    with server.settings():
+        resumer_id = deploy_resumer(block, pool, poll_interval=poll_interval, run_for=900,
+                                    job_variables=server.job_variables())
+    try:
+        yield resumer_id
+    finally:
+        with server.client() as client:
+            for flow_run in client.read_flow_runs():
+                if str(flow_run.deployment_id) == str(resumer_id) and not flow_run.state.is_final():
+                    client.set_flow_run_state(flow_run.id, Cancelled(), force=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from imbrace_flows import ImbraceFlows
+from imbrace_flows import ImbraceFlows, running_delays
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.states import Cancelled, State, StateType
 
@@ -102,7 +102,7 @@ def scenarios(prefect_server: PrefectServer, local_engine: ImbraceLocal) -> Iter
             "job": flows.long(RUN_S, "ImbraceFlow job"),
             "cancel": flows.paused("Cancelled while suspended"),
             "fails": flows.publish("Fails while suspended", [
-                ops.delay("step_1", RUN_S), ops.code("step_2", "export const code = async () => 1"),
+                *running_delays(RUN_S), ops.code("step_2", "export const code = async () => 1"),
             ]),
         }
     block = save_block(prefect_server, credentials.model_copy(update={"concurrency_limit": limit}),

@@ -17,7 +17,6 @@ from prefect.states import Cancelled
 from prefect_imbrace.client import create_webhook_flow
 from prefect_imbrace.client import operations as ops
 from prefect_imbrace.credentials import ImbraceCredentials
-from prefect_imbrace.exactly_once.resumer import deploy_resumer
 from prefect_imbrace.local import ImbraceLocal
 from prefect_imbrace.testing_deployments import (
     PrefectServer,
@@ -25,7 +24,7 @@ from prefect_imbrace.testing_deployments import (
 )
 from prefect_imbrace.testing_stack import on_both_stacks
 
-from .conftest import FLOWS, save_block
+from .conftest import FLOWS, resumer_running, save_block
 
 POLL_INTERVAL = 5.0
 WAIT = {"defer_after": 5, "timeout": 900}
@@ -49,54 +48,46 @@ def test_a_two_minute_wait_releases_the_worker_and_resumes_with_the_result(
     pool = f"deferred-{suffix}"
     prefect_server.create_pool(pool)
     deployment_id = prefect_server.deploy(f"{FLOWS}:wait_on_imbrace", name="deferred", pool=pool)
-    with prefect_server.settings():
-        resumer_id = deploy_resumer(
-            block, pool, poll_interval=POLL_INTERVAL, run_for=900,
-            job_variables=prefect_server.job_variables(),
-        )
-    (worker,) = prefect_server.start_workers(pool, count=1, limit=4)
     params = {"block": block, "flow_id": flow_id, "wait": WAIT}
-    try:
-        waited = prefect_server.run_deployment(deployment_id, parameters={**params, "index": 1})
-        cancelled = prefect_server.run_deployment(deployment_id, parameters={**params, "index": 2})
-        prefect_server.wait_for_flow_runs(
-            [waited.id, cancelled.id], timeout=240, until=_is_suspended
-        )
-        # suspended: no process runs either flow run, and each Imbrace run is PAUSED
-        assert wait_for_no_flow_run_process(waited.id) == []
-        assert wait_for_no_flow_run_process(cancelled.id) == []
-        with credentials.get_client() as client:
-            runs = list(client.workflows.iter_runs(flow_id=flow_id))
-        assert sorted(run.status for run in runs) == ["PAUSED", "PAUSED"]
+    with resumer_running(prefect_server, block, pool, POLL_INTERVAL):
+        (worker,) = prefect_server.start_workers(pool, count=1, limit=4)
+        try:
+            waited = prefect_server.run_deployment(deployment_id, parameters={**params, "index": 1})
+            cancelled = prefect_server.run_deployment(deployment_id, parameters={**params, "index": 2})
+            prefect_server.wait_for_flow_runs(
+                [waited.id, cancelled.id], timeout=240, until=_is_suspended
+            )
+            # suspended: no process runs either flow run, and each Imbrace run is PAUSED
+            assert wait_for_no_flow_run_process(waited.id) == []
+            assert wait_for_no_flow_run_process(cancelled.id) == []
+            with credentials.get_client() as client:
+                runs = list(client.workflows.iter_runs(flow_id=flow_id))
+            assert sorted(run.status for run in runs) == ["PAUSED", "PAUSED"]
 
-        with prefect_server.client() as client:  # a Prefect cancel of a suspended flow run
-            client.set_flow_run_state(cancelled.id, Cancelled(), force=True)
+            with prefect_server.client() as client:  # a Prefect cancel of a suspended flow run
+                client.set_flow_run_state(cancelled.id, Cancelled(), force=True)
 
-        (done,) = prefect_server.wait_for_flow_runs([waited.id], timeout=400, poll=2)
-        assert done.state.is_completed(), done.state
-        with prefect_server.settings():
-            result = done.state.result()
-        with credentials.get_client() as client:
-            runs = {run.id: client.workflows.get_run(run_id=run.id)
-                    for run in client.workflows.iter_runs(flow_id=flow_id)}
-        ours = runs[result["run_id"]]
-        assert result["payload"] == {"approved": True}
-        assert ours.status == "SUCCEEDED"
-        assert engine.control.counters()["runs_per_flow"][flow_id] == 2  # one run per flow run
-        (other,) = [run for run_id, run in runs.items() if run_id != result["run_id"]]
-        assert other.status == "CANCELED"  # cancelled by the resumer
+            (done,) = prefect_server.wait_for_flow_runs([waited.id], timeout=400, poll=2)
+            assert done.state.is_completed(), done.state
+            with prefect_server.settings():
+                result = done.state.result()
+            with credentials.get_client() as client:
+                runs = {run.id: client.workflows.get_run(run_id=run.id)
+                        for run in client.workflows.iter_runs(flow_id=flow_id)}
+            ours = runs[result["run_id"]]
+            assert result["payload"] == {"approved": True}
+            assert ours.status == "SUCCEEDED"
+            assert engine.control.counters()["runs_per_flow"][flow_id] == 2  # one run per flow run
+            (other,) = [run for run_id, run in runs.items() if run_id != result["run_id"]]
+            assert other.status == "CANCELED"  # cancelled by the resumer
 
-        with prefect_server.client() as client:
-            states = client.read_flow_run_states(waited.id)
-        resumed_at = next(s.timestamp for s in states if s.name == "Resuming" or (
-            s.type.value == "SCHEDULED" and any(p.name == "Suspended" for p in states[: states.index(s)])))
-        finished = ours.finish_time
-        lag = (resumed_at - finished).total_seconds()
-        assert lag <= 2 * POLL_INTERVAL, f"resumed {lag:.1f}s after the Imbrace run ended"
-        print(f"deferred wait: resumed {lag:.1f}s after the run ended; finished {datetime.now()}")
-    finally:
-        worker.stop()
-        with prefect_server.client() as client:  # the resumer's runs end with the test
-            for flow_run in client.read_flow_runs():
-                if str(flow_run.deployment_id) == str(resumer_id) and not flow_run.state.is_final():
-                    client.set_flow_run_state(flow_run.id, Cancelled(), force=True)
+            with prefect_server.client() as client:
+                states = client.read_flow_run_states(waited.id)
+            resumed_at = next(s.timestamp for s in states if s.name == "Resuming" or (
+                s.type.value == "SCHEDULED" and any(p.name == "Suspended" for p in states[: states.index(s)])))
+            finished = ours.finish_time
+            lag = (resumed_at - finished).total_seconds()
+            assert lag <= 2 * POLL_INTERVAL, f"resumed {lag:.1f}s after the Imbrace run ended"
+            print(f"deferred wait: resumed {lag:.1f}s after the run ended; finished {datetime.now()}")
+        finally:
+            worker.stop()

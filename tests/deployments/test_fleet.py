@@ -18,6 +18,7 @@ import time
 import uuid
 from typing import Any
 
+from imbrace_flows import running_delays
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
 from prefect_imbrace.client import create_webhook_flow
@@ -57,7 +58,7 @@ def test_sixty_flow_runs_on_three_workers_share_the_limits(
         )
     with credentials.get_client() as client:
         flow_id = create_webhook_flow(
-            client, "Fleet", [ops.delay("step_1", RUN_S), ops.return_response("step_2", body={"ok": True})]
+            client, "Fleet", [*running_delays(RUN_S), ops.return_response("step_2", body={"ok": True})]
         ).id
     block = save_block(
         prefect_server,

@@ -7,6 +7,7 @@ import signal
 import time
 import uuid
 
+from imbrace_flows import running_delays
 from prefect.states import Scheduled
 
 from prefect_imbrace.client import create_webhook_flow
@@ -26,7 +27,7 @@ def test_a_killed_flow_run_is_crashed_and_its_re_run_adopts_the_imbrace_run(
     suffix = uuid.uuid4().hex[:6]
     with credentials.get_client() as client:
         flow_id = create_webhook_flow(client, "Twenty seconds", [
-            ops.delay("step_1", 20), ops.return_response("step_2", body={"done": True}),
+            *running_delays(20), ops.return_response("step_2", body={"done": True}),
         ]).id
     block = save_block(prefect_server, credentials, f"killed-{suffix}")
     pool = f"killed-{suffix}"

@@ -1,13 +1,13 @@
 """The deferred-approval example: blocking outside a deployment, and its deployment form.
 
 The deployed behaviour (suspension, the resumer, adoption) is tested on a real server with
-a process worker in tests/deployments/test_deferred_wait.py.
+a process worker in tests/deployments/test_approval_deferred.py (an approval) and
+test_deferred_wait.py (a long pause).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
 import deferred_approval
 import pytest
@@ -15,28 +15,22 @@ import pytest
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
-def test_outside_a_deployment_the_wait_blocks_and_returns_the_result(target, block):
+def test_outside_a_deployment_the_wait_blocks_until_the_approval(target, block):
     with target.client() as client:
-        flow_id = deferred_approval.build_waiting_flow(client, minutes=2)
-    # a 2-minute pause would make this test slow: the engine resumes the run once it is PAUSED
-    def resume_when_paused() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with target.client() as client:
-                runs = list(client.workflows.iter_runs(flow_id=flow_id))
-            if runs and runs[0].status == "PAUSED":
-                time.sleep(1)
-                target.engine.control.resume_run(runs[0].id)
-                return
-            time.sleep(0.2)
+        flow_id = deferred_approval.build_approval_flow(client)
+    approved = []
 
-    helper = threading.Thread(target=resume_when_paused, daemon=True)
+    def approver() -> None:  # a person, some time after the request: the run is PAUSED meanwhile
+        with target.client() as client:
+            approved.append(deferred_approval.approve(client, flow_id, {"approved": True, "by": "ann"}, 60))
+
+    helper = threading.Thread(target=approver, daemon=True)
     helper.start()
     outcome = deferred_approval.deferred_approval(flow_id, {"invoice": "INV-7"}, block, defer_after=1)
     helper.join(timeout=5)
 
-    assert outcome["status"] == "SUCCEEDED"
-    assert outcome["payload"]["approved"] is True
+    assert outcome["status"] == "SUCCEEDED" and approved == [outcome["run_id"]]
+    assert outcome["payload"] == {"approved": True, "by": "ann", "request": {"invoice": "INV-7"}}
     assert target.engine.control.counters()["runs_per_flow"][flow_id] == 1
 
 

@@ -25,6 +25,8 @@ DOCUMENTED_MODULES = (
     "prefect_imbrace.as_code",
     "prefect_imbrace.deployments.steps",
 )
+# one xdist worker builds the site (the module fixture) once for every test here
+pytestmark = pytest.mark.xdist_group("docs-site")
 HEADING = re.compile(r'<h\d id="([^"]+)" class="doc doc-heading">(.*?)</h\d>', re.S)
 
 

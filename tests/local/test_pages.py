@@ -7,7 +7,7 @@ import httpx
 from prefect_imbrace.local import ImbraceLocal
 from prefect_imbrace.local.page_links import page_token, page_url
 
-from .conftest import Api, return_response
+from .conftest import Api, piece_action, return_response
 
 
 def run_of(api: Api, payload: dict) -> tuple[str, str]:
@@ -60,3 +60,16 @@ def test_secrets_never_appear_on_a_page(api: Api, engine: ImbraceLocal) -> None:
 def test_the_pages_root_says_it_is_imbrace_local_without_credentials(engine: ImbraceLocal) -> None:
     answer = httpx.get(f"{engine.url}/_local/ui")
     assert answer.status_code == 200 and answer.json()["service"] == "imbrace-local"
+
+
+def test_a_failed_steps_error_reads_as_one_line_with_the_stored_text_below(api: Api, engine: ImbraceLocal) -> None:
+    call = piece_action("step_1", "@activepieces/piece-http", "send_request", {
+        "method": "GET", "url": "http://127.0.0.1:1/", "headers": {}, "queryParams": {}, "authType": "NONE"},
+        version="~0.9.5")
+    flow_id = api.flow("Broken call", actions=[call])
+    api.post(f"/webhooks/{flow_id}", json={})
+    run = api.wait_run(api.runs_of(flow_id)[0]["id"])
+    assert run["steps"]["step_1"]["errorMessage"].startswith('{\n  "response"')  # as the engine stores it
+    page = httpx.get(page_url(engine.url, engine.api_key, "runs", run["id"])).text
+    assert "<pre>HTTP 500</pre><details><summary>as stored</summary>" in page
+    assert "&quot;status&quot;: 500" in page

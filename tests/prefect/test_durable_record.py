@@ -102,8 +102,10 @@ def test_sigkill_mid_wait_then_rerun_in_a_new_process_adopts_from_the_record(cre
 
     after = engine.control.counters()
     delta = {k: v - before.get(k, 0) for k, v in after["requests"].items() if v != before.get(k, 0)}
-    # the new process read its run by id and nothing else: no listing (search), no trigger
-    assert delta == {f"GET /activepieces/v1/flow-runs/{run_id}": 1}, delta
+    # the new process read its run by id, and its flow version once for the names of the steps
+    # it shows as task runs (run_graph.py): no listing (search), no trigger
+    assert delta == {f"GET /activepieces/v1/flow-runs/{run_id}": 1,
+                     f"GET /activepieces/v1/flows/{fid}": 1}, delta
     assert after["runs_per_flow"][fid] == 1
     assert [r["state"] for r in records_of(fid)] == ["ENDED"]
 

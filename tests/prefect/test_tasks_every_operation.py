@@ -8,6 +8,7 @@ the sync task, which must return a plain value.
 from __future__ import annotations
 
 import inspect
+import time
 from typing import Any
 
 import pytest
@@ -32,6 +33,17 @@ def scenario(creds: Any, tag: str) -> list[tuple[str, Any, Any]]:
         return build
 
     fid = lambda ctx: ctx["flow"].id  # noqa: E731
+
+    def paused(ctx: dict) -> tuple[str, str]:
+        """(run id, request id) of the approval run once it is PAUSED (its reply comes first)."""
+        url = ctx["asked"].resume_url  # .../flow-runs/{run id}/requests/{request id}/sync?...
+        run_id, request_id = url.split("/flow-runs/")[1].split("/requests/")[0], url.split("/requests/")[1].split("/")[0]
+        deadline = time.monotonic() + 10
+        with creds.get_client() as client:
+            while client.workflows.get_run(run_id).status != "PAUSED":
+                assert time.monotonic() < deadline, "the approval run did not pause"
+                time.sleep(0.05)
+        return run_id, request_id
     return [
         ("folder", t.create_folder, a(f"Folder {tag}")),
         ("folders", t.list_folders, a()),
@@ -44,6 +56,13 @@ def scenario(creds: Any, tag: str) -> list[tuple[str, Any, Any]]:
          a(fid, ops.add_action("trigger", ops.return_response("step_1", body={"got": "{{trigger.body}}"})))),
         ("published", t.apply_flow_operation, a(fid, ops.lock_and_publish())),
         ("flows", t.list_flows, a()),
+        ("approval", t.create_flow, a(f"Approval {tag}")),
+        ("_", t.apply_flow_operation, a(lambda c: c["approval"].id, ops.update_trigger(ops.catch_webhook()))),
+        ("_", t.apply_flow_operation,
+         a(lambda c: c["approval"].id, ops.add_action("trigger", ops.respond_and_wait("step_1", body={"asked": 1})))),
+        ("_", t.apply_flow_operation, a(lambda c: c["approval"].id, ops.lock_and_publish())),
+        ("asked", t.trigger_flow_sync, a(lambda c: c["approval"].id, {})),
+        ("resumed", t.resume_run, a(lambda c: paused(c)[0], lambda c: paused(c)[1], {"approved": True})),
         ("reply", t.trigger_flow_sync, a(fid, {"via": "sync"})),
         ("receipt", t.trigger_flow, a(fid, {"via": "async"})),
         ("result", t.trigger_flow_and_wait, a(fid, {"via": "wait"})),
@@ -120,6 +139,7 @@ def check(ctx: dict, tag: str) -> None:
     assert ctx["published"].status == "ENABLED"
     assert ctx["reply"].body == {"got": {"via": "sync"}}
     assert ctx["receipt"].webhook_id
+    assert ctx["asked"].body == {"asked": 1} and ctx["resumed"].outcome.value == "NO_REPLY"
     assert ctx["result"].payload == {"got": {"via": "wait"}}
     assert [r.payload for r in ctx["many"]] == [{"got": {"i": 1}}, {"got": {"i": 2}}]
     assert ctx["run"].id == ctx["result"].run_id

@@ -5,10 +5,15 @@ a wrong API key, and the MCP tokens the engine generates); then every place a us
 operator could read is scanned: API logs, artifacts, events, persisted results, flow and
 task run states, messages and parameters, block documents (as the API shows them), every
 exception's str/repr, reprs of blocks, clients and models, and the Python log records.
+
+The Imbrace runs' steps are part of it: every wait shows its steps as task runs (state
+messages, a log each with the step's output or error, the events that wrote them), and runs
+started outside Prefect are written as flow runs by `observe_imbrace_runs(reflect_runs=True)`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from pathlib import Path
@@ -32,7 +37,7 @@ from reliability_support import ACCESS_TOKEN, API_KEY, CONNECTION_SECRET
 from prefect_imbrace import tasks as t
 from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.exceptions import ImbraceError
-from prefect_imbrace.flows import trigger_flow_and_wait_for_completion
+from prefect_imbrace.flows import observe_imbrace_runs, trigger_flow_and_wait_for_completion
 
 WRONG_KEY = "sk-rel-5ecret-WrongKey-aa11bb22cc33dd44"
 HTTP_PIECE = "@activepieces/piece-http"
@@ -105,6 +110,17 @@ def _stored_text(raw: bytes) -> str:
     return text
 
 
+async def _wait_until_ended(credentials: ImbraceCredentials, flow_ids: list[str]) -> None:
+    async with credentials.get_async_client() as client:
+        for _ in range(300):
+            runs = [run for flow_id in flow_ids
+                    for run in (await client.workflows.list_runs(flow_id=flow_id, limit=50)).data]
+            if all(run.is_terminal for run in runs):
+                return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"runs of {flow_ids} still going")
+
+
 def _leaks(found: list[tuple[str, str]], secrets: list[str]) -> list[tuple[str, str]]:
     return [(where, secret[:12] + "...") for where, text in found for secret in secrets if secret in text]
 
@@ -163,6 +179,14 @@ async def test_no_secret_in_anything_prefect_stores_or_shows(engine, flows, tmp_
             await t.aupsert_connection(by_key, _connection("rel-bad", piece="@imbrace/no-such-piece"))
 
         failures.append(await bad_connection(return_state=True))
+        # runs started outside Prefect (the key and the token in their trigger headers), then
+        # written as Prefect flow runs with their steps by the observer
+        for credentials in (by_key, by_token):
+            with credentials.get_client() as client:
+                client.workflows.trigger_flow_sync(flow_id=echo, payload={"observed": True})
+        await _wait_until_ended(by_key, [echo, failing])
+        observe_imbrace_runs(by_key, flow_ids=[echo, failing], variable_name="rel-secrets-observer",
+                             reflect_runs=True)
         for state in failures:
             assert state.is_failed(), state
             exc = await state.aresult(raise_on_failure=False)
@@ -171,6 +195,10 @@ async def test_no_secret_in_anything_prefect_stores_or_shows(engine, flows, tmp_
             shown += [("exception attributes", text) for text in _texts_of(exc.__dict__)]
 
     found = await _everything_prefect_shows(storage, events, caplog) + shown
+    # the steps were there to be scanned: their task runs, their logs, an observed flow run
+    assert any(where == "task run" and '"task_key": "imbrace-steps-' in text for where, text in found)
+    assert any(where == "log" and text.startswith("trigger · ") and "Output:" in text for where, text in found)
+    assert any(where == "flow run" and '"imbrace-observed"' in text for where, text in found)
     leaks = _leaks(found, secrets)
     record_leak_scan("flows: trigger-and-wait (key, token), connections, MCP rotate, credentials "
                      "block, failures", len(found), len(leaks))

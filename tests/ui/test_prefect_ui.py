@@ -13,72 +13,21 @@ without `/usr/bin/chromium` it fails and says so (`.ci/run` installs `chromium`)
 
 from __future__ import annotations
 
-import os
 import re
-import selectors
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parents[2]
-API_KEY = "api_ui_test_" + "5" * 24
+from .ui_support import API_KEY, ROOT, UI_WAIT_MS, Shots
+
 BATCH = 20
-UI_WAIT_MS = 60_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.deployments]
-
-
-@pytest.fixture(scope="module")
-def imbrace_local_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`imbrace-local` in its own process on a free loopback port; yields its gateway URL."""
-    log = tmp_path_factory.mktemp("imbrace-local") / "imbrace-local.log"
-    script = Path(sys.executable).with_name("imbrace-local")
-    proc = subprocess.Popen(
-        [str(script), "--port", "0", "--api-key", API_KEY],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-        start_new_session=True,
-    )
-    try:
-        gateway = _ready_line(proc, log)
-        yield gateway
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def _ready_line(proc: subprocess.Popen[str], log: Path, timeout: float = 60.0) -> str:
-    selector = selectors.DefaultSelector()
-    assert proc.stdout is not None
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if selector.select(timeout=1.0):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            found = re.search(r"gateway=(http://\S+)", line)
-            if found:
-                return found.group(1)
-    log.write_text("".join(seen))
-    raise RuntimeError(f"imbrace-local did not start: {''.join(seen)[-2000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -100,34 +49,6 @@ def quickstart_run(prefect_server: Any, imbrace_local_process: str, tmp_path_fac
         runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["imbrace-quickstart"])))
     assert len(runs) == 1 and runs[0].state.is_completed()
     return {"flow_run_id": str(runs[0].id), "stdout": done.stdout}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-class Shots:
-    """Screenshots into the test's temporary directory (and `IMBRACE_UI_SCREENSHOTS`, if set)."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.extra = Path(os.environ["IMBRACE_UI_SCREENSHOTS"]) if os.environ.get("IMBRACE_UI_SCREENSHOTS") else None
-
-    def take(self, page: Any, name: str, **kwargs: Any) -> Path:
-        path = self.folder / f"{name}.png"
-        page.screenshot(path=str(path), **kwargs)
-        if self.extra is not None:
-            self.extra.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, self.extra / path.name)
-        return path
 
 
 def _open_artifact(page: Any, ui_url: str, flow_run_id: str, key_prefix: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -56,6 +56,7 @@ def sync_outcome(response: httpx.Response) -> SyncOutcome | None:
 
 
 def _reply_body(response: httpx.Response) -> Any:
+    """A reply's body: parsed JSON, else its text; None when empty."""
     if not response.content:
         return None
     if "json" in response.headers.get("content-type", ""):
@@ -64,6 +65,50 @@ def _reply_body(response: httpx.Response) -> Any:
         except ValueError:
             return response.text
     return response.text
+
+
+def sync_reply_call(
+    path: str,
+    payload: Any,
+    classify: Callable[[httpx.Response], SyncOutcome | None],
+    *,
+    headers: Mapping[str, str] | None,
+    timeout: Timeout,
+    flow_id: str | None = None,
+) -> Call[SyncReply]:
+    """A POST the engine answers as a sync webhook: a `SyncReply`, or an error to raise.
+
+    `classify` tells a reply (`SyncOutcome`) from a refusal (None, raised as an API error);
+    `flow_id` marks a webhook route (404/410 then mean disabled/gone). The read timeout outlasts
+    the engine's 30 s hold. Shared by `trigger_flow_sync` and `resume_run`.
+    """
+    body = p.json_payload(payload)
+    sent_at = datetime.now(timezone.utc)
+
+    def parse(response: httpx.Response) -> SyncReply:
+        outcome = classify(response)
+        assert outcome is not None  # refusals were raised before parsing
+        return SyncReply(
+            outcome=outcome,
+            status_code=response.status_code,
+            headers={k.lower(): v for k, v in response.headers.items()},
+            body=_reply_body(response),
+            webhook_id=response.headers.get("x-webhook-id"),
+            flow_id=flow_id,
+            sent_at=sent_at,
+        )
+
+    return Call(
+        "POST",
+        path,
+        parse,
+        json=body,
+        headers=headers,
+        timeout=timeout,
+        min_read_timeout=SYNC_WEBHOOK_READ_TIMEOUT,
+        webhook_flow_id=flow_id,
+        accept_error=lambda response: classify(response) is not None,
+    )
 
 
 def _webhook_path(flow_id: str, *, draft: bool, sync: bool) -> str:
@@ -226,30 +271,5 @@ class FlowEndpoints:
         The default read timeout (40 s) outlasts the engine's 30 s hold; see `SyncReply.outcome`.
         """
         path = _webhook_path(flow_id, draft=draft, sync=True)
-        body = p.json_payload(payload)
-        sent_at = datetime.now(timezone.utc)
-
-        def parse(response: httpx.Response) -> SyncReply:
-            outcome = sync_outcome(response)
-            assert outcome is not None  # errors were raised before parsing
-            return SyncReply(
-                outcome=outcome,
-                status_code=response.status_code,
-                headers={k.lower(): v for k, v in response.headers.items()},
-                body=_reply_body(response),
-                webhook_id=response.headers.get("x-webhook-id"),
-                flow_id=flow_id,
-                sent_at=sent_at,
-            )
-
-        return Call(
-            "POST",
-            path,
-            parse,
-            json=body,
-            headers=headers,
-            timeout=timeout,
-            min_read_timeout=SYNC_WEBHOOK_READ_TIMEOUT,
-            webhook_flow_id=flow_id,
-            accept_error=lambda response: sync_outcome(response) is not None,
-        )
+        return sync_reply_call(path, payload, sync_outcome, headers=headers, timeout=timeout,
+                               flow_id=flow_id)

@@ -1,7 +1,8 @@
-"""Flow runs (imbrace-api.md §7): list, read, retry, cancel, archive."""
+"""Flow runs (imbrace-api.md §7): list, read, retry, cancel, archive, resume a paused run."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal, TypedDict
 
@@ -14,8 +15,9 @@ from .. import _params as p
 from .._base import Call, Timeout, json_or_none
 from .._resource import endpoint, nothing, one, page_of, paged
 from ..models import FlowRun
+from ..models.webhooks import SyncOutcome, SyncReply
 from ..pagination import SeekPage
-from .flows import StrList
+from .flows import StrList, sync_outcome, sync_reply_call
 
 __all__ = ["RunEndpoints", "RunSelection", "RunStrategy"]
 
@@ -68,6 +70,25 @@ def _selection(selection: RunSelection, failed_step_name: str | None = None) -> 
             "or failed_step_name= (an unfiltered bulk call would act on every run of the project)."
         )
     return body
+
+
+def resume_outcome(response: httpx.Response) -> SyncOutcome | None:
+    """Classify the answer of a sync resume request; None is an engine refusal to raise.
+
+    The engine refuses with 404 `{}` (another request id, or a run paused by a delay), 409
+    `Flow run is not paused` and 400 `FLOW_RUN_NOT_FOUND`; anything else is the resumed run's
+    reply (any status its Return Response chose), 204 or a sync failure, as for a webhook.
+    """
+    status, body = response.status_code, json_or_none(response)
+    if status == 404 and body in (None, {}):
+        return None
+    if status == 409 and isinstance(body, dict) and "flowRunStatus" in body:
+        return None
+    if status == 400 and isinstance(body, dict) and body.get("code") == "FLOW_RUN_NOT_FOUND":
+        return None
+    if status in (401, 403, 429, 502, 503):  # the gateway's answers, not the flow's
+        return None
+    return sync_outcome(response) or SyncOutcome.REPLIED
 
 
 def _optional_runs(response: httpx.Response) -> list[FlowRun | None]:
@@ -162,3 +183,26 @@ class RunEndpoints:
         """Archive the selected runs (`POST /v1/flow-runs/archive`)."""
         body = _selection(selection, failed_step_name)
         return Call("POST", "/v1/flow-runs/archive", nothing, json=body, timeout=timeout)
+
+    @endpoint
+    def resume_run(
+        self,
+        run_id: str,
+        request_id: str,
+        payload: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> Call[SyncReply]:
+        """Resume a run paused by Respond and Wait for Next Webhook, and wait for its next reply.
+
+        `POST /v1/flow-runs/{id}/requests/{requestId}/sync`, the URL the paused step hands out
+        (`FlowRun.resume_url`, or the `x-activepieces-resume-webhook-url` header of its reply;
+        `FlowRun.resume_request_id` is the `request_id` in it). `payload` becomes the step's
+        `body`. Answers like a sync webhook (`SyncReply`): the next Return Response, or
+        NO_REPLY when none came within the engine's hold. Another request id raises
+        `NotFoundError`; a run that is not PAUSED (for example resumed already) `ConflictError`.
+        """
+        path = (f"/v1/flow-runs/{p.guard_id('run_id', run_id)}/requests/"
+                f"{p.guard_id('request_id', request_id)}/sync")
+        return sync_reply_call(path, payload, resume_outcome, headers=headers, timeout=timeout)

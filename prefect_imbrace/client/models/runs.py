@@ -8,13 +8,18 @@ decide something reads `category` / `is_terminal`.
 from __future__ import annotations
 
 import enum
-import json
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from pydantic import Field, field_validator
 
+from ...step_errors import error_text
 from ._base import ImbraceModel
+
+__all__ = [
+    "FailedStep", "FlowRun", "FlowRunVersion", "RunCategory", "STATUS_CATEGORY", "StepResult",
+    "TERMINAL_CATEGORIES", "TERMINAL_STATUSES", "category_of", "error_text", "is_terminal_status",
+]
 
 
 class RunCategory(str, enum.Enum):
@@ -65,17 +70,6 @@ def is_terminal_status(status: str | None, *, finished: bool = False) -> bool:
     if category is RunCategory.UNKNOWN:
         return finished
     return category in TERMINAL_CATEGORIES
-
-
-def error_text(value: Any) -> str | None:
-    """A step's `errorMessage` (string, `{message: ...}` or any JSON) as one line of text."""
-    if value is None or value == "" or value == {}:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(message := value.get("message"), str):
-        return message
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 class StepResult(ImbraceModel):
@@ -172,6 +166,13 @@ class FlowRun(ImbraceModel):
 
     @property
     def failed_step_name(self) -> str | None:
+        """The step the run failed at; None for a run that succeeded.
+
+        The engine keeps `failedStep` after a successful FROM_FAILED_STEP retry, so a SUCCEEDED
+        run can still name the step that failed first: that is not a failure of this run.
+        """
+        if self.category is RunCategory.SUCCEEDED:
+            return None
         if self.failed_step is not None:
             return self.failed_step.name
         for name, step in self.steps.items():
@@ -185,6 +186,29 @@ class FlowRun(ImbraceModel):
         name = self.failed_step_name
         step = self.steps.get(name) if name else None
         return step.error_text if step else None
+
+    @property
+    def resume_url(self) -> str | None:
+        """Where to resume a run paused by Respond and Wait for Next Webhook; None otherwise.
+
+        The paused step's output `nextWebhookUrl` (the same URL its reply's
+        `x-activepieces-resume-webhook-url` header carried).
+        """
+        for step in self.steps.values():
+            output = step.output
+            if step.status == "PAUSED" and isinstance(output, dict):
+                url = output.get("nextWebhookUrl")
+                if isinstance(url, str) and url:
+                    return url
+        return None
+
+    @property
+    def resume_request_id(self) -> str | None:
+        """The request id in `resume_url`, for `workflows.resume_run(run.id, request_id, payload)`."""
+        url = self.resume_url
+        if url is None or "/requests/" not in url:
+            return None
+        return url.split("/requests/", 1)[1].split("?", 1)[0].split("/", 1)[0] or None
 
     @property
     def step_outputs(self) -> dict[str, Any]:

@@ -54,3 +54,9 @@ class SyncReply(BaseModel):
     def ok(self) -> bool:
         """The flow replied with a 2xx status."""
         return self.outcome is SyncOutcome.REPLIED and 200 <= self.status_code < 300
+
+    @property
+    def resume_url(self) -> str | None:
+        """The `x-activepieces-resume-webhook-url` a Respond and Wait for Next Webhook step sent:
+        a request to it resumes the paused run."""
+        return self.headers.get("x-activepieces-resume-webhook-url")

@@ -15,7 +15,7 @@ from .connections import Connections
 from .flows import Flows
 from .folders import Folders
 from .mcp import McpServers
-from .runner import Runner
+from .runner import FINISH_DELAY_S, QUEUE_DELAY_S, Runner
 from .runs import Runs
 from .tables import Tables
 from .tenancy import Principal, Tenancy
@@ -32,7 +32,14 @@ class LocalConfig:
     bearer_tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
     db: str | None = None
     sync_timeout: float = 30.0
+    """Seconds a sync webhook (or sync resume) call waits for a reply before its 204: the
+    engine's WEBHOOK_TIMEOUT_SECONDS."""
     run_timeout: float = 600.0
+    queue_delay: float = QUEUE_DELAY_S
+    """Seconds an async run stays QUEUED before it runs (0: at once)."""
+    finish_delay: float = FINISH_DELAY_S
+    """Seconds a run stays RUNNING after its reply reached a sync caller, before it ends or pauses
+    (0: at once)."""
     control_token: str | None = field(default=None, repr=False)
     allow_http_hosts: frozenset[str] = frozenset()
 
@@ -53,6 +60,7 @@ class Backend:
         self.runner = Runner(
             self.store, self.connections, self.flows.finish_delete,
             run_timeout=config.run_timeout, allow_http_hosts=frozenset(config.allow_http_hosts),
+            queue_delay=config.queue_delay, finish_delay=config.finish_delay,
         )
         self.webhooks = Webhooks(self.store, self.flows, self.runner, config.sync_timeout)
         for org_id in {*config.api_keys.values(), *config.access_tokens.values()}:

@@ -16,6 +16,7 @@ import html
 import json
 from typing import Any
 
+from ...step_errors import error_text
 from ..page_links import page_token, page_url
 from ..store import Store
 from .common import parse_iso_ms
@@ -107,7 +108,7 @@ class Pages:
                 f"<td>{_e(step_name)}</td><td><span class=\"status {_e(status)}\">{_e(status)}</span></td>"
                 f"<td>{'-' if ms is None else f'{float(ms):.0f} ms'}</td>"
                 f"<td><pre>{_e(_shown(step.get('output'), secrets))}</pre></td>"
-                f"<td><pre>{_e(_shown(step.get('errorMessage'), secrets))}</pre></td>"
+                f"<td>{_error_cell(step.get('errorMessage'), secrets)}</td>"
                 "</tr>"
             )
         steps = (
@@ -211,6 +212,17 @@ def _redacted(value: Any, secrets: list[str]) -> Any:
         for secret in secrets:
             value = value.replace(secret, REDACTED)
     return value
+
+
+def _error_cell(value: Any, secrets: list[str]) -> str:
+    """A step's error as one readable line, the engine's full text (JSON, stack) folded below."""
+    full = _shown(value, secrets)
+    if not full:
+        return ""
+    line = error_text(_redacted(value, secrets)) or full
+    if line == full:
+        return f"<pre>{_e(full)}</pre>"
+    return f"<pre>{_e(line)}</pre><details><summary>as stored</summary><pre>{_e(full)}</pre></details>"
 
 
 def _shown(value: Any, secrets: list[str]) -> str:

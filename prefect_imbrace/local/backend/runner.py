@@ -1,9 +1,19 @@
 """Runs really execute: the asyncio side of Imbrace Local (no HTTP, no FastAPI).
 
-Everything here runs on the server's event loop. A run goes QUEUED -> RUNNING -> terminal via
-the engine's `execute_run`; a PAUSED run with `resume_at` is re-entered by a loop timer; sync
-webhooks wait on a future that the Return Response step (or the run's end) resolves; schedule
-triggers of ENABLED flows fire from a one-second tick.
+Everything here runs on the server's event loop. A run's states and who moves it:
+
+    QUEUED --(queue_delay; sync webhooks at once)--> RUNNING --> SUCCEEDED | FAILED | TIMEOUT
+                                                       |         | INTERNAL_ERROR
+                                                       v
+    PAUSED --(delay: a loop timer; webhook: a request to its resume URL)--> RUNNING
+    QUEUED | PAUSED --(bulk cancel, runs.py)--> CANCELED (no finishTime, as the engine)
+
+A run whose reply reached a waiting sync caller stays RUNNING for `finish_delay` after it, as
+the engine's does while it writes the run's logs, before it ends or pauses (so a resume request
+sent the moment a Respond and Wait reply arrives can meet 409 "not paused", as on the engine). A waiting sync caller gets the first reply;
+a run that pauses without replying leaves it waiting until its timeout (204) or until the
+resumed run replies, as the engine's `requestIdToReply` does. Schedule triggers of ENABLED
+flows fire from a one-second tick.
 
 Restart with `--db` (documented in docs/imbrace-local.md): runs found QUEUED or RUNNING are
 re-queued and executed again from their last stored steps (at-least-once); PAUSED runs get
@@ -26,17 +36,26 @@ from .runs import TERMINAL, new_run, run_clock, touch
 
 logger = logging.getLogger("prefect_imbrace.local")
 TICK_S = 1.0
-
+QUEUE_DELAY_S = 0.1
+"""Default time an async run stays QUEUED before it runs (the engine's queue, LocalConfig)."""
+FINISH_DELAY_S = 0.1
+"""Default time a run stays RUNNING after its reply reached a sync caller (LocalConfig)."""
+DEFAULT_PUBLIC_URL = "http://127.0.0.1/activepieces/"
 
 
 class Runner:
     def __init__(self, store: Store, connections: Any, finish_delete: Callable[[str], None], *,
-                 run_timeout: float, allow_http_hosts: frozenset[str]):
+                 run_timeout: float, allow_http_hosts: frozenset[str],
+                 queue_delay: float = QUEUE_DELAY_S, finish_delay: float = FINISH_DELAY_S):
         self.store = store
         self.finish_delete = finish_delete
         self.connections = connections
         self.run_timeout = run_timeout
         self.allow_http_hosts = allow_http_hosts
+        self.queue_delay = queue_delay
+        self.finish_delay = finish_delay
+        self.public_url: str | None = None
+        """The engine's PUBLIC_URL (`{gateway}/activepieces/`): resume URLs are built on it."""
         self.loop: asyncio.AbstractEventLoop | None = None
         self.waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.timers: dict[str, asyncio.TimerHandle] = {}
@@ -92,8 +111,14 @@ class Runner:
         self.runs_per_flow[flow["id"]] = self.runs_per_flow.get(flow["id"], 0) + 1
         return run
 
-    def start(self, run: dict[str, Any], previous_steps: dict[str, Any] | None = None) -> None:
-        task = asyncio.get_running_loop().create_task(self._execute(run["id"], previous_steps or {}))
+    def start(self, run: dict[str, Any], previous_steps: dict[str, Any] | None = None, *,
+              queued: bool = True) -> None:
+        """Execute a QUEUED run: after `queue_delay` (`queued=False`: at once, sync webhooks)."""
+        self._spawn(self._execute(run["id"], previous_steps or {},
+                                  queued_for=self.queue_delay if queued else 0.0))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -102,12 +127,18 @@ class Runner:
         self.waiters[run_id] = fut
         return fut
 
-    def _resolve(self, run_id: str, answer: dict[str, Any]) -> None:
+    def _resolve(self, run_id: str, answer: dict[str, Any]) -> bool:
+        """Hand `answer` to the caller waiting on the run, if any; True when one took it."""
         fut = self.waiters.pop(run_id, None)
         if fut is not None and not fut.done():
             fut.set_result(answer)
+            return True
+        return False
 
-    async def _execute(self, run_id: str, previous_steps: dict[str, Any], resuming: bool = False) -> None:
+    async def _execute(self, run_id: str, previous_steps: dict[str, Any], *, resuming: bool = False,
+                       resume_payload: dict[str, Any] | None = None, queued_for: float = 0.0) -> None:
+        if queued_for > 0:
+            await asyncio.sleep(queued_for)
         run = self.store.get("run", run_id)
         if run is None or run["status"] != ("PAUSED" if resuming else "QUEUED"):
             return
@@ -116,9 +147,11 @@ class Runner:
         if "startTime" not in run:
             changes["startTime"] = run_clock(run)
         self.store.put("run", touch(run, **changes))
+        replied = False
 
         async def on_response(reply: dict[str, Any]) -> None:
-            self._resolve(run_id, {"kind": "reply", **reply})
+            nonlocal replied
+            replied = self._resolve(run_id, {"kind": "reply", **reply}) or replied
 
         if version is None:
             outcome = engine.ExecutionOutcome("INTERNAL_ERROR", previous_steps)
@@ -128,7 +161,8 @@ class Runner:
                 trigger=version["trigger"], trigger_output=run["_triggerOutput"], previous_steps=previous_steps,
                 connections=self.connections.values_for(run["projectId"]),
                 http_allow_hosts=self.allow_http_hosts, deadline=time.monotonic() + self.run_timeout,
-                on_response=on_response,
+                on_response=on_response, public_url=self.public_url or DEFAULT_PUBLIC_URL,
+                pause_request_id=new_id(), resume_payload=resume_payload,
             )
             try:
                 outcome = await asyncio.wait_for(engine.execute_run(ctx), timeout=self.run_timeout + 1)
@@ -137,6 +171,8 @@ class Runner:
             except Exception:  # the engine promises never to raise; stay safe anyway
                 logger.exception("run %s: engine raised", run_id)
                 outcome = engine.ExecutionOutcome("INTERNAL_ERROR", previous_steps)
+        if replied and self.finish_delay > 0 and (outcome.status in TERMINAL or outcome.status == "PAUSED"):
+            await asyncio.sleep(self.finish_delay)  # the caller has its answer; the run ends (or pauses) after
         self._finish(run_id, outcome)
 
     def _finish(self, run_id: str, outcome: Any) -> None:
@@ -148,19 +184,26 @@ class Runner:
             self._resolve(run_id, {"kind": "end", "status": run["status"]})
             return
         changes: dict[str, Any] = {
-            "status": outcome.status, "_steps": outcome.steps, "failedStep": outcome.failed_step or {},
+            # a run retried from its failed step keeps naming the step that failed first
+            "status": outcome.status, "_steps": outcome.steps,
+            "failedStep": outcome.failed_step or run.get("failedStep") or {},
             "logsFileId": run.get("logsFileId") or new_id(),
         }
         if outcome.status in TERMINAL:
             changes["finishTime"] = run_clock(run)
-        resume_at = getattr(outcome, "resume_at", None)
-        if outcome.status == "PAUSED" and resume_at is not None:
-            if resume_at.tzinfo is None:
-                resume_at = resume_at.replace(tzinfo=timezone.utc)
-            changes["_resumeAtMs"] = int(resume_at.timestamp() * 1000)
+        pause = getattr(outcome, "pause", None)
+        if outcome.status == "PAUSED" and pause is not None:
+            changes["_pauseMetadata"] = _stored_pause(pause)
+            resume_at = pause.get("resumeAt")
+            if resume_at is not None:
+                if resume_at.tzinfo is None:
+                    resume_at = resume_at.replace(tzinfo=timezone.utc)
+                changes["_resumeAtMs"] = int(resume_at.timestamp() * 1000)
         self.store.put("run", touch(run, **changes))
-        if outcome.status == "PAUSED" and run.get("_resumeAtMs"):
-            self._arm_resume(run)
+        if outcome.status == "PAUSED":
+            if run.get("_resumeAtMs"):
+                self._arm_resume(run)
+            return  # a waiting sync caller keeps waiting: for the resumed run's reply, or 204
         self._resolve(run_id, {"kind": "end", "status": outcome.status})
 
     def _arm_resume(self, run: dict[str, Any]) -> None:
@@ -170,20 +213,39 @@ class Runner:
         self.timers[run_id] = self.loop.call_later(delay, self._resume, run_id)
 
     def resume_now(self, run_id: str) -> None:
-        """Fire a PAUSED run's resume timer at once (control plane; avoids waiting in tests)."""
+        """Resume a PAUSED run at once (control plane; avoids waiting in tests).
+
+        A run paused on a webhook resumes as if its resume URL got an empty request.
+        """
         timer = self.timers.pop(run_id, None)
         if timer is not None:
             timer.cancel()
-        self._resume(run_id)
+        self._resume(run_id, {"body": {}, "headers": {}, "queryParams": {}})
 
-    def _resume(self, run_id: str) -> None:
+    def resume_request(self, run_id: str, request_id: str, payload: dict[str, Any]) -> str:
+        """A request reached `/flow-runs/{id}/requests/{requestId}`: resume the run if it waits.
+
+        As the engine decides: `unknown` (no such run), `mismatch` (the run paused for another
+        request id, or on a delay), `not_paused`, or `resumed` (the run runs again with
+        `payload` as the step's output).
+        """
+        run = self.store.get("run", run_id)
+        if run is None:
+            return "unknown"
+        pause = run.get("_pauseMetadata")
+        if pause is not None and not (pause.get("type") == "WEBHOOK" and pause.get("requestId") == request_id):
+            return "mismatch"
+        if run["status"] != "PAUSED":
+            return "not_paused"
+        self._resume(run_id, payload)
+        return "resumed"
+
+    def _resume(self, run_id: str, payload: dict[str, Any] | None = None) -> None:
         self.timers.pop(run_id, None)
         run = self.store.get("run", run_id)
         if run is None or run["status"] != "PAUSED":
             return
-        task = asyncio.get_running_loop().create_task(self._execute(run_id, run["_steps"], resuming=True))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self._spawn(self._execute(run_id, run["_steps"], resuming=True, resume_payload=payload))
 
     def cancelled(self, runs: list[dict[str, Any]]) -> None:
         for run in runs:
@@ -241,6 +303,14 @@ class Runner:
         for flow_id in set(self.next_fire) - live:
             del self.next_fire[flow_id]
         return fired
+
+
+def _stored_pause(pause: dict[str, Any]) -> dict[str, Any]:
+    """The engine's pauseMetadata of a run, JSON-ready (kept while the run is stored)."""
+    if pause.get("type") == "WEBHOOK":
+        return {"type": "WEBHOOK", "requestId": pause.get("requestId")}
+    resume_at = pause.get("resumeAt")
+    return {"type": "DELAY", "resumeDateTime": resume_at.isoformat() if resume_at else None}
 
 
 def record_trigger(store: Store, trigger: dict[str, Any], success: bool) -> None:

@@ -96,12 +96,15 @@ class Runs:
         )
 
     def cancel(self, principal: Principal, f: dict[str, Any]) -> builtins.list[dict[str, Any]]:
-        """QUEUED/PAUSED matches become CANCELED; the caller cancels their timers."""
+        """QUEUED/PAUSED matches become CANCELED; the caller cancels their timers.
+
+        The engine's cancel only changes the status: a cancelled run gets no `finishTime`.
+        """
         wanted = set(f.get("status") or ["QUEUED", "PAUSED"]) & {"QUEUED", "PAUSED"}
         changed = []
         for run in self.select(principal, {k: v for k, v in f.items() if k != "status"}):
             if run["status"] in wanted:
-                touch(run, status="CANCELED", finishTime=run_clock(run), _resumeAtMs=None)
+                touch(run, status="CANCELED", _resumeAtMs=None)
                 self.store.put("run", run)
                 changed.append(run)
         return changed
@@ -113,9 +116,10 @@ class Runs:
             self.store.put("run", run)
 
     def retry_target(self, principal: Principal, run: dict[str, Any], strategy: str) -> dict[str, Any]:
-        """FROM_FAILED_STEP: the same row back to QUEUED. ON_LATEST_VERSION: a new QUEUED row."""
+        """FROM_FAILED_STEP: the same row back to QUEUED (it keeps its `failedStep`, as on the
+        engine, even once it succeeds). ON_LATEST_VERSION: a new QUEUED row."""
         if strategy == "FROM_FAILED_STEP":
-            touch(run, status="QUEUED", failedStep={}, _resumeAtMs=None)
+            touch(run, status="QUEUED", _resumeAtMs=None)
             run.pop("finishTime", None)
             return self.store.put("run", run)
         flow = self.store.get("flow", run["flowId"])

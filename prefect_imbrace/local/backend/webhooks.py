@@ -1,4 +1,5 @@
-"""Webhook calls and their outcome table (imbrace-api.md §6.1).
+"""Webhook calls and their outcome table (imbrace-api.md §6.1), and the resume requests that
+wake a run paused on a webhook (§7.3, `/flow-runs/{id}/requests/{requestId}[/sync]`).
 
 The flow is looked up without tenancy (webhooks are unauthenticated on the engine side). Every
 answer carries `x-webhook-id`, a fresh id that is *not* the run id (as on the real engine).
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import engine
+from ..errors import EngineError
 from ..store import Store
 from .common import new_id
 from .runner import Runner, record_trigger
@@ -18,6 +20,7 @@ from .runner import Runner, record_trigger
 FAILED_REPLY = (500, {"message": "The flow has failed and there is no response returned"})
 INTERNAL_REPLY = (500, {"message": "An internal error has occurred"})
 TIMEOUT_REPLY = (504, {"message": "The request took too long to reply"})
+RECORDED = {"message": "Your response has been recorded. You can close this page now."}
 
 
 @dataclass
@@ -74,11 +77,35 @@ class Webhooks:
             self.runner.start(run)
             return WebhookAnswer(200, {})
         reply = self.runner.wait_for_reply(run["id"])
-        self.runner.start(run)
+        self.runner.start(run, queued=False)
+        return await self._answer_when_replied(run["id"], reply)
+
+    async def resume(self, run_id: str, request_id: str, sync: bool, payload: dict[str, Any]) -> WebhookAnswer:
+        """A request to a run's resume URL; `payload` is its `{body, headers, queryParams}`.
+
+        Answers as the engine: an unknown run is FLOW_RUN_NOT_FOUND; the sync route gives 404
+        `{}` for another request id, 409 when the run is not PAUSED, else the resumed run's next
+        reply (204 when none comes within the sync timeout). The plain route always says the
+        response was recorded.
+        """
+        decision = self.runner.resume_request(run_id, request_id, payload)
+        if decision == "unknown":
+            raise EngineError("FLOW_RUN_NOT_FOUND", {"id": run_id})
+        if not sync:
+            return WebhookAnswer(200, dict(RECORDED))
+        if decision == "mismatch":
+            return WebhookAnswer(404, {})
+        if decision == "not_paused":
+            run = self.store.get("run", run_id) or {}
+            return WebhookAnswer(409, {"message": "Flow run is not paused", "flowRunStatus": run.get("status")})
+        return await self._answer_when_replied(run_id, self.runner.wait_for_reply(run_id))
+
+    async def _answer_when_replied(self, run_id: str, reply: asyncio.Future[dict[str, Any]]) -> WebhookAnswer:
         try:
             result = await asyncio.wait_for(asyncio.shield(reply), timeout=self.sync_timeout)
         except asyncio.TimeoutError:
-            self.runner.waiters.pop(run["id"], None)
+            if self.runner.waiters.get(run_id) is reply:
+                del self.runner.waiters[run_id]
             return WebhookAnswer(204)
         return _sync_answer(result)
 

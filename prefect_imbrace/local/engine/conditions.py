@@ -106,6 +106,55 @@ def _list_contains(first: Any, second: Any, case_sensitive: bool) -> bool:
     return any(_text(item, case_sensitive) == wanted for item in items)
 
 
+TEXT_OPERATORS: frozenset[str] = frozenset(
+    """TEXT_CONTAINS TEXT_DOES_NOT_CONTAIN TEXT_EXACTLY_MATCHES TEXT_DOES_NOT_EXACTLY_MATCH
+    TEXT_STARTS_WITH TEXT_START_WITH TEXT_DOES_NOT_START_WITH TEXT_ENDS_WITH TEXT_DOES_NOT_END_WITH
+    LIST_CONTAINS LIST_DOES_NOT_CONTAIN""".split()
+)
+"""The operators whose condition schema has `caseSensitive` (the engine's text conditions)."""
+
+
+SINGLE_VALUE_OPERATORS: frozenset[str] = frozenset(
+    "EXISTS DOES_NOT_EXIST BOOLEAN_IS_TRUE BOOLEAN_IS_FALSE LIST_IS_EMPTY LIST_IS_NOT_EMPTY".split())
+
+
+def _filled(value: Any) -> bool:
+    """A non-empty text once coerced as the engine's validator coerces (numbers, booleans)."""
+    if isinstance(value, str):
+        return bool(value)
+    return isinstance(value, (int, float))  # bool is an int: "true"/"false"
+
+
+def condition_is_valid(condition: Any) -> bool:
+    """Whether a saved condition passes the engine's validity schema (values must be filled).
+
+    A two-value operator needs `firstValue` and `secondValue`; a single-value one (EXISTS,
+    BOOLEAN_IS_TRUE, LIST_IS_EMPTY, ...) only `firstValue`. An unknown operator is invalid.
+    """
+    if not isinstance(condition, dict):
+        return False
+    operator = condition.get("operator")
+    if operator in SINGLE_VALUE_OPERATORS:
+        return _filled(condition.get("firstValue"))
+    return operator in OPERATORS and _filled(condition.get("firstValue")) and _filled(
+        condition.get("secondValue"))
+
+
+def store_conditions(step: dict) -> None:
+    """Keep `caseSensitive` only on text conditions of a router step, in place.
+
+    The engine validates a saved router against a union of condition schemas and removes the
+    properties a schema does not name (removeAdditional), so a number, date or single-value
+    condition is stored, and echoed in the step's `input`, without `caseSensitive`.
+    """
+    for branch in (step.get("settings") or {}).get("branches") or []:
+        groups = branch.get("conditions") if isinstance(branch, dict) else None
+        for group in groups if isinstance(groups, list) else []:
+            for condition in group if isinstance(group, list) else []:
+                if isinstance(condition, dict) and condition.get("operator") not in TEXT_OPERATORS:
+                    condition.pop("caseSensitive", None)
+
+
 def evaluate_condition(condition: dict) -> bool:
     """One condition; raises ValueError for an unknown operator (the step then fails)."""
     operator = condition.get("operator")

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from . import pieces
 from .conditions import evaluate_groups
-from .errors import PauseRun, StepFailed, StopRun, Unsupported
+from .errors import PauseRun, StepFailed, StopRun, Unsupported, format_error
 from .model import ExecutionOutcome, RunContext
 from .pieces.base import StepCall
 from .pieces.webhook import NAME as WEBHOOK_PIECE
@@ -38,10 +38,10 @@ SUPPORTED_TRIGGERS = {
 class _Halt(Exception):
     """Unwinds the step tree once the run's fate is known."""
 
-    def __init__(self, status: str, resume_at: datetime | None = None):
+    def __init__(self, status: str, pause: dict | None = None):
         super().__init__(status)
         self.status = status
-        self.resume_at = resume_at
+        self.pause = pause
 
 
 @dataclass
@@ -57,8 +57,9 @@ def _ms(start: float) -> float:
     return (time.monotonic() - start) * 1000
 
 
-def _error(message: str) -> dict:
-    return {"message": message}
+_NOT_A_LIST = json.dumps({"message": "The items you have selected must be a list."},
+                         separators=(",", ":"))
+"""The loop's own failure: the engine stores this compact JSON text as is (not re-printed)."""
 
 
 def _secret_texts(connections: Any) -> list[str]:
@@ -99,13 +100,17 @@ class _Execution:
     async def run(self) -> ExecutionOutcome:
         trigger = self.ctx.trigger
         frame = _Frame(self.steps, self.ctx.previous_steps or {})
-        status, resume_at = "SUCCEEDED", None
+        status, pause = "SUCCEEDED", None
         try:
             self._run_trigger(trigger, frame)
             await self._chain(trigger.get("nextAction"), frame)
         except _Halt as halt:
-            status, resume_at = halt.status, halt.resume_at
-        return ExecutionOutcome(status, self.steps, self.failed_step, resume_at, self.response)
+            status, pause = halt.status, halt.pause
+        resume_at = None
+        if pause is not None and pause["type"] == "DELAY":
+            resume_at = pause["resumeAt"]
+        return ExecutionOutcome(status, self.steps, self.failed_step, resume_at, self.response,
+                                pause=pause)
 
     def _run_trigger(self, trigger: dict, frame: _Frame) -> None:
         settings = trigger.get("settings") or {}
@@ -115,7 +120,7 @@ class _Execution:
         if trigger.get("type") != "PIECE_TRIGGER" or key not in SUPPORTED_TRIGGERS:
             what = ("an EMPTY trigger" if trigger.get("type") != "PIECE_TRIGGER"
                     else f"the trigger '{key[1]}' of piece '{key[0]}'")
-            result.update(status="FAILED", errorMessage=_error(Unsupported(what).message))
+            result.update(status="FAILED", errorMessage=format_error(Unsupported(what).message))
             frame.results["trigger"] = result
             self._fail(trigger)
         result["output"] = self.ctx.trigger_output
@@ -132,6 +137,13 @@ class _Execution:
         for secret in self.secrets:
             message = message.replace(secret, "**REDACTED**")
         return message
+
+    def _pause_metadata(self, pause: PauseRun) -> dict:
+        """What the server keeps about a pause: when a delay ends, or which request resumes it."""
+        if pause.resume_at is not None:
+            return {"type": "DELAY", "resumeAt": pause.resume_at}
+        return {"type": "WEBHOOK", "requestId": self.ctx.pause_request_id,
+                "response": pause.response or {}}
 
     def _remaining(self) -> float | None:
         if self.ctx.deadline is None:
@@ -178,7 +190,8 @@ class _Execution:
                 "type": kind, "status": "FAILED", "input": copy.deepcopy(
                     (step.get("settings") or {}).get("input") or {}),
                 "duration": 0.0,
-                "errorMessage": _error(Unsupported(f"{what} (step '{step.get('name')}')").message),
+                "errorMessage": format_error(
+                    Unsupported(f"{what} (step '{step.get('name')}')").message),
             }
             self._fail(step)
 
@@ -208,12 +221,12 @@ class _Execution:
             frame.results[name] = result
             raise _Halt("SUCCEEDED") from None
         except PauseRun as pause:
-            result.update(status="PAUSED", output={}, duration=_ms(start))
+            result.update(status="PAUSED", output=pause.output, duration=_ms(start))
             frame.results[name] = result
-            raise _Halt("PAUSED", pause.resume_at) from None
+            raise _Halt("PAUSED", self._pause_metadata(pause)) from None
         except StepFailed as failure:
             result.update(status="FAILED", duration=_ms(start),
-                          errorMessage=_error(self._scrub(failure.message)))
+                          errorMessage=format_error(self._scrub(failure.message)))
             if failure.output is not None:
                 result["output"] = failure.output
             frame.results[name] = result
@@ -224,7 +237,7 @@ class _Execution:
         except _Halt as halt:
             if halt.status == "TIMEOUT":
                 result.update(status="FAILED", duration=_ms(start),
-                              errorMessage=_error("the run exceeded its timeout"))
+                              errorMessage=format_error("the run exceeded its timeout"))
                 frame.results[name] = result
             raise
         result.update(output=output, duration=_ms(start))
@@ -260,16 +273,17 @@ class _Execution:
             result["input"] = resolve(raw, self._scope(frame, censor=True))
             items = resolve(raw, self._scope(frame, censor=False))["items"]
         except StepFailed as failure:
-            items, message = None, failure.message
+            items, message = None, format_error(self._scrub(failure.message))
         else:
-            message = "The items you have selected must be a list."
+            message = _NOT_A_LIST
         if not isinstance(items, list):
-            result.update(status="FAILED", duration=_ms(start), errorMessage=_error(self._scrub(message)))
+            result.update(status="FAILED", duration=_ms(start), errorMessage=message)
             self._fail(step)
         previous = frame.previous.get(name) or {}
         earlier = ((previous.get("output") or {}).get("iterations") or []) if isinstance(
             previous.get("output"), dict) else []
-        output: dict[str, Any] = {"item": None, "index": 0, "iterations": []}
+        # no `item` until the first iteration (the engine's is `undefined`, absent in JSON)
+        output: dict[str, Any] = {"index": 0, "iterations": []}
         result["output"] = output
         frame.outputs[name] = output
         body_outputs: dict[str, Any] = {}
@@ -309,7 +323,8 @@ class _Execution:
             ]
         except (StepFailed, ValueError) as failure:
             message = failure.message if isinstance(failure, StepFailed) else str(failure)
-            result.update(status="FAILED", duration=_ms(start), errorMessage=_error(self._scrub(message)))
+            result.update(status="FAILED", duration=_ms(start),
+                          errorMessage=format_error(self._scrub(message)))
             self._fail(step)
         result["output"] = {"branches": [
             {"branchName": b.get("branchName"), "branchIndex": i + 1, "evaluation": evaluations[i]}

@@ -5,9 +5,19 @@ Kept free of any server or storage type so the executor can be driven directly b
 
 from __future__ import annotations
 
+import secrets
+import string
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+_ID_CHARS = string.ascii_letters + string.digits
+
+
+def new_engine_id() -> str:
+    """A random 21-character id, the shape of the engine's ids."""
+    return "".join(secrets.choice(_ID_CHARS) for _ in range(21))
 
 
 @dataclass
@@ -25,6 +35,12 @@ class RunContext:
     http_allow_hosts: frozenset[str] = frozenset()
     deadline: float | None = None
     on_response: Callable[[dict], Awaitable[None]] | None = None
+    public_url: str = "http://127.0.0.1/activepieces/"
+    """The engine's PUBLIC_URL (`GET /v1/flags`): resume URLs are built on it."""
+    pause_request_id: str = field(default_factory=new_engine_id)
+    """The id a webhook pause of this execution waits for (in its resume URL)."""
+    resume_payload: dict[str, Any] | None = None
+    """`{body, headers, queryParams}` of the request that resumed a webhook pause."""
 
 
 @dataclass
@@ -36,3 +52,6 @@ class ExecutionOutcome:
     failed_step: dict | None = None
     resume_at: datetime | None = None
     response: dict | None = None
+    pause: dict | None = None
+    """For PAUSED: `{"type": "DELAY", "resumeAt"}` or `{"type": "WEBHOOK", "requestId",
+    "response"}` (the engine's pauseMetadata)."""

@@ -4,7 +4,8 @@ Activepieces evaluates each `{{ }}` as a JavaScript expression over the step out
 Local supports the part flows actually use: a path of names, `['key']` and `[0]` indexes
 (`trigger.body.items[0]['id']`, `step_1.status`, `loop_1.item`, `connections['ext']`).
 `step_1.output.x` is accepted as an alias of `step_1.x` (the reference documents that form).
-A string that is exactly one template keeps the raw value; mixed text gets JSON-ish text.
+A string that is exactly one template keeps the raw value; mixed text gets JSON-ish text; a
+missing or null value is the empty string either way (the engine's `result ?? ''`).
 """
 
 from __future__ import annotations
@@ -136,12 +137,17 @@ def to_text(value: Any) -> str:
 
 
 def resolve_string(text: str, scope: Scope) -> Any:
-    whole = _TEMPLATE.fullmatch(text.strip()) if text.strip().startswith("{{") else None
-    if whole and "{{" not in whole.group(1):
-        value = evaluate(whole.group(1), scope)
-        return None if value is MISSING else value
+    """A string that is exactly one template gives the value itself, anything else text.
+
+    As in the engine (`result ?? ''`), a value that is missing (an absent key, a branch that did
+    not run, a failed step) or null becomes the empty string, alone or inside text.
+    """
     if "{{" not in text:
         return text
+    tokens = _TEMPLATE.findall(text)
+    if len(tokens) == 1 and text == "{{" + tokens[0] + "}}":
+        value = evaluate(tokens[0], scope)
+        return "" if value is MISSING or value is None else value
     return _TEMPLATE.sub(lambda m: to_text(evaluate(m.group(1), scope)), text)
 
 

@@ -8,12 +8,12 @@ USE_AS_DRAFT) belong to the server, not here.
 from __future__ import annotations
 
 import copy
-import secrets
-import string
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 from .branches import add_branch, delete_branch, duplicate_branch, move_branch
+from .conditions import store_conditions
+from .model import new_engine_id
 from .tree_nav import (
     ROUTER_TYPES,
     STRUCTURE,
@@ -31,8 +31,6 @@ from .tree_nav import (
     unlink,
 )
 from .validity import iter_steps, refresh_validity
-
-_ID_CHARS = string.ascii_letters + string.digits
 
 
 def _import_flow(root: dict, request: dict) -> dict:
@@ -140,7 +138,7 @@ def _save_sample_data(root: dict, request: dict) -> dict:
         raise schema_error()
     sample = step.setdefault("settings", {}).setdefault("sampleData", {})
     key = "sampleDataInputFileId" if request["type"] == "INPUT" else "sampleDataFileId"
-    sample[key] = "".join(secrets.choice(_ID_CHARS) for _ in range(21))
+    sample[key] = new_engine_id()
     sample["lastTestDate"] = datetime.now(timezone.utc).isoformat(
         timespec="milliseconds").replace("+00:00", "Z")
     return root
@@ -168,4 +166,8 @@ def apply_tree_operation(trigger: dict, op_type: str, request: dict) -> dict:
     operation = OPERATIONS.get(op_type)
     if operation is None or not isinstance(request, dict):
         raise schema_error()
-    return refresh_validity(operation(copy.deepcopy(trigger), request))
+    tree = operation(copy.deepcopy(trigger), request)
+    for step in iter_steps(tree):
+        if step.get("type") in ROUTER_TYPES:
+            store_conditions(step)
+    return refresh_validity(tree)

@@ -1,11 +1,12 @@
 """`valid` flags of steps and versions, and piece-version pinning at lock time.
 
-Rules (simpler than the engine's full property validation, see docs/local-engine.md):
-EMPTY trigger invalid; PIECE trigger/action valid when Imbrace Local knows the piece and the
-trigger/action and every required property without a default has a value (a schedule trigger
-must also give a usable schedule); CODE keeps the
+Rules (see docs/local-engine.md): EMPTY trigger invalid; PIECE trigger/action valid when
+Imbrace Local knows the piece and the trigger/action and its inputs pass the engine's property
+check (`inputs_valid`: required properties present with their type, defaults not counted; a
+schedule trigger must also give a usable schedule); CODE keeps the
 client's flag; LOOP_ON_ITEMS needs a non-empty `items`; ROUTER/MULTIPLE_CHOICE needs a valid
-`executionType` and at least one branch, each CONDITION branch with a `conditions` list.
+`executionType` and at least one branch, each CONDITION branch with filled-in conditions
+(`condition_is_valid`: the engine's schema with its non-empty values).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from . import pieces
-from .pieces.base import required_missing
+from .conditions import condition_is_valid
+from .pieces.base import inputs_valid
 from .triggers import SCHEDULE_PIECE, schedule_of
 
 _EXECUTION_TYPES = ("EXECUTE_FIRST_MATCH", "EXECUTE_ALL_MATCH")
@@ -37,12 +40,12 @@ def step_is_valid(step: dict) -> bool:
         return False
     if kind == "PIECE_TRIGGER":
         trigger = pieces.find_trigger(settings.get("pieceName"), settings.get("triggerName"))
-        if trigger is None or required_missing(trigger.props, settings.get("input")):
+        if trigger is None or not inputs_valid(trigger.props, settings.get("input")):
             return False
         return settings.get("pieceName") != SCHEDULE_PIECE or schedule_of(step) is not None
     if kind == "PIECE":
         action = pieces.find_action(settings.get("pieceName"), settings.get("actionName"))
-        return action is not None and not required_missing(action.props, settings.get("input"))
+        return action is not None and inputs_valid(action.props, settings.get("input"))
     if kind == "CODE":
         return step.get("valid") is True
     if kind == "LOOP_ON_ITEMS":
@@ -51,11 +54,19 @@ def step_is_valid(step: dict) -> bool:
     if kind in ("ROUTER", "MULTIPLE_CHOICE"):
         branches = settings.get("branches")
         return (settings.get("executionType") in _EXECUTION_TYPES and isinstance(branches, list)
-                and bool(branches) and all(
-                    isinstance(b, dict) and (b.get("branchType") == "FALLBACK" or (
-                        b.get("branchType") == "CONDITION" and isinstance(b.get("conditions"), list)))
-                    for b in branches))
+                and bool(branches) and all(_branch_is_valid(b) for b in branches))
     return False
+
+
+def _branch_is_valid(branch: Any) -> bool:
+    """A FALLBACK branch, or a CONDITION branch whose every condition is filled in."""
+    if not isinstance(branch, dict):
+        return False
+    if branch.get("branchType") == "FALLBACK":
+        return True
+    groups = branch.get("conditions")
+    return branch.get("branchType") == "CONDITION" and isinstance(groups, list) and all(
+        isinstance(group, list) and all(condition_is_valid(c) for c in group) for group in groups)
 
 
 def refresh_validity(trigger: dict) -> dict:

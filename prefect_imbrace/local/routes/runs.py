@@ -24,6 +24,7 @@ from ._common import (
     query,
     same_project,
 )
+from .webhooks import answer_response, read_inbound
 
 router = APIRouter()
 IDS = {"type": "array", "items": ID}
@@ -115,20 +116,22 @@ RESUME_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 RESUME_PARAMS = {"id": ID, "requestId": {"type": "string"}}
 
 
+async def _resume(request: Request, sync: bool) -> Response:
+    """A run paused by Respond and Wait for Next Webhook resumes with this request as payload."""
+    params = path_params(request, RESUME_PARAMS)
+    inbound = await read_inbound(request)
+    payload = {"body": inbound.body, "headers": inbound.headers, "queryParams": inbound.query}
+    answer = await backend(request).webhooks.resume(params["id"], params["requestId"], sync, payload)
+    return answer_response(answer)
+
+
 @endpoint(router, RESUME_METHODS, PREFIX + "/flow-runs/{id}/requests/{requestId}", "Resume a run waiting for a request",
           params=RESUME_PARAMS)
 async def resume_request(request: Request) -> Response:
-    # No supported piece pauses for a resume request (only delays pause), so nothing waits for
-    # this request id; the engine still acknowledges the call.
-    path_params(request, RESUME_PARAMS)
-    return ok({"message": "Your response has been recorded. You can close this page now."})
+    return await _resume(request, sync=False)
 
 
 @endpoint(router, RESUME_METHODS, PREFIX + "/flow-runs/{id}/requests/{requestId}/sync",
           "Resume a run waiting for a request and wait for its reply", params=RESUME_PARAMS)
 async def resume_request_sync(request: Request) -> Response:
-    params = path_params(request, RESUME_PARAMS)
-    run = backend(request).store.get("run", params["id"])
-    if run is not None and run["status"] != "PAUSED":
-        return ok({"message": "Flow run is not paused", "flowRunStatus": run["status"]}, 409)
-    return ok({}, 404)  # unknown run, or paused by a delay rather than for this request id
+    return await _resume(request, sync=True)

@@ -107,8 +107,9 @@ async def test_non_2xx_fails_the_step(server_url):
     outcome = await execute_run(ctx(chain(request_step(url=server_url + "/fail"),
                                           mapper("step_2", 1))))
     assert outcome.status == "FAILED" and outcome.failed_step["name"] == "step_1"
-    error = json.loads(outcome.steps["step_1"]["errorMessage"]["message"])
-    assert error["response"] == {"status": 422, "body": {"error": "nope"}}
+    message = outcome.steps["step_1"]["errorMessage"]
+    assert message == json.dumps({"response": {"status": 422, "body": {"error": "nope"}},
+                                  "request": {}}, indent=2)  # re-printed indented, as the engine
 
 
 async def test_failsafe_returns_the_error_as_output(server_url):
@@ -135,14 +136,14 @@ async def test_without_retry_a_flaky_call_fails_once(server_url):
 async def test_non_loopback_hosts_are_refused_unless_allowed(server_url):
     outcome = await execute_run(ctx(request_step(url="http://example.com/")))
     assert outcome.status == "FAILED"
-    assert "example.com" in outcome.steps["step_1"]["errorMessage"]["message"]
+    assert "example.com" in outcome.steps["step_1"]["errorMessage"]
     port = server_url.rsplit(":", 1)[1]
     allowed = request_step(url=f"http://localhost:{port}/echo")
     assert (await execute_run(ctx(allowed))).status == "SUCCEEDED"
     named = request_step(url=f"http://127.0.0.2.nip.invalid:{port}/echo")
     outcome = await execute_run(ctx(named, http_allow_hosts=frozenset({"127.0.0.2.nip.invalid"})))
     assert outcome.status == "FAILED"  # allowed, but the name does not resolve: a network error
-    assert "allow_http_hosts" not in outcome.steps["step_1"]["errorMessage"]["message"]
+    assert "allow_http_hosts" not in outcome.steps["step_1"]["errorMessage"]
 
 
 async def test_connection_refused_is_a_step_failure():
@@ -151,7 +152,9 @@ async def test_connection_refused_is_a_step_failure():
         port = sock.getsockname()[1]
     outcome = await execute_run(ctx(request_step(url=f"http://127.0.0.1:{port}/")))
     assert outcome.status == "FAILED"
-    assert "ConnectError" in outcome.steps["step_1"]["errorMessage"]["message"]
+    # what the engine shows for a request nobody answered (observed on 0.72.4)
+    assert outcome.steps["step_1"]["errorMessage"] == (
+        '{\n  "response": {\n    "status": 500\n  },\n  "request": {}\n}')
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:99999/x", "http://127.0.0.1:1/\x00x",
@@ -170,4 +173,4 @@ async def test_secrets_never_appear_in_error_messages():
     assert outcome.status == "FAILED"
     assert secret not in str(result)
     assert "**REDACTED**" in result["input"]["url"]
-    assert "**REDACTED**.example" in result["errorMessage"]["message"]
+    assert "**REDACTED**.example" in result["errorMessage"]

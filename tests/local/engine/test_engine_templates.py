@@ -29,8 +29,10 @@ SCOPE = Scope(
         ("{{step_1.status}}", 200),
         ("{{loop_1.item.k}}", "v"),
         ("{{loop_1.index}}", 2),
-        ("{{trigger.body.missing}}", None),
-        ("{{nobody.x}}", None),
+        ("{{trigger.body.missing}}", ""),  # the engine's `result ?? ''`
+        ("{{nobody.x}}", ""),
+        ("{{trigger.body.none}}", ""),
+        (" {{trigger.body.x}}", " 3"),  # only a string that is exactly one template keeps the value
         ("{{trigger.body.items.length}}", 2),
         ("{{connections['slack']}}", "xoxb-1"),
         ("{{connections.basic.username}}", "u"),

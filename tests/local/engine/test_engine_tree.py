@@ -56,16 +56,16 @@ def test_update_trigger_keeps_the_chain_and_recomputes_valid():
 
 
 def test_add_action_after_inside_loop_and_inside_branch():
-    tree = add(webhook_trigger(), "trigger", mapper("step_1", 1))
+    tree = add(webhook_trigger(), "trigger", mapper("step_1", {"n": 1}))
     tree = add(tree, "trigger", loop("loop_1", "{{trigger.body}}", None))
     assert chain_names(tree) == ["trigger", "loop_1", "step_1"]
-    tree = add(tree, "loop_1", mapper("step_2", 2), "INSIDE_LOOP")
+    tree = add(tree, "loop_1", mapper("step_2", [2]), "INSIDE_LOOP")
     assert tree["nextAction"]["firstLoopAction"]["name"] == "step_2"
     r = router("router_1", [branch("A", [condition("a", "EXISTS")]), fallback()], [])
     tree = add(tree, "step_1", r)
     routed = tree["nextAction"]["nextAction"]["nextAction"]
     assert routed["children"] == [None, None]
-    tree = add(tree, "router_1", mapper("step_3", 3), "INSIDE_BRANCH", 1)
+    tree = add(tree, "router_1", mapper("step_3", "three"), "INSIDE_BRANCH", 1)
     assert names(tree) == ["trigger", "loop_1", "step_2", "step_1", "router_1", "step_3"]
     assert version_is_valid(tree)
 

@@ -28,8 +28,20 @@ from prefect_imbrace.local.errors import EngineError
         (mapper("s", None), False),  # required `mapping` missing
         (piece("s", "@activepieces/piece-slack", "send", {}), False),
         (piece("s", "@activepieces/piece-http", "nope", {}), False),
+        (piece("s", "@activepieces/piece-http", "send_request",  # piece-http 0.9.5 requires
+               {"method": "GET", "url": "http://127.0.0.1"}), False),  # headers, queryParams, authType
         (piece("s", "@activepieces/piece-http", "send_request",
-               {"method": "GET", "url": "http://127.0.0.1"}), True),
+               {"method": "GET", "url": "http://127.0.0.1", "headers": {}, "queryParams": {},
+                "authType": "NONE"}), True),
+        (piece("s", "@activepieces/piece-http", "send_request",
+               {"method": "GET", "url": "", "headers": {}, "queryParams": {},
+                "authType": "NONE"}), False),  # a required text must not be empty
+        (piece("s", "@activepieces/piece-http", "send_request",
+               {"method": "GET", "url": "http://x", "headers": {}, "queryParams": {},
+                "authType": "NONE", "timeout": True}), False),  # an optional input has its type
+        (piece("s", "@activepieces/piece-delay", "delayFor", {"delayFor": 5}), False),  # no unit
+        (piece("s", "@activepieces/piece-delay", "delayFor", {"unit": "seconds", "delayFor": "5"}),
+         True),
         ({**code("s"), "valid": False}, False),
         (code("s"), True),
         (loop("l", "{{trigger.body}}", None), True),
@@ -136,11 +148,11 @@ def test_catalogue_lists_exactly_the_executable_pieces():
         "@activepieces/piece-data-mapper", "@activepieces/piece-delay",
         "@activepieces/piece-http", "@activepieces/piece-schedule", "@activepieces/piece-webhook"]
     webhook = next(p for p in listed if p["name"].endswith("webhook"))
-    assert webhook["version"] == "0.1.25" and webhook["actions"] == 1
+    assert webhook["version"] == "0.1.25" and webhook["actions"] == 2
     assert webhook["triggers"] == 1 and webhook["pieceType"] == "OFFICIAL"
     assert len(webhook["id"]) == 21 and webhook["projectUsage"] == 0
     full = get_piece("@activepieces/piece-webhook")
-    assert set(full["actions"]) == {"return_response"}
+    assert set(full["actions"]) == {"return_response", "return_response_and_wait_for_next_webhook"}
     assert full["triggers"]["catch_webhook"]["props"]["authType"]["required"] is True
     assert get_piece("@activepieces/piece-schedule")["actions"] == {}
     assert get_piece("@activepieces/piece-slack") is None

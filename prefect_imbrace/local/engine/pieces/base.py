@@ -89,11 +89,46 @@ class Piece:
         return next((t for t in self.triggers if t.name == name), None)
 
 
-def required_missing(props: dict[str, dict], values: Any) -> list[str]:
-    """Required props without a value (a default counts as a value)."""
-    values = values if isinstance(values, dict) else {}
-    return [
-        name for name, definition in props.items()
-        if definition.get("required") and "defaultValue" not in definition
-        and values.get(name) in (None, "")
-    ]
+_TEXT = ("SHORT_TEXT", "LONG_TEXT", "DATE_TIME", "FILE")
+
+
+def _value_fits(kind: str, value: Any, required: bool) -> bool:
+    """Whether `value` has the type the engine's validator wants for a property of `kind`."""
+    if kind in _TEXT:
+        return isinstance(value, str) and (bool(value) or not required)
+    if kind == "CHECKBOX":
+        return isinstance(value, (bool, str))
+    if kind == "NUMBER":  # a template (text) or a number
+        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    if kind == "OBJECT":
+        return isinstance(value, (dict, str))
+    if kind == "JSON":
+        return isinstance(value, (dict, list, str))
+    if kind == "DYNAMIC":
+        return isinstance(value, dict)
+    if kind in ("ARRAY", "MULTI_SELECT_DROPDOWN", "STATIC_MULTI_SELECT_DROPDOWN"):
+        return isinstance(value, (list, str)) or (kind == "ARRAY" and isinstance(value, dict))
+    return value is not None  # STATIC_DROPDOWN, DROPDOWN, CUSTOM: anything but null
+
+
+def inputs_valid(props: dict[str, dict], values: Any) -> bool:
+    """The engine's check of a step's inputs against its piece's properties, at save time.
+
+    As the 0.72.4 server validates them (a schema built from the piece metadata): a required
+    property must be present with a value of its type (non-empty for text), and a default
+    value does not stand in for a missing one (the builder UI writes defaults into the inputs;
+    an API client must send them). An optional property may be absent or null, and otherwise
+    must have its type too. Unknown inputs are allowed; MARKDOWN properties are never checked.
+    """
+    if not isinstance(values, dict):
+        return False
+    for name, definition in props.items():
+        kind = definition.get("type", "")
+        if kind == "MARKDOWN":
+            continue
+        value = values.get(name)
+        if value is None and not definition.get("required"):
+            continue
+        if value is None or not _value_fits(kind, value, bool(definition.get("required"))):
+            return False
+    return True

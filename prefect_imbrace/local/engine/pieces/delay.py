@@ -1,7 +1,9 @@
 """`@activepieces/piece-delay`: Delay For / Delay Until.
 
-Like the real piece (0.3.x): a delay of at most one minute sleeps inside the run; a longer one
-pauses the run (status PAUSED, `resume_at`) and the server resumes it later.
+As observed on a 0.72.4 engine with piece-delay 0.3.21: Delay For sleeps inside the run for at
+most 10 s and pauses the run for anything longer (a 15 s delay is PAUSED within seconds); Delay
+Until sleeps for at most 60 s. A paused run (status PAUSED, `resume_at`) is resumed by the
+server's timer.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from ..errors import PauseRun, StepFailed
 from .base import Action, Piece, StepCall, dropdown, prop
 
 _UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
-_IN_RUN_LIMIT_MS = 60_000
+DELAY_FOR_IN_RUN_MS = 10_000
+DELAY_UNTIL_IN_RUN_MS = 60_000
 
 
 def _parse_when(value: object) -> datetime:
@@ -44,7 +47,7 @@ async def delay_for(call: StepCall) -> dict:
     delay_ms = amount * _UNITS[unit] * 1000
     if call.resumed:
         return {"delayForInMs": delay_ms, "success": True}
-    if delay_ms > _IN_RUN_LIMIT_MS:
+    if delay_ms > DELAY_FOR_IN_RUN_MS:
         raise PauseRun(datetime.now(timezone.utc) + timedelta(milliseconds=delay_ms))
     await asyncio.sleep(delay_ms / 1000)
     return {"delayForInMs": delay_ms, "success": True}
@@ -56,7 +59,7 @@ async def delay_until(call: StepCall) -> dict:
     delay_ms = (when - datetime.now(timezone.utc)).total_seconds() * 1000
     if call.resumed or delay_ms <= 0:
         return {"delayTill": stamp, "success": True}
-    if delay_ms > _IN_RUN_LIMIT_MS:
+    if delay_ms > DELAY_UNTIL_IN_RUN_MS:
         raise PauseRun(when.astimezone(timezone.utc))
     await asyncio.sleep(delay_ms / 1000)
     return {"delayTill": stamp, "success": True}

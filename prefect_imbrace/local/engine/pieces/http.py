@@ -1,11 +1,15 @@
-"""`@activepieces/piece-http` Send HTTP request, with real HTTP (httpx).
+"""`@activepieces/piece-http` 0.9.5 Send HTTP request, with real HTTP (httpx).
 
 Imbrace Local stays offline: only loopback hosts, plus hosts the operator allowed
-(`RunContext.http_allow_hosts`), may be called.
+(`RunContext.http_allow_hosts`), may be called. Properties follow the piece's metadata of that
+version (`headers`, `queryParams` and `authType` are required; `authType` NONE, BASIC or
+BEARER_TOKEN); a failed request raises the piece's HttpError message,
+`{"response":{"status","body"},"request":{"body"}}`, status 500 when nothing answered.
 """
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 from typing import TYPE_CHECKING, Any
@@ -19,6 +23,7 @@ if TYPE_CHECKING:  # httpx is imported when a step runs: it costs ~0.4 s of serv
 
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"]
 _BODY_TYPES = [("None", "none"), ("Form Data", "form_data"), ("JSON", "json"), ("Raw", "raw")]
+_AUTH_TYPES = [("None", "NONE"), ("Basic Auth", "BASIC"), ("Bearer Token", "BEARER_TOKEN")]
 
 
 def host_allowed(host: str, allowed: frozenset[str]) -> bool:
@@ -67,6 +72,31 @@ def _request_kwargs(inputs: dict) -> dict[str, Any]:
     raise StepFailed(f"Send HTTP request: unknown body_type {body_type!r} (none, json, raw, form_data)")
 
 
+def _http_error(status: int, body: Any, request_body: Any) -> str:
+    """The piece's HttpError message: compact JSON, keys without a value left out (as in JS)."""
+    response: dict[str, Any] = {"status": status}
+    if body is not None:
+        response["body"] = body
+    request = {} if request_body is None else {"body": request_body}
+    return json.dumps({"response": response, "request": request}, separators=(",", ":"))
+
+
+def _auth(inputs: dict) -> dict[str, str]:
+    """The Authorization header for `authType` BASIC or BEARER_TOKEN (NONE: none)."""
+    kind = inputs.get("authType") or "NONE"
+    given = inputs.get("authFields")
+    fields: dict[str, Any] = given if isinstance(given, dict) else {}
+    if kind == "BASIC":
+        pair = f"{fields.get('username') or ''}:{fields.get('password') or ''}"
+        return {"authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+    if kind == "BEARER_TOKEN":
+        return {"authorization": f"Bearer {fields.get('token') or ''}"}
+    if kind != "NONE":
+        raise StepFailed(f"Send HTTP request: authType must be NONE, BASIC or BEARER_TOKEN, "
+                         f"got {kind!r}")
+    return {}
+
+
 async def send_request(call: StepCall) -> dict:
     method = str(call.input.get("method") or "").upper()
     if method not in _METHODS:
@@ -85,10 +115,17 @@ async def send_request(call: StepCall) -> dict:
             f"Send HTTP request: Imbrace Local only calls loopback hosts and hosts allowed with "
             f"allow_http_hosts; {parts.hostname!r} is not allowed"
         )
+    if call.input.get("use_proxy") in (True, "true"):
+        raise StepFailed("Send HTTP request: Imbrace Local does not send requests through a proxy "
+                         "(use_proxy)")
     kwargs = _request_kwargs(call.input)
-    headers = {**_as_str_map(call.input.get("headers"), "headers"), **kwargs.pop("headers", {})}
+    headers = {**_as_str_map(call.input.get("headers"), "headers"), **_auth(call.input),
+               **kwargs.pop("headers", {})}
     timeout = call.input.get("timeout")
     timeout = float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
+    body = call.input.get("body")
+    request_body = body.get("data") if isinstance(body, dict) and call.input.get(
+        "body_type") not in (None, "none") else None
     import httpx
 
     try:
@@ -97,15 +134,14 @@ async def send_request(call: StepCall) -> dict:
                 method, str(url), headers=headers,
                 params=_as_str_map(call.input.get("queryParams"), "queryParams"), **kwargs,
             )
-    except Exception as exc:  # any transport problem fails the step, as in the real piece
-        raise StepFailed(f"Send HTTP request: {type(exc).__name__}: {exc}") from exc
-    body = _parse_body(response)
+    except Exception as exc:  # no answer: the piece's error says status 500 and nothing else
+        raise StepFailed(_http_error(500, None, request_body)) from exc
+    answer = _parse_body(response)
     if response.is_success:
-        return {"status": response.status_code, "headers": dict(response.headers), "body": body}
-    error = {"response": {"status": response.status_code, "body": body}, "request": {}}
+        return {"status": response.status_code, "headers": dict(response.headers), "body": answer}
     if call.input.get("failsafe"):
-        return error
-    raise StepFailed(json.dumps(error))
+        return json.loads(_http_error(response.status_code, answer, request_body))
+    raise StepFailed(_http_error(response.status_code, answer, request_body))
 
 
 PIECE = Piece(
@@ -124,10 +160,14 @@ PIECE = Piece(
             {
                 "method": dropdown("Method", [(m, m) for m in _METHODS], True),
                 "url": prop("URL", "SHORT_TEXT", True),
-                "headers": prop("Headers", "OBJECT", False),
-                "queryParams": prop("Query params", "OBJECT", False),
+                "headers": prop("Headers", "OBJECT", True),
+                "queryParams": prop("Query params", "OBJECT", True),
+                "authType": dropdown("Authentication", _AUTH_TYPES, True, default="NONE"),
+                "authFields": prop("Authentication Fields", "DYNAMIC", False, refreshers=["authType"]),
                 "body_type": dropdown("Body Type", _BODY_TYPES, default="none"),
                 "body": prop("Body", "DYNAMIC", False, refreshers=["body_type"]),
+                "use_proxy": prop("Use Proxy", "CHECKBOX", False, defaultValue=False),
+                "proxy_settings": prop("Proxy Settings", "DYNAMIC", False, refreshers=["use_proxy"]),
                 "timeout": prop("Timeout(in seconds)", "NUMBER", False),
                 "failsafe": prop("No Error on Failure", "CHECKBOX", False),
             },

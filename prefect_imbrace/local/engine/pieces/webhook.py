@@ -1,14 +1,18 @@
-"""`@activepieces/piece-webhook`: the Catch Webhook trigger and the Return Response action."""
+"""`@activepieces/piece-webhook`: the Catch Webhook trigger, Return Response, and Respond and
+Wait for Next Webhook (the pause an approval flow uses)."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
-from ..errors import StepFailed, StopRun
+from ..errors import PauseRun, StepFailed, StopRun
 from .base import Action, Piece, StepCall, Trigger, dropdown, prop
 
 NAME = "@activepieces/piece-webhook"
+RESUME_HEADER = "x-activepieces-resume-webhook-url"
 _RESPONSE_TYPES = [("JSON", "json"), ("Raw", "raw"), ("Redirect", "redirect")]
 
 
@@ -54,6 +58,41 @@ async def return_response(call: StepCall) -> dict:
     return reply
 
 
+def resume_url(call: StepCall) -> str:
+    """The URL that resumes this run (`.../flow-runs/{id}/requests/{requestId}/sync?...`).
+
+    Built as the engine builds it: on its public URL, with the pause's request id and the
+    `created`/`runId` query the piece adds.
+    """
+    ctx = call.ctx
+    created = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    base = ctx.public_url if ctx.public_url.endswith("/") else ctx.public_url + "/"
+    return (f"{base}api/v1/flow-runs/{ctx.run_id}/requests/{ctx.pause_request_id}/sync?"
+            + urlencode({"created": created, "runId": ctx.run_id}))
+
+
+async def respond_and_wait(call: StepCall) -> dict:
+    """First pass: answer the webhook caller (resume URL in a header) and pause the run.
+
+    Resumed by a request to that URL: the step's output is that request's body, headers and
+    query parameters, and the run goes on.
+    """
+    if call.resumed:
+        payload = call.ctx.resume_payload or {}
+        return {"body": payload.get("body"), "headers": payload.get("headers") or {},
+                "queryParams": payload.get("queryParams") or {}}
+    inputs = dict(call.input)
+    fields = inputs.get("fields")
+    if inputs.get("responseType") == "redirect" and isinstance(fields, dict) and "url" not in fields:
+        inputs["fields"] = {**fields, "url": fields.get("body")}  # this action's URL is `body`
+    reply = build_reply(inputs)
+    url = resume_url(call)
+    reply["headers"] = {**reply["headers"], RESUME_HEADER: url}
+    if call.respond is not None:
+        await call.respond(reply)
+    raise PauseRun(response=reply, output={"nextWebhookUrl": url})
+
+
 PIECE = Piece(
     name=NAME,
     display_name="Webhook",
@@ -74,6 +113,16 @@ PIECE = Piece(
                                     default="stop"),
             },
             return_response,
+        ),
+        Action(
+            "return_response_and_wait_for_next_webhook", "Respond and Wait for Next Webhook",
+            "return a response and wait for the next webhook to resume the flow",
+            {
+                "markdown": prop("Markdown", "MARKDOWN"),
+                "responseType": dropdown("Response Type", _RESPONSE_TYPES, default="json"),
+                "fields": prop("Response", "DYNAMIC", True, refreshers=["responseType"]),
+            },
+            respond_and_wait,
         ),
     ],
     triggers=[

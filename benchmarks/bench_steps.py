@@ -1,0 +1,113 @@
+"""steps_*: what showing an Imbrace run's steps as Prefect task runs costs (issue 20).
+
+Two cases against the same Imbrace Local subprocess, each side in a fresh process
+(`_steps_worker.py`) under `prefect_test_harness()`, sides alternating in rounds:
+
+* `steps_wait_10`: `trigger_flow_and_wait` on a flow of 10 data-mapper steps (11 step task runs
+  with the trigger), `WAITS` waits one after another, `show_steps="all"` against `"none"`.
+* `steps_fanout_N`: one `trigger_many_and_wait` over N payloads of a one-step flow, the default
+  (`failed`: all runs succeed, so nothing is written) and `"all"` against `"none"`. The default
+  must stay within 10 % of `"none"`: the fan-out figures of the exactly-once issue (21) must not
+  move with steps on by default.
+* `steps_tasks_N`: N `atrigger_flow_and_wait` task runs gathered in one flow (the `[tasks]` side
+  of `prefect_fanout_500`), whose default is the single waits' (`all`: 2 step task runs each),
+  against `"none"`: what the default costs that figure, with the same 10 % goal.
+
+Wall times are ratios within the run. The counts (HTTP writes to the Prefect API, events, logs
+of step task runs) do not depend on load; `details` keeps them per side.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from ._common import ROOT, LocalProcess, Metric, mapper_flow, median
+
+STEPS = 10
+WAITS = 5
+DEFAULT_GOAL = 1.10
+
+
+def _trial(engine: LocalProcess, case: str, show: str, flow_id: str, n: int) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks._steps_worker", "--case", case, "--show", show,
+           "--url", engine.url, "--key", engine.api_key, "--flow", flow_id, "--n", str(n)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"ok": False, "error": (proc.stderr or proc.stdout)[-2000:]}
+    out = json.loads(lines[-1])
+    out["ok"] = out["succeeded"] == n
+    print(f"  steps trial {case} {show} n={n}: {out['wall_s']:.2f}s, "
+          f"{out['events'].get('step task run', 0)} step events, http writes {out['http_writes']}",
+          flush=True)
+    return out
+
+
+def _sides(engine: LocalProcess, case: str, flow_id: str, n: int, shows: tuple[str, ...],
+           rounds: int) -> dict[str, list[dict[str, Any]]]:
+    trials: dict[str, list[dict[str, Any]]] = {s: [] for s in shows}
+    for r in range(rounds):
+        for show in shows if r % 2 == 0 else shows[::-1]:
+            trials[show].append(_trial(engine, case, show, flow_id, n))
+    return trials
+
+
+def _metric(name: str, trials: dict[str, list[dict[str, Any]]], side: str, per: int, goal: float | None,
+            notes: str) -> Metric:
+    ok = {s: [t for t in ts if t.get("ok")] for s, ts in trials.items()}
+    if not ok[side] or not ok["none"]:
+        errors = [t.get("error") for ts in trials.values() for t in ts if not t.get("ok")]
+        return Metric(name=name, value=None, unit="s", goal="report" if goal is None else f"ratio <= {goal}",
+                      met=False if goal else None, notes="did not complete: " + str(errors[:1])[:600])
+    wall, base = median([t["wall_s"] for t in ok[side]]), median([t["wall_s"] for t in ok["none"]])
+    ratio = wall / base
+    last, off = ok[side][-1], ok["none"][-1]
+    extra_writes = last["http_writes"] - off["http_writes"]
+    # logs go out in batches every 2 s whatever writes them: count the other writes apart
+    extra_other = (last["http_writes"] - last["http"].get("POST /api/logs/", 0)
+                   - off["http_writes"] + off["http"].get("POST /api/logs/", 0))
+    step_events = last["events"].get("step task run", 0)
+    return Metric(
+        name=name, value=round(wall, 3), unit="s", baseline=round(base, 3), ratio=round(ratio, 3),
+        goal="report" if goal is None else f"ratio <= {goal}", met=None if goal is None else ratio <= goal,
+        notes=notes,
+        details={"step_events": step_events, "step_logs": last["logs"].get("step task run", 0),
+                 "extra_http_writes": extra_writes, "extra_http_writes_besides_log_batches": extra_other,
+                 "step_events_per_step": round(step_events / per, 3) if per else None,
+                 "walls_s": [round(t["wall_s"], 3) for t in ok[side]],
+                 "baseline_walls_s": [round(t["wall_s"], 3) for t in ok["none"]],
+                 "counts": {"with": {k: last[k] for k in ("http", "events", "logs")},
+                            "none": {k: off[k] for k in ("http", "events", "logs")}}},
+    )
+
+
+def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
+    """`smoke`: toy sizes, one round (tests/benchmarks: code paths and counts only)."""
+    n = 5 if smoke else 50 if quick else 500
+    waits = 1 if smoke else WAITS
+    rounds = 1 if smoke else 2 if quick else 3
+    with LocalProcess() as engine:
+        ten = mapper_flow(engine.url, engine.api_key, steps=STEPS, name="Steps bench: 10 steps")
+        one = mapper_flow(engine.url, engine.api_key, steps=1, name="Steps bench: 1 step")
+        wait = _sides(engine, "wait", ten, waits, ("all", "none"), rounds)
+        fan = _sides(engine, "fan_out", one, n, ("default", "all", "none"), rounds)
+        tasks = _sides(engine, "tasks", one, n, ("default", "none"), rounds)
+    per_wait = waits * (STEPS + 1)
+    return [
+        _metric(f"steps_wait_{STEPS}[all vs none]", wait, "all", per_wait, None,
+                f"{waits} trigger_flow_and_wait of a {STEPS}-step flow one after another "
+                f"({STEPS + 1} step task runs each with the trigger); baseline show_steps='none'"),
+        _metric(f"steps_fanout_{n}[default vs none]", fan, "default", 0, DEFAULT_GOAL,
+                f"one trigger_many_and_wait of {n} one-step runs, all succeeding; default "
+                f"show_fan_out_steps='failed' writes no step; baseline show_steps='none'"),
+        _metric(f"steps_fanout_{n}[all vs none]", fan, "all", n * 3, None,
+                f"the same fan-out with show_steps='all': a task run per Imbrace run, its trigger "
+                f"and its step ({n * 3} task runs); baseline show_steps='none'"),
+        _metric(f"steps_tasks_{n}[default vs none]", tasks, "default", n * 2, DEFAULT_GOAL,
+                f"{n} atrigger_flow_and_wait task runs gathered in one flow (prefect_fanout[tasks]); "
+                f"default show_steps='all' writes the trigger and the step of each run "
+                f"({n * 2} task runs); baseline show_steps='none'"),
+    ]

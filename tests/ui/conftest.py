@@ -1,0 +1,46 @@
+"""Fixtures of the browser tests: one `imbrace-local` process and one chromium per session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .ui_support import API_KEY, CHROMIUM, CHROMIUM_ARGS, ready_line
+
+
+@pytest.fixture(scope="session")
+def imbrace_local_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`imbrace-local` in its own process on a free loopback port; yields its gateway URL."""
+    log = tmp_path_factory.mktemp("imbrace-local") / "imbrace-local.log"
+    script = Path(sys.executable).with_name("imbrace-local")
+    proc = subprocess.Popen(
+        [str(script), "--port", "0", "--api-key", API_KEY],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+        start_new_session=True,
+    )
+    try:
+        yield ready_line(proc, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
