@@ -5,7 +5,9 @@ prints one JSON line. Under `prefect_test_harness()` (a real temporary Prefect A
 flow runs `trigger_flow_and_wait` on the given Imbrace flow `--n` times one after another
 (`--case wait`), `--n` such task runs gathered at once (`--case tasks`, the `[tasks]` side of
 `prefect_fanout_500`), or one `trigger_many_and_wait` over `--n` payloads (`--case fan_out`),
-with `show_steps=--show` (`default`: the settings' choice). Besides the wall time it counts what
+with `show_steps=--show` (`default`: the settings' choice). `--case observe` starts `--n` runs
+outside Prefect first (not timed), then times one `observe_imbrace_runs` pass over them, with
+`reflect_runs=True` unless `--show none`. Besides the wall time it counts what
 the process wrote to Prefect while the flow ran (load-independent): HTTP requests to the
 Prefect API by method and route, events sent over the events websocket (and those that are
 step task runs), and logs queued for the API (and those of step task runs).
@@ -27,7 +29,7 @@ _ID = re.compile(r"/[0-9a-f]{8}-[0-9a-f-]{27,}")
 
 
 class Counts:
-    """Counters patched into Prefect's HTTP client, events client and log worker."""
+    """Counters patched into Prefect's HTTP clients, events client and log worker."""
 
     def __init__(self) -> None:
         self.http: Counter[str] = Counter()
@@ -36,17 +38,25 @@ class Counts:
         self.on = False
 
     def install(self) -> None:
-        from prefect.client.base import PrefectHttpxAsyncClient
+        from prefect.client.base import PrefectHttpxAsyncClient, PrefectHttpxSyncClient
         from prefect.events.clients import PrefectEventsClient
         from prefect.logging.handlers import APILogWorker
 
         counts = self
         send, emit, queue = PrefectHttpxAsyncClient.send, PrefectEventsClient._emit, APILogWorker.send
+        sync_send = PrefectHttpxSyncClient.send
 
-        async def counted_send(client: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        def count(request: Any) -> None:
             if counts.on:
                 counts.http[f"{request.method} {_ID.sub('/{id}', request.url.path)}"] += 1
+
+        async def counted_send(client: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            count(request)
             return await send(client, request, *args, **kwargs)
+
+        def counted_sync_send(client: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            count(request)  # sync flows (the observer) talk to Prefect through the sync client
+            return sync_send(client, request, *args, **kwargs)
 
         async def counted_emit(client: Any, event: Any) -> None:
             if counts.on:
@@ -61,6 +71,7 @@ class Counts:
             queue(worker, item)
 
         PrefectHttpxAsyncClient.send = counted_send  # type: ignore[method-assign]
+        PrefectHttpxSyncClient.send = counted_sync_send  # type: ignore[method-assign]
         PrefectEventsClient._emit = counted_emit  # type: ignore[method-assign]
         APILogWorker.send = counted_queue  # type: ignore[method-assign]
 
@@ -72,7 +83,7 @@ class Counts:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--case", required=True, choices=["wait", "tasks", "fan_out"])
+    parser.add_argument("--case", required=True, choices=["wait", "tasks", "fan_out", "observe"])
     parser.add_argument("--show", required=True, choices=["all", "failed", "none", "default"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--key", required=True)
@@ -115,11 +126,36 @@ def main() -> None:
     async def warm_up() -> None:
         await t.atrigger_flow_and_wait(creds, a.flow, {"warm": True}, show_steps="none")
 
-    with prefect_test_harness(server_startup_timeout=120):
-        asyncio.run(warm_up())  # the first flow and task run of a process import Prefect's engines
+    def observe() -> tuple[list[str], float]:
+        """`--n` runs started outside Prefect (untimed), then one observer pass (timed from the
+        returned start)."""
+        from prefect_imbrace.flows import observe_imbrace_runs
+
+        began = time.time()
+        with creds.get_client() as client:
+            before = {run.id for run in client.workflows.iter_runs(flow_id=a.flow)}
+            for i in range(a.n):
+                client.workflows.trigger_flow(flow_id=a.flow, payload={"i": i})
+            while True:
+                new = [r for r in client.workflows.iter_runs(flow_id=a.flow) if r.id not in before]
+                if len(new) == a.n and all(r.is_terminal for r in new):
+                    break
+                time.sleep(0.5)
         counts.on = True
         started = time.perf_counter()
-        statuses = asyncio.run(bench())
+        observe_imbrace_runs(creds, flow_ids=[a.flow], variable_name=f"steps-bench-{os.getpid()}",
+                             lookback_minutes=(time.time() - began + 5) / 60,
+                             reflect_runs=a.show != "none")
+        return [r.status for r in new], started
+
+    with prefect_test_harness(server_startup_timeout=120):
+        asyncio.run(warm_up())  # the first flow and task run of a process import Prefect's engines
+        if a.case == "observe":
+            statuses, started = observe()
+        else:
+            counts.on = True
+            started = time.perf_counter()
+            statuses = asyncio.run(bench())
         wall = time.perf_counter() - started
         APILogWorker.drain_all(timeout=60)  # what the run queued reaches the server (counted)
         EventsWorker.drain_all(timeout=60)

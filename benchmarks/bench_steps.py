@@ -12,6 +12,9 @@ Two cases against the same Imbrace Local subprocess, each side in a fresh proces
 * `steps_tasks_N`: N `atrigger_flow_and_wait` task runs gathered in one flow (the `[tasks]` side
   of `prefect_fanout_500`), whose default is the single waits' (`all`: 2 step task runs each),
   against `"none"`: what the default costs that figure, with the same 10 % goal.
+* `steps_observed_M`: one `observe_imbrace_runs` pass over M runs started outside Prefect
+  (M = N / 5), `reflect_runs=True` (each run a flow run with its trigger and step as task runs)
+  against the plain observer (events only). Reported.
 
 Wall times are ratios within the run. The counts (HTTP writes to the Prefect API, events, logs
 of step task runs) do not depend on load; `details` keeps them per side.
@@ -95,6 +98,7 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
         wait = _sides(engine, "wait", ten, waits, ("all", "none"), rounds)
         fan = _sides(engine, "fan_out", one, n, ("default", "all", "none"), rounds)
         tasks = _sides(engine, "tasks", one, n, ("default", "none"), rounds)
+        observed = _sides(engine, "observe", one, max(n // 5, 1), ("all", "none"), rounds)
     per_wait = waits * (STEPS + 1)
     return [
         _metric(f"steps_wait_{STEPS}[all vs none]", wait, "all", per_wait, None,
@@ -110,4 +114,9 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
                 f"{n} atrigger_flow_and_wait task runs gathered in one flow (prefect_fanout[tasks]); "
                 f"default show_steps='all' writes the trigger and the step of each run "
                 f"({n * 2} task runs); baseline show_steps='none'"),
+        _metric(f"steps_observed_{max(n // 5, 1)}[reflect vs events only]", observed, "all",
+                max(n // 5, 1) * 2, None,
+                f"one observe_imbrace_runs pass over {max(n // 5, 1)} one-step runs started outside "
+                f"Prefect, reflect_runs=True (a flow run each, 2 step task runs each); baseline "
+                f"reflect_runs=False"),
     ]

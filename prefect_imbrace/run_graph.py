@@ -67,7 +67,7 @@ VERSION_TIMEOUT_S = 10.0
 LOGGER_NAME = "prefect_imbrace.steps"
 _NAMESPACE = uuid.UUID("1b0c7c2e-5a3f-4f7e-9d8e-2c6a4b1f0e93")
 _log = get_logger("prefect_imbrace.run_graph")
-_KEPT_STATUSES = frozenset({"SUCCEEDED", "SKIPPED", "STOPPED"})
+_ROUTINE_STATUSES = frozenset({"SUCCEEDED", "SKIPPED", "STOPPED"})
 
 
 # -- which runs show their steps -------------------------------------------------------------------
@@ -203,12 +203,21 @@ async def areflect_ended_run(run: Any, credentials: ImbraceCredentials) -> int:
         if parent is None or not getattr(run, "steps", None):
             return 0
         version = await aflow_version(credentials, run)
-        return write_run(run, version, parent, credentials,
-                         grouped=view.grouped or parent.task_run_id is None)
+        grouped = view.grouped or parent.task_run_id is None
+        return write_run(run, version, parent, credentials, grouped=grouped,
+                         link=_link(credentials, run) if grouped else None)
     except Exception as exc:  # a view of the run; never the wait's outcome
         _log.warning("Could not show the steps of Imbrace run %s in Prefect: %s",
                      getattr(run, "id", "?"), exc)
         return 0
+
+
+def _link(credentials: ImbraceCredentials, run: Any) -> str | None:
+    """The run's link for its own task run's log, without waiting on the network."""
+    from prefect_imbrace.run_links import known_page_link, ui_link
+
+    return (ui_link(credentials, run.id, run.flow_id, run.project_id)
+            or known_page_link(credentials, "runs", run.id))
 
 
 def _task_run_id(parent: GraphParent, run_id: str, key: str) -> uuid.UUID:
@@ -223,7 +232,7 @@ def _capped(nodes: list[StepNode]) -> tuple[list[StepNode], int]:
     by_key = {n.key: n for n in nodes}
     keep: set[str] = set()
     for node in nodes:
-        if node.status not in _KEPT_STATUSES:
+        if node.status not in _ROUTINE_STATUSES:
             current: StepNode | None = node
             while current is not None and current.key not in keep:
                 keep.add(current.key)

@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
 from benchmarks import bench_steps  # noqa: E402
 
 
-@pytest.mark.slow  # seven fresh processes, each with its own temporary Prefect server (~3 min)
+@pytest.mark.slow  # nine fresh processes, each with its own temporary Prefect server (~4 min)
 def test_steps_bench_counts_one_event_and_one_log_per_step_task_run() -> None:
     metrics = {m.name: m for m in bench_steps.run(quick=True, smoke=True)}
     wait = metrics["steps_wait_10[all vs none]"]
@@ -33,3 +33,8 @@ def test_steps_bench_counts_one_event_and_one_log_per_step_task_run() -> None:
     assert loud.details["extra_http_writes_besides_log_batches"] == 0
     tasks = metrics["steps_tasks_5[default vs none]"]
     assert tasks.details["step_events"] == tasks.details["step_logs"] == 10  # trigger, step_1
+    observed = metrics["steps_observed_1[reflect vs events only]"]
+    assert observed.value is not None, observed.notes
+    assert observed.details["step_events"] == 2
+    # the observed run's Prefect flow, its flow run, Running, its outcome
+    assert observed.details["extra_http_writes_besides_log_batches"] == 4

@@ -153,6 +153,11 @@ async def test_a_fan_out_shows_only_its_failed_runs_each_in_a_task_run_of_its_ow
     group = named[f"Imbrace run {results[1].run_id} · Three steps, by payload"]
     assert group.state_type.value == "FAILED" and parent_ids(group) == [fan_out.id]
     assert group.start_time is not None and group.end_time is not None
+    with creds.get_client() as client:
+        run = client.workflows.get_run(run_id=results[1].run_id)
+    assert (group.start_time, group.end_time) == (run.start_time, run.finish_time)  # the engine's
+    log = (await logs_of(group.id))[0]
+    assert "FAILED, ran " in log and "the engine's startTime and finishTime" in log
     steps = [r for r in runs if parent_ids(r) == [group.id]]
     assert sorted(r.name for r in steps) == sorted(THREE_STEP_NAMES[:3])
     assert len(runs) == 5  # the fan-out task, the failed run, its 3 steps: nothing for the others
