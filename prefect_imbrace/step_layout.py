@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from prefect_imbrace.client.models.runs import RunCategory, error_text
+from prefect_imbrace.client.models.runs import RunCategory
 from prefect_imbrace.run_links import redact
+from prefect_imbrace.step_errors import error_text
 
 if TYPE_CHECKING:
     from prefect_imbrace.credentials import ImbraceCredentials
