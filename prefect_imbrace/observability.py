@@ -367,13 +367,14 @@ class _SummaryWriter:
         self.key = key
         self._queue: list[tuple[_Summary, asyncio.Future[None]]] = []
         self._writing = False
+        self._drainer: asyncio.Future[None] | None = None
 
     async def write(self, summary: _Summary) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((summary, done))
         if not self._writing:
             self._writing = True
-            asyncio.ensure_future(self._drain())
+            self._drainer = asyncio.ensure_future(self._drain())  # held: the loop holds tasks weakly
         await asyncio.shield(done)
 
     async def _drain(self) -> None:

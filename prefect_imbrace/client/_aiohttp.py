@@ -24,6 +24,8 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from ._base import shared_ssl_context
+
 __all__ = ["ImbraceAiohttpTransport"]
 
 
@@ -65,7 +67,7 @@ class ImbraceAiohttpTransport(AiohttpTransport):
     cookies) and the outcome of a failed request reported as httpx reports it."""
 
     def __init__(self, limits: httpx.Limits):
-        super().__init__(limits=limits, client=self._new_session)
+        super().__init__(limits=limits, client=self._new_session, verify=shared_ssl_context())
 
     def _new_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(

@@ -20,7 +20,7 @@ from tenacity import AsyncRetrying, Retrying
 from typing_extensions import Unpack
 
 from ..exceptions import ImbraceConfigurationError
-from ._base import Call, ClientOptions, Outcome, _BaseAPIClient
+from ._base import Call, ClientOptions, Outcome, _BaseAPIClient, shared_ssl_context
 from .workflows import AsyncWorkflows, Workflows
 
 __all__ = ["AsyncImbraceClient", "ImbraceClient"]
@@ -64,7 +64,8 @@ class ImbraceClient(_BaseAPIClient):
             )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
-            timeout=self.timeout, limits=self._limits, transport=transport
+            timeout=self.timeout, limits=self._limits, transport=transport,
+            verify=shared_ssl_context(),
         )
         self._sleep = sleep or time.sleep
 
@@ -137,7 +138,8 @@ class AsyncImbraceClient(_BaseAPIClient):
 
             transport = ImbraceAiohttpTransport(self._limits)
         self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout, limits=self._limits, transport=transport
+            timeout=self.timeout, limits=self._limits, transport=transport,
+            verify=shared_ssl_context(),
         )
         self._sleep = sleep or asyncio.sleep
 

@@ -144,15 +144,40 @@ def _newest(records: list[TriggerRecord]) -> TriggerRecord | None:
 
 
 class PrefectRecords:
-    """Claims, journal and reads on one event loop's Prefect client."""
+    """Claims, journal and reads on one event loop's Prefect client, made on first use.
 
-    def __init__(self, client: Any):
-        self.client = client
+    Why on first use: a process whose triggers are first attempts of short runs (a fleet of
+    deployment flow runs) writes nothing, and a Prefect client costs an SSL context (about
+    50 ms of CPU) and a connection pool of its own. The first process write also prunes
+    (`pruning.prune_soon`).
+    """
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._opening: asyncio.Lock | None = None
         self._pending: dict[tuple[str, str], TriggerRecord] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._flushed = asyncio.Event()
         self._reads: dict[str, tuple[float, asyncio.Task[list[TriggerRecord]]]] = {}
         self._seq = 0
+
+    async def api(self) -> Any:
+        """The loop's Prefect client (entered on first use; `close` exits it)."""
+        if self._client is None:
+            self._opening = self._opening or asyncio.Lock()
+            async with self._opening:
+                if self._client is None:
+                    from prefect.client.orchestration import get_client
+
+                    client = get_client()
+                    await client.__aenter__()
+                    self._client = client
+        return self._client
+
+    def _wrote(self) -> None:
+        from prefect_imbrace.exactly_once.pruning import prune_soon
+
+        prune_soon()
 
     # -- claims ------------------------------------------------------------------------------
     async def claim(self, record: TriggerRecord, explicit_key: bool) -> bool:
@@ -162,10 +187,12 @@ class PrefectRecords:
 
         create = VariableCreate(name=claim_name(record, explicit_key),
                                 value=record.model_dump(mode="json"), tags=[RECORD_TAG])
+        client = await self.api()
+        self._wrote()
 
         async def create_claim() -> None:
             async with prefect_slots():
-                await self.client.create_variable(create)
+                await client.create_variable(create)
 
         try:
             # a create cut off mid-flight and tried again may find its own claim: that reads
@@ -184,8 +211,9 @@ class PrefectRecords:
     async def _load(self, flow_id: str, key: str, flow_run_id: str | None,
                     explicit_key: bool) -> TriggerRecord | None:
         probe = TriggerRecord(flow_id=flow_id, key=key, flow_run_id=flow_run_id)
+        client = await self.api()
         async with prefect_slots():
-            variable = await self.client.read_variable_by_name(claim_name(probe, explicit_key))
+            variable = await client.read_variable_by_name(claim_name(probe, explicit_key))
         found = _as_record(variable.value) if variable is not None else []
         writers = {flow_run_id, *(r.flow_run_id for r in found)}
         for writer in writers:
@@ -206,7 +234,8 @@ class PrefectRecords:
         records: list[TriggerRecord] = []
         offset = 0
         while True:
-            page = await read_variables(self.client, {"name": {"like_": f"{prefix}%"}}, offset=offset)
+            page = await read_variables(await self.api(), {"name": {"like_": f"{prefix}%"}},
+                                        offset=offset)
             for variable in page:
                 records += _as_record(variable.value)
             if len(page) < PAGE:
@@ -256,18 +285,29 @@ class PrefectRecords:
         from prefect.exceptions import ObjectAlreadyExists
 
         value = {"records": [r.model_dump(mode="json") for r in records]}
+        client = await self.api()
+        self._wrote()
         while True:
             self._seq += 1  # names sort by time; a second writer of this flow run skips ahead
             name = f"{prefix}{int(time.time() * 1000):x}{self._seq % 1000:03d}"
             try:
                 async with prefect_slots():
-                    await self.client.create_variable(
+                    await client.create_variable(
                         VariableCreate(name=name, value=value, tags=[RECORD_TAG]))
                 return
             except ObjectAlreadyExists:
                 continue
 
     async def close(self) -> None:
+        """Flush what is pending, then close the client if one was made."""
+        try:
+            await self._flush_at_exit()
+        finally:
+            client, self._client = self._client, None
+            if client is not None:
+                await client.__aexit__(None, None, None)
+
+    async def _flush_at_exit(self) -> None:
         """Flush what is pending (retried a few times: the API may be restarting)."""
         if self._flusher is not None and not self._flusher.done():
             self._flusher.cancel()
@@ -368,10 +408,9 @@ def _prefect_api_available() -> bool:
 
 
 class _Shared:
-    def __init__(self, client: Any):
-        self.records = PrefectRecords(client)
+    def __init__(self) -> None:
+        self.records = PrefectRecords()
         self.users = 0
-        self.ready = asyncio.Event()
 
 
 _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shared] = weakref.WeakKeyDictionary()
@@ -380,32 +419,21 @@ _shared_lock = threading.Lock()
 
 @contextlib.asynccontextmanager
 async def open_record_store() -> AsyncIterator[RecordStore]:
-    """The record store for this call; one Prefect client per event loop, shared by its waits.
+    """The record store for this call; one per event loop, shared by its waits.
 
-    Opening it costs no request; the last user of a loop flushes the journal and closes the
-    client. The first opening in a process also starts pruning (`pruning.prune_soon`).
+    Opening it costs nothing: its Prefect client is made on the first durable read or write
+    (`PrefectRecords.api`). The last user of a loop flushes the journal and closes the client.
     """
     if not _prefect_api_available():
         yield RecordStore(None)
         return
-    from prefect.client.orchestration import get_client
-
-    from prefect_imbrace.exactly_once.pruning import prune_soon
-
     loop = asyncio.get_running_loop()
     with _shared_lock:
         shared = _shared.get(loop)
-        fresh = shared is None
         if shared is None:
-            shared = _shared[loop] = _Shared(get_client())
+            shared = _shared[loop] = _Shared()
         shared.users += 1
     try:
-        if fresh:
-            await shared.records.client.__aenter__()
-            shared.ready.set()
-        else:
-            await shared.ready.wait()
-        prune_soon(shared.records.client)
         yield RecordStore(shared.records)
     finally:
         with _shared_lock:
@@ -415,4 +443,3 @@ async def open_record_store() -> AsyncIterator[RecordStore]:
                 del _shared[loop]
         if last:
             await shared.records.close()
-            await shared.records.client.__aexit__(None, None, None)

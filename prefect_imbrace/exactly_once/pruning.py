@@ -5,8 +5,9 @@ adopt from it may still come: a retry or re-run of its flow run. Once the flow r
 a final state (Completed, Failed, Crashed, Cancelled) for `record_retention` (default 7 days,
 `PREFECT_INTEGRATIONS_IMBRACE_RECORD_RETENTION`), its records go. A record whose flow run no
 longer exists goes too; one written outside any flow run goes `record_retention` after its
-last update. Nobody has to run anything: every process that opens the record store prunes once
-(`prune_soon`), in the background, and again every `PRUNE_EVERY` while it keeps triggering.
+last update. Nobody has to run anything: every process that writes a record to the Prefect API
+prunes once (`prune_soon`), in the background, and again every `PRUNE_EVERY` while it writes.
+A process that writes nothing (first attempts of short runs) leaves records alone: it made none.
 
 A pass counts the record Variables, reads the oldest (one request per `PASS_SIZE`, at most
 `MAX_PAGES`) and the flow runs they belong to (one request per page), and deletes what
@@ -36,6 +37,7 @@ MAX_PAGES = 5
 _TAGGED = {"tags": {"all_": [RECORD_TAG]}}
 _log = get_logger("prefect_imbrace.exactly_once")
 _last_prune = 0.0  # time.monotonic() of this process's last pass; 0 = never
+_running: set[asyncio.Future[None]] = set()
 
 
 def _retention() -> timedelta:
@@ -61,9 +63,8 @@ async def prune_records(client: Any, retention: timedelta | None = None) -> int:
     for _ in range(MAX_PAGES):
         if end <= 0:
             break
-        start = max(0, end - PASS_SIZE)
+        start = max(0, end - PASS_SIZE)  # records made since the count shift it: next pass
         variables = await read_variables(client, _TAGGED, offset=start, sort="CREATED_DESC")
-        variables = variables[: end - start]
         old = [v for v in variables if v.created is None or v.created < now - retention]
         expired = await _expired(client, old, now - retention)
         for name in expired:
@@ -121,14 +122,16 @@ async def _delete(client: Any, name: str) -> None:
         pass  # another process pruned it first
 
 
-def prune_soon(client: Any) -> None:
+def prune_soon() -> None:
     """Start a background pass if this process has not pruned for `PRUNE_EVERY` seconds."""
     global _last_prune
     now = time.monotonic()
     if _last_prune and now - _last_prune < PRUNE_EVERY:
         return
     _last_prune = now
-    asyncio.ensure_future(_prune_in_background())
+    task = asyncio.ensure_future(_prune_in_background())
+    _running.add(task)  # the loop keeps only a weak reference to a task
+    task.add_done_callback(_running.discard)
 
 
 async def _prune_in_background() -> None:
@@ -137,6 +140,6 @@ async def _prune_in_background() -> None:
     try:
         async with open_record_store() as store:  # keeps the loop's client open meanwhile
             if store.prefect is not None:
-                await prune_records(store.prefect.client)
+                await prune_records(await store.prefect.api())
     except Exception as exc:  # noqa: BLE001 - pruning is housekeeping; the next pass retries
         _log.debug("Pruning trigger records failed (next pass retries): %s", exc)

@@ -1,6 +1,6 @@
 """Trigger records on the Prefect API: written only for runs that outlive `record_after`, batched
 into few Variables named after their flow run, and removed once that flow run has been final
-for `record_retention`, by the next process that triggers (nobody runs anything by hand)."""
+for `record_retention`, by the next process that writes one (nobody runs anything by hand)."""
 
 from __future__ import annotations
 
@@ -57,10 +57,10 @@ def test_records_outlive_a_running_flow_run_and_go_after_its_retention(creds, fl
     asyncio.run(still_running())
     assert _variables_of(fid)
 
-    # the retention runs out; the next process that triggers prunes, in the background
+    # the retention runs out; the next process that writes a record prunes, in the background
     monkeypatch.setenv("PREFECT_INTEGRATIONS_IMBRACE_RECORD_RETENTION", "0")
     monkeypatch.setattr(pruning, "_last_prune", 0.0)  # as if this were a new process
-    other = flows.long(0.1, name="Lifetime trigger")
+    other = flows.long(1.5, name="Lifetime trigger")  # outlives record_after: it writes
 
     @flow
     async def later() -> None:
