@@ -1,36 +1,10 @@
 """Trigger-and-wait: where its public names have always been importable from.
 
-The machinery lives in `prefect_imbrace.exactly_once` (see its package docstring).
+The machinery lives in `prefect_imbrace.exactly_once` (see its package docstring); this module
+re-exports `prefect_imbrace.exactly_once.handle`'s public names, whatever they are.
 """
 
-from prefect_imbrace.exactly_once.handle import (
-    KEY_HEADER,
-    ImbraceRunHandle,
-    ImbraceRunResult,
-    StepSummary,
-    TriggerState,
-    WaitOptions,
-    acancel_active_runs,
-    active_runs,
-    atrigger_and_wait,
-    cancel_active_runs,
-    guard_interrupts,
-    run_sync,
-    trigger_and_wait,
-)
+from prefect_imbrace.exactly_once import handle as _handle
+from prefect_imbrace.exactly_once.handle import *  # noqa: F403
 
-__all__ = [
-    "KEY_HEADER",
-    "ImbraceRunHandle",
-    "ImbraceRunResult",
-    "StepSummary",
-    "TriggerState",
-    "WaitOptions",
-    "acancel_active_runs",
-    "active_runs",
-    "atrigger_and_wait",
-    "cancel_active_runs",
-    "guard_interrupts",
-    "run_sync",
-    "trigger_and_wait",
-]
+__all__ = list(_handle.__all__)

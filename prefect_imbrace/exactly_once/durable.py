@@ -152,8 +152,11 @@ class PrefectRecords:
     (`pruning.prune_soon`).
     """
 
-    def __init__(self) -> None:
-        self._client: Any = None
+    def __init__(self, client: Any = None) -> None:
+        """`client`: a Prefect client to use (its owner enters and closes it); else one is
+        made on first use and closed by `close`."""
+        self._client: Any = client
+        self._owns_client = client is None
         self._opening: asyncio.Lock | None = None
         self._pending: dict[tuple[str, str], TriggerRecord] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -303,9 +306,10 @@ class PrefectRecords:
         try:
             await self._flush_at_exit()
         finally:
-            client, self._client = self._client, None
-            if client is not None:
-                await client.__aexit__(None, None, None)
+            if self._owns_client:
+                client, self._client = self._client, None
+                if client is not None:
+                    await client.__aexit__(None, None, None)
 
     async def _flush_at_exit(self) -> None:
         """Flush what is pending (retried a few times: the API may be restarting)."""

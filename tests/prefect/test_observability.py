@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from prefect import flow
 from prefect.client.orchestration import get_client
@@ -145,6 +146,10 @@ def test_observer_reports_runs_started_outside_prefect_once(creds, flows, engine
     with creds.get_client() as client:  # started outside Prefect, like a schedule would
         client.workflows.trigger_flow_sync(flow_id=fid, payload={"outside": True})
         run_id = client.workflows.list_runs(flow_id=fid).data[0].id
+        # the engine may list a run that replied as RUNNING for a moment: observe it ended
+        deadline = time.monotonic() + 30
+        while not client.workflows.get_run(run_id).is_terminal and time.monotonic() < deadline:
+            time.sleep(0.05)
     name = "imbrace-observer-test"
     first = observe_imbrace_runs(creds, flow_ids=[fid], variable_name=name)
     second = observe_imbrace_runs(creds, flow_ids=[fid], variable_name=name)
