@@ -17,6 +17,7 @@ Nothing here logs credentials; shown results and payloads go through `run_links.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import threading
 import uuid
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EVENT_PREFIX",
+    "FanOutProgress",
     "acreate_progress",
     "artifact_key",
     "arecord_batch_table",
@@ -204,13 +206,14 @@ def _first_emit(run_id: str, status: str) -> bool:
 
 def emit_run_event(
     run: Any, *, flow_id: str | None = None, credentials: ImbraceCredentials | None = None,
-    link: str | None = None,
+    link: str | None = None, client_kwargs: dict[str, Any] | None = None,
 ) -> Any:
     """Emit `imbrace.flow-run.<status>` once per (run, status) in this process.
 
     The waiter calls it on every status change it observes. The payload carries the run id,
     the Imbrace flow (id and name), status, duration, failed step and its readable error
     (redacted) and, when known, the link to the run (`link`, else one built from `credentials` when that needs no network call).
+    `client_kwargs`: the credentials' client kwargs, when the caller holds them already.
     """
     from prefect.events import emit_event
 
@@ -221,7 +224,7 @@ def emit_run_event(
         link = ui_link(credentials, run.id, flow_id or getattr(run, "flow_id", None),
                        getattr(run, "project_id", None))
         if link is None:
-            link = known_page_link(credentials, "runs", run.id)
+            link = known_page_link(credentials, "runs", run.id, client_kwargs)
     payload = {
         "run_id": run.id,
         "flow_id": flow_id or getattr(run, "flow_id", None),
@@ -448,6 +451,45 @@ async def acreate_progress(description: str) -> Any:
     except Exception as exc:  # a convenience: a fan-out starts even while the API is down
         _log.warning("Could not create the progress artifact: %s", exc)
         return None
+
+
+class FanOutProgress:
+    """A fan-out's progress artifact, written beside the fan-out, never in its way.
+
+    Why: the fan-out's first trigger must not wait for the Prefect API to create an artifact
+    (a cold server took a second or two), and a member whose run ended must not wait for an
+    update either. The artifact is created in the background when the fan-out starts, updated
+    at most every `EVERY` seconds while `done` (counted by the members) moves, and set to
+    100 % by `finish()`. Outside a Prefect run it writes nothing.
+    """
+
+    EVERY = 1.0
+
+    def __init__(self, description: str, total: int):
+        self.total = total
+        self.done = 0
+        self._finished = asyncio.Event()
+        self._writer = asyncio.ensure_future(self._write(description))
+
+    async def _write(self, description: str) -> None:
+        artifact = await acreate_progress(description)
+        written = 0
+        while not self._finished.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._finished.wait(), self.EVERY)
+            if not self._finished.is_set() and self.done != written:
+                written = self.done
+                await aupdate_progress(artifact, written, self.total)
+        await aupdate_progress(artifact, self.total, self.total)
+
+    async def finish(self) -> None:
+        """Every member ended: write 100 % (errors are logged, never raised)."""
+        self._finished.set()
+        await self._writer
+
+    def abandon(self) -> None:
+        """The fan-out left early (suspended, interrupted): stop writing."""
+        self._writer.cancel()
 
 
 async def aupdate_progress(artifact_id: Any, done: int, total: int) -> None:

@@ -48,9 +48,13 @@ def _kwargs(credentials: ImbraceCredentials) -> dict[str, Any]:
     return client_kwargs_of(credentials)
 
 
-def gateway_of(credentials: ImbraceCredentials) -> str:
-    """The gateway URL the credentials talk to (engine URL minus `/activepieces`)."""
-    kwargs = _kwargs(credentials)
+def gateway_of(credentials: ImbraceCredentials, kwargs: dict[str, Any] | None = None) -> str:
+    """The gateway URL the credentials talk to (engine URL minus `/activepieces`).
+
+    `kwargs`: the credentials' client kwargs when the caller has them already (they cost a
+    look at the environment each time they are worked out).
+    """
+    kwargs = kwargs if kwargs is not None else _kwargs(credentials)
     if kwargs.get("engine_url"):
         engine = str(kwargs["engine_url"]).rstrip("/")
         return engine[: -len("/activepieces")] if engine.endswith("/activepieces") else engine
@@ -100,13 +104,14 @@ def ui_link(credentials: ImbraceCredentials, run_id: str, flow_id: str | None, p
     return f"{ui}/projects/{fields['project_id']}/runs/{run_id}"
 
 
-def page_link(credentials: ImbraceCredentials, kind: str, entity_id: str) -> str | None:
+def page_link(credentials: ImbraceCredentials, kind: str, entity_id: str,
+              kwargs: dict[str, Any] | None = None) -> str | None:
     """Imbrace Local's read-only page of a run or flow (signed for it), or None elsewhere."""
-    kwargs = _kwargs(credentials)
+    kwargs = kwargs if kwargs is not None else _kwargs(credentials)
     credential = kwargs.get("api_key") or kwargs.get("access_token")
     if not credential:
         return None
-    gateway = gateway_of(credentials)
+    gateway = gateway_of(credentials, kwargs)
     if not is_imbrace_local(gateway):
         return None
     from prefect_imbrace.local.page_links import page_url
@@ -114,10 +119,12 @@ def page_link(credentials: ImbraceCredentials, kind: str, entity_id: str) -> str
     return page_url(gateway, credential, kind, entity_id)
 
 
-def known_page_link(credentials: ImbraceCredentials, kind: str, entity_id: str) -> str | None:
+def known_page_link(credentials: ImbraceCredentials, kind: str, entity_id: str,
+                    kwargs: dict[str, Any] | None = None) -> str | None:
     """`page_link` without waiting: None while the gateway is not known yet, then probed in
     the background, so code on an event loop (the event hook) never blocks on the network."""
-    gateway = gateway_of(credentials)
+    kwargs = kwargs if kwargs is not None else _kwargs(credentials)
+    gateway = gateway_of(credentials, kwargs)
     known = _local_gateways.get(gateway)
     if known is None:
         with _probe_lock:
@@ -126,7 +133,7 @@ def known_page_link(credentials: ImbraceCredentials, kind: str, entity_id: str) 
         if start:  # one background probe per gateway, however many events arrive meanwhile
             threading.Thread(target=is_imbrace_local, args=(gateway,), name="imbrace-ui-probe", daemon=True).start()
         return None
-    return page_link(credentials, kind, entity_id) if known else None
+    return page_link(credentials, kind, entity_id, kwargs) if known else None
 
 
 def _credential_values(credentials: ImbraceCredentials | None) -> list[str]:

@@ -347,7 +347,8 @@ class ImbraceRunHandle:
         if not announced:
             self._note("Imbrace run %s is %s.", run.id, run.status)
         if self.observe:
-            observability.emit_run_event(run, flow_id=self.flow_id, credentials=self.credentials)
+            observability.emit_run_event(run, flow_id=self.flow_id, credentials=self.credentials,
+                                         client_kwargs=self._kwargs)
 
     async def _handle(self, update: Update) -> None:
         if update.kind == "error":
@@ -544,7 +545,8 @@ class ImbraceRunHandle:
         if run.category is RunCategory.CANCELLED:
             log.info("Cancelled Imbrace run %s because the Prefect run was %s.", run.id, reason)
             if self.observe:
-                observability.emit_run_event(run, flow_id=self.flow_id, credentials=self.credentials)
+                observability.emit_run_event(run, flow_id=self.flow_id, credentials=self.credentials,
+                                         client_kwargs=self._kwargs)
             return True
         log.warning("Imbrace run %s is %s; the engine only cancels QUEUED or PAUSED runs, so it "
                     "keeps going.", run.id, run.status)

@@ -125,13 +125,10 @@ async def _run_many(
     payloads = list(payloads)
     total = len(payloads)
     log.info("Triggering Imbrace flow %s %s times.", flow_id, total)
-    progress = await observability.acreate_progress(f"Imbrace flow {flow_id}: {total} runs")
-    done = 0
-    progress_lock = asyncio.Lock()
+    progress = observability.FanOutProgress(f"Imbrace flow {flow_id}: {total} runs", total)
     options = WaitOptions(timeout, paused_timeout)
 
     async def one(index: int, payload: Any, defer: bool = True) -> Any:
-        nonlocal done
         try:
             return await atrigger_and_wait(
                 imbrace_credentials, flow_id, payload, options=options,
@@ -145,26 +142,25 @@ async def _run_many(
             log.warning("Imbrace flow %s, payload %s: %s", flow_id, index, exc)
             raise
         finally:
-            done += 1
-            if done % max(1, total // 20) == 0 and not progress_lock.locked():
-                async with progress_lock:  # one writer at a time, always the latest count
-                    await observability.aupdate_progress(progress, done, total)
+            progress.done += 1
 
-    results = await asyncio.gather(*(one(i, p) for i, p in enumerate(payloads)), return_exceptions=True)
-    if group is not None and group.pending:
-        await group.suspend()  # raises Pause: the flow run resumes once all pending runs ended
-        # no suspension possible (not a deployment): wait for the pending runs here
-        results = await asyncio.gather(*(
-            one(i, p, defer=False) if isinstance(r, DeferredMember) else _value(r)
-            for i, (p, r) in enumerate(zip(payloads, results, strict=True))
-        ), return_exceptions=True)
-    if group is not None:
-        await group.finish()  # the waits of a resumed fan-out ended: drop its deferral note
-    async with progress_lock:
-        await observability.aupdate_progress(progress, total, total)
-    await observability.arecord_batch_table(
-        imbrace_credentials, flow_id, list(results), payloads=payloads
-    )
+    try:
+        results = await asyncio.gather(*(one(i, p) for i, p in enumerate(payloads)),
+                                       return_exceptions=True)
+        if group is not None and group.pending:
+            await group.suspend()  # raises Pause: the flow run resumes once all pending runs ended
+            # no suspension possible (not a deployment): wait for the pending runs here
+            results = await asyncio.gather(*(
+                one(i, p, defer=False) if isinstance(r, DeferredMember) else _value(r)
+                for i, (p, r) in enumerate(zip(payloads, results, strict=True))
+            ), return_exceptions=True)
+        if group is not None:
+            await group.finish()  # the waits of a resumed fan-out ended: drop its deferral note
+    except BaseException:
+        progress.abandon()  # suspended or interrupted: the resumed run writes its own
+        raise
+    await asyncio.gather(progress.finish(), observability.arecord_batch_table(
+        imbrace_credentials, flow_id, list(results), payloads=payloads))
     failures = [r for r in results if isinstance(r, BaseException)]
     log.info("Imbrace flow %s: %s of %s runs succeeded.", flow_id, total - len(failures), total)
     if failures and not return_exceptions:
