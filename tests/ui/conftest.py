@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: one `imbrace-local` process and one chromium per session."""
+"""Fixtures of the browser tests: one `imbrace-local` process per session, one chromium for tests/ui."""
 
 from __future__ import annotations
 
@@ -34,8 +34,15 @@ def imbrace_local_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """Chromium through Playwright's sync API, ended with this folder's last test.
+
+    While Playwright's sync API is open the main thread reports a running event loop, so
+    Prefect's dual sync/async calls (`flow.from_source`, ...) return coroutines: held for the
+    whole session, it broke the deployment tests that ran after it (`'coroutine' object has no
+    attribute 'deploy'`).
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
