@@ -80,7 +80,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """On an xdist worker, stop if `--dist loadgroup` dropped the groups instead of running two
     real servers at once: pytest 9.2 made xdist 3.8's group suffix a no-op (pytest-xdist issue
     1386; pyproject.toml holds pytest below 9.2 until xdist follows)."""
-    if not session.config.getvalue("loadgroup"):
+    if not getattr(session.config.option, "loadgroup", False):  # set on xdist workers only
         return
     lost = [item.nodeid for item in session.items
             if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
