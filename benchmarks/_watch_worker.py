@@ -219,8 +219,9 @@ def _creds(a: argparse.Namespace) -> Any:
 
 
 async def side_layer(a: argparse.Namespace) -> dict[str, Any]:
-    from prefect_imbrace.exactly_once.handle import WaitOptions, atrigger_and_wait
+    from prefect_imbrace.exactly_once.options import WaitOptions
     from prefect_imbrace.exactly_once.poller import get_poller
+    from prefect_imbrace.exactly_once.waits import atrigger_and_wait
 
     creds = _creds(a)
     options = WaitOptions(timeout=a.wait_timeout)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from typing import Any
 
-__all__ = ["PREFECT_CALLS_IN_FLIGHT", "prefect_slots"]
+__all__ = ["PAGE", "PREFECT_CALLS_IN_FLIGHT", "prefect_slots", "read_variables"]
 
 PREFECT_CALLS_IN_FLIGHT = 8
 """Our requests in flight on Prefect's client pool (16 connections), per event loop."""
+PAGE = 200
+"""Variables read per request."""
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
@@ -30,3 +33,20 @@ def prefect_slots() -> asyncio.Semaphore:
     if slots is None:
         slots = _slots[loop] = asyncio.Semaphore(PREFECT_CALLS_IN_FLIGHT)
     return slots
+
+
+async def read_variables(client: Any, variable_filter: dict[str, Any], *, offset: int = 0,
+                         sort: str | None = None) -> list[Any]:
+    """One page (`PAGE`) of Variables matching a filter (`POST /variables/filter`).
+
+    Prefect's client has `read_variables(limit)` only, with no filter: this asks the same
+    route with one, through the client's public `request`.
+    """
+    from prefect.client.schemas.objects import Variable
+
+    body: dict[str, Any] = {"variables": variable_filter, "limit": PAGE, "offset": offset}
+    if sort:
+        body["sort"] = sort
+    async with prefect_slots():
+        response = await client.request("POST", "/variables/filter", json=body)
+    return Variable.model_validate_list(response.json())

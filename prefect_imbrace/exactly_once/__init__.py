@@ -3,8 +3,8 @@
 Public entry points are re-exported where users import them: `prefect_imbrace` (the package),
 `prefect_imbrace.runs`, `prefect_imbrace.deferral` and `prefect_imbrace.resumer`. Inside:
 
-- `handle`: `ImbraceRunHandle` (one logical trigger driven through its record) and
-  `atrigger_and_wait` / `trigger_and_wait`;
+- `handle`: `ImbraceRunHandle`, one logical trigger driven through its record;
+- `waits`: `atrigger_and_wait` / `trigger_and_wait`, the entry points (slots, clients, store);
 - `record`: the record of one logical trigger and its states, kept in the process;
 - `durable`: where records also go to the Prefect API (claims, the journal) and when;
 - `pruning`: records removed once their flow run has been final for `record_retention`;

@@ -55,14 +55,14 @@ from prefect_imbrace.exactly_once.record import (
     claim_name,
     journal_prefix,
     memory_records,
+    records_in,
 )
-from prefect_imbrace.prefect_api import prefect_slots
+from prefect_imbrace.prefect_api import PAGE, prefect_slots, read_variables
 
-__all__ = ["PrefectRecords", "RecordStore", "open_record_store", "read_variables", "until_answered"]
+__all__ = ["PrefectRecords", "RecordStore", "open_record_store", "until_answered"]
 
 FLUSH_EVERY = 1.0
 _VALUE_CHARS = 4500  # Prefect refuses Variable values over 5,000 characters of JSON
-PAGE = 200
 _READ_REUSE = 2.0  # journal reads of one flow run within this many seconds share one request
 _log = get_logger("prefect_imbrace.exactly_once")
 API_PATIENCE = 600.0
@@ -108,37 +108,6 @@ async def until_answered(doing: str, call: Callable[[], Awaitable[_T]]) -> _T:
         return answer
 
 
-async def read_variables(client: Any, variable_filter: dict[str, Any], *, offset: int = 0,
-                         sort: str | None = None) -> list[Any]:
-    """One page (`PAGE`) of Variables matching a filter (`POST /variables/filter`).
-
-    Prefect's client has `read_variables(limit)` only, with no filter: this asks the same
-    route with one, through the client's public `request`.
-    """
-    from prefect.client.schemas.objects import Variable
-
-    body: dict[str, Any] = {"variables": variable_filter, "limit": PAGE, "offset": offset}
-    if sort:
-        body["sort"] = sort
-    async with prefect_slots():
-        response = await client.request("POST", "/variables/filter", json=body)
-    return Variable.model_validate_list(response.json())
-
-
-def _as_record(value: Any) -> list[TriggerRecord]:
-    """The records in a Variable's value: a claim (one record) or a journal (`records`)."""
-    if not isinstance(value, dict):
-        return []
-    items = value.get("records") if "records" in value else [value]
-    out = []
-    for item in items if isinstance(items, list) else []:
-        try:
-            out.append(TriggerRecord.model_validate(item))
-        except ValueError:
-            continue  # not ours, or from an incompatible version: never adopt from it
-    return out
-
-
 def _newest(records: list[TriggerRecord]) -> TriggerRecord | None:
     return max(records, key=lambda r: (r.updated, r.sends), default=None)
 
@@ -180,7 +149,7 @@ class PrefectRecords:
     def _wrote(self) -> None:
         from prefect_imbrace.exactly_once.pruning import prune_soon
 
-        prune_soon()
+        prune_soon(open_record_store)
 
     # -- claims ------------------------------------------------------------------------------
     async def claim(self, record: TriggerRecord, explicit_key: bool) -> bool:
@@ -217,7 +186,7 @@ class PrefectRecords:
         client = await self.api()
         async with prefect_slots():
             variable = await client.read_variable_by_name(claim_name(probe, explicit_key))
-        found = _as_record(variable.value) if variable is not None else []
+        found = records_in(variable.value) if variable is not None else []
         writers = {flow_run_id, *(r.flow_run_id for r in found)}
         for writer in writers:
             found += [r for r in await self._journal(writer, flow_id) if r.key == key]
@@ -240,7 +209,7 @@ class PrefectRecords:
             page = await read_variables(await self.api(), {"name": {"like_": f"{prefix}%"}},
                                         offset=offset)
             for variable in page:
-                records += _as_record(variable.value)
+                records += records_in(variable.value)
             if len(page) < PAGE:
                 return records
             offset += PAGE

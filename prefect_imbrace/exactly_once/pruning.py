@@ -20,15 +20,15 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from prefect.logging.loggers import get_logger
 
-from prefect_imbrace.exactly_once.durable import PAGE as PASS_SIZE
-from prefect_imbrace.exactly_once.durable import _as_record, read_variables
-from prefect_imbrace.exactly_once.record import RECORD_TAG
-from prefect_imbrace.prefect_api import prefect_slots
+from prefect_imbrace.exactly_once.record import RECORD_TAG, records_in
+from prefect_imbrace.prefect_api import PAGE as PASS_SIZE
+from prefect_imbrace.prefect_api import prefect_slots, read_variables
 
 __all__ = ["MAX_PAGES", "PASS_SIZE", "PRUNE_EVERY", "prune_records", "prune_soon"]
 
@@ -85,7 +85,7 @@ async def _expired(client: Any, variables: list[Any], cutoff: datetime) -> list[
     owners: dict[str, list[str]] = {}
     expired: list[str] = []
     for variable in variables:
-        records = _as_record(variable.value)
+        records = records_in(variable.value)
         flow_run_ids = {r.flow_run_id for r in records if r.flow_run_id and _is_uuid(r.flow_run_id)}
         for flow_run_id in flow_run_ids:
             owners.setdefault(flow_run_id, []).append(variable.name)
@@ -122,23 +122,25 @@ async def _delete(client: Any, name: str) -> None:
         pass  # another process pruned it first
 
 
-def prune_soon() -> None:
-    """Start a background pass if this process has not pruned for `PRUNE_EVERY` seconds."""
+def prune_soon(open_store: Callable[[], Any]) -> None:
+    """Start a background pass if this process has not pruned for `PRUNE_EVERY` seconds.
+
+    `open_store` opens the loop's record store (`durable.open_record_store`): the pass holds
+    it, so the loop's Prefect client stays open until the pass is done.
+    """
     global _last_prune
     now = time.monotonic()
     if _last_prune and now - _last_prune < PRUNE_EVERY:
         return
     _last_prune = now
-    task = asyncio.ensure_future(_prune_in_background())
+    task = asyncio.ensure_future(_prune_in_background(open_store))
     _running.add(task)  # the loop keeps only a weak reference to a task
     task.add_done_callback(_running.discard)
 
 
-async def _prune_in_background() -> None:
-    from prefect_imbrace.exactly_once.durable import open_record_store
-
+async def _prune_in_background(open_store: Callable[[], Any]) -> None:
     try:
-        async with open_record_store() as store:  # keeps the loop's client open meanwhile
+        async with open_store() as store:
             if store.prefect is not None:
                 await prune_records(await store.prefect.api())
     except Exception as exc:  # noqa: BLE001 - pruning is housekeeping; the next pass retries

@@ -45,6 +45,7 @@ __all__ = [
     "claim_name",
     "journal_prefix",
     "memory_records",
+    "records_in",
 ]
 
 RECORD_TAG = "prefect-imbrace-trigger"
@@ -115,6 +116,21 @@ def claim_name(record: TriggerRecord, explicit_key: bool) -> str:
     if explicit_key or record.flow_run_id is None:
         return f"imbrace-key-{_name_part(record.flow_id)}-{digest}"
     return f"{journal_prefix(record.flow_run_id, record.flow_id)}claim-{digest}"
+
+
+def records_in(value: Any) -> list[TriggerRecord]:
+    """The records in a Variable's value: a claim (one record) or a journal (`records`)."""
+    if not isinstance(value, dict):
+        return []
+    items = value.get("records") if "records" in value else [value]
+    out = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            out.append(TriggerRecord.model_validate(item))
+        except ValueError:
+            continue  # not ours, or from an incompatible version: never adopt from it
+    return out
+
 
 
 class MemoryRecords:

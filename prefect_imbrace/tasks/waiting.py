@@ -15,14 +15,11 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_imbrace import observability
+from prefect_imbrace.exactly_once.active import guard_interrupts, run_sync
 from prefect_imbrace.exactly_once.deferral import DeferralGroup, DeferredMember, check_defer_after
-from prefect_imbrace.exactly_once.handle import (
-    WaitOptions,
-    atrigger_and_wait,
-    guard_interrupts,
-    run_sync,
-)
+from prefect_imbrace.exactly_once.options import WaitOptions
 from prefect_imbrace.exactly_once.outcome import ImbraceRunResult
+from prefect_imbrace.exactly_once.waits import atrigger_and_wait
 from prefect_imbrace.exceptions import ImbraceRunFailed
 from prefect_imbrace.run_graph import ShowSteps, steps_view
 
