@@ -50,6 +50,7 @@ CHROMIUM = "/usr/bin/chromium"
 XDIST_WORKERS = 2
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's (a dev dependency)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return XDIST_WORKERS
 
