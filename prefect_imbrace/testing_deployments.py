@@ -465,6 +465,29 @@ def start_prefect_server(home: Path | None = None, *, timeout: float = SERVER_ST
     return server
 
 
+@contextlib.contextmanager
+def temporary_prefect_server(*, scaled: bool = False, prefix: str = "prefect-server-") -> Iterator[PrefectServer]:
+    """A Prefect server (or, with `scaled`, the scaled stack) in a folder of its own, ended by PID
+    and removed on exit.
+
+    The folder is not one of pytest's numbered ones: other sessions prune those while it runs.
+    """
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        if scaled:
+            from prefect_imbrace.testing_stack import start_scaled_prefect_stack
+
+            server: PrefectServer = start_scaled_prefect_stack(home)
+        else:
+            server = start_prefect_server(home)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def prefect_server(request: pytest.FixtureRequest) -> Iterator[PrefectServer]:
     """One real Prefect server (SQLite, free loopback port) for the whole test session.
@@ -477,18 +500,5 @@ def prefect_server(request: pytest.FixtureRequest) -> Iterator[PrefectServer]:
     two API workers and a services process: `prefect_imbrace.testing_stack`);
     `testing_stack.on_both_stacks` runs a test on each, SQLite first.
     """
-    # its own folder, not pytest's numbered ones (other sessions prune those while it runs)
-    home = Path(tempfile.mkdtemp(prefix="prefect-server-"))
-    try:
-        if getattr(request, "param", None) == "scaled":
-            from prefect_imbrace.testing_stack import start_scaled_prefect_stack
-
-            server: PrefectServer = start_scaled_prefect_stack(home)
-        else:
-            server = start_prefect_server(home)
-        try:
-            yield server
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    with temporary_prefect_server(scaled=getattr(request, "param", None) == "scaled") as server:
+        yield server

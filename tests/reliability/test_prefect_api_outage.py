@@ -15,10 +15,8 @@ docs/reliability.md ("The Prefect API as a fault"); run with `-s` to print them.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -31,7 +29,7 @@ from reliability_support import API_KEY, SECRETS, Ledger, exactly_once
 
 from prefect_imbrace.exactly_once.record import RECORD_TAG
 from prefect_imbrace.local import ImbraceLocal
-from prefect_imbrace.testing_deployments import PrefectServer, start_prefect_server
+from prefect_imbrace.testing_deployments import PrefectServer, temporary_prefect_server
 
 pytestmark = pytest.mark.slow
 
@@ -50,15 +48,8 @@ LOGICAL = {"tasks": N, "many": N, "keyed": KEYED, "claimed": KEYED, "journaled":
 @pytest.fixture
 def outage_server() -> Iterator[PrefectServer]:
     """A Prefect server of this test alone (the session's is shared and must stay up)."""
-    home = Path(tempfile.mkdtemp(prefix="prefect-outage-"))
-    try:
-        server = start_prefect_server(home)
-        try:
-            yield server
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    with temporary_prefect_server(prefix="prefect-outage-") as server:
+        yield server
 
 
 def _child_env(server: PrefectServer) -> dict[str, str]:
