@@ -80,7 +80,9 @@ def local_command(port: int = 0) -> list[str]:
 class LocalProcess:
     """`imbrace-local --port 0` in a subprocess (one uvicorn worker), stopped on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_args: tuple[str, ...] = ()) -> None:
+        self.extra_args = extra_args
+        """More `imbrace-local` options (`--queue-delay 0`: runs start at once)."""
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.project_id = ""
@@ -89,7 +91,7 @@ class LocalProcess:
 
     def __enter__(self) -> LocalProcess:
         start = time.perf_counter()
-        self.proc = subprocess.Popen(local_command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        self.proc = subprocess.Popen([*local_command(), *self.extra_args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, cwd=ROOT)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()

@@ -5,7 +5,9 @@
   is not the bottleneck; both processes' CPU use is recorded to show which side saturates.
 * webhook -> SUCCEEDED: a 3-step flow (webhook, 3 data-mapper steps) triggered through the
   async webhook one at a time; latency = the run's `finishTime` (engine clock) minus the wall
-  clock just before the POST was sent (same host, same clock; ms resolution).
+  clock just before the POST was sent (same host, same clock; ms resolution). The goal is on
+  Local's own execution (`--queue-delay 0`); with the default queue delay (a run stays QUEUED
+  0.1 s, as on the engine) it is reported as `[queued as the engine]`.
 * sync trigger: `POST /v1/webhooks/{id}/sync` of an echo flow, p50 and p99 round trip.
 * startup: from spawning `imbrace-local --port 0` to its "ready" line (and to the first
   answered request).
@@ -100,7 +102,7 @@ def _iso_s(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-def _webhook_latency(engine: LocalProcess, n: int) -> list[Metric]:
+def _webhook_latency(engine: LocalProcess, n: int, name: str, goal: bool) -> list[Metric]:
     flow_id = mapper_flow(engine.url, engine.api_key, 3, name="Latency 3 steps")
     url = f"{engine.engine_url}/v1/webhooks/{flow_id}"
     headers = {"x-api-key": engine.api_key}
@@ -128,13 +130,14 @@ def _webhook_latency(engine: LocalProcess, n: int) -> list[Metric]:
     runs = runs[10:]  # the warm-up runs came first
     if len(runs) != n or any(r["status"] != "SUCCEEDED" for r in runs):
         statuses = sorted({r["status"] for r in runs})
-        return [Metric(name="local_engine_webhook_to_succeeded_ms", value=None, unit="ms", met=False,
-                       goal=f"median <= {LATENCY_GOAL_MS:g}", notes=f"expected {n} SUCCEEDED runs, got {len(runs)} {statuses}")]
+        return [Metric(name=name, value=None, unit="ms", met=False,
+                       goal=f"median <= {LATENCY_GOAL_MS:g}" if goal else "report", notes=f"expected {n} SUCCEEDED runs, got {len(runs)} {statuses}")]
     lat = [(_iso_s(r["finishTime"]) - t) * 1000 for r, t in zip(runs, sent, strict=True)]
     exec_ms = [(_iso_s(r["finishTime"]) - _iso_s(r["startTime"])) * 1000 for r in runs]
     med = median(lat)
-    return [Metric(name="local_engine_webhook_to_succeeded_ms", value=round(med, 2), unit="ms",
-                   goal=f"median <= {LATENCY_GOAL_MS:g}", met=med <= LATENCY_GOAL_MS,
+    return [Metric(name=name, value=round(med, 2), unit="ms",
+                   goal=f"median <= {LATENCY_GOAL_MS:g}" if goal else "report",
+                   met=med <= LATENCY_GOAL_MS if goal else None,
                    notes=(f"{n} runs of webhook -> 3 data-mapper steps, one at a time; run finishTime minus "
                           "client clock before the async trigger POST (ms resolution)"),
                    details={"p90_ms": round(percentile(lat, 90), 2), "p99_ms": round(percentile(lat, 99), 2),
@@ -193,7 +196,11 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
     with LocalProcess() as engine:
         flow_id = echo_flow(engine.url, engine.api_key, name="GET target")
         metrics += _gets_per_second(engine, flow_id, seconds)
-        metrics += _webhook_latency(engine, runs)
+        metrics += _webhook_latency(engine, runs, "local_engine_webhook_to_succeeded_ms[queued as the engine]",
+                                    goal=False)
         metrics += _sync_trigger(engine, calls)
+    # Local's own execution: runs start at once instead of waiting QUEUE_DELAY_S as on the engine
+    with LocalProcess(("--queue-delay", "0")) as unqueued:
+        metrics += _webhook_latency(unqueued, runs, "local_engine_webhook_to_succeeded_ms", goal=True)
     metrics.append(_startup(starts))
     return metrics

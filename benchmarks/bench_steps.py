@@ -1,7 +1,8 @@
 """steps_*: what showing an Imbrace run's steps as Prefect task runs costs (issue 20).
 
 Two cases against the same Imbrace Local subprocess, each side in a fresh process
-(`_steps_worker.py`) under `prefect_test_harness()`, sides alternating in rounds:
+(`_steps_worker.py`) under `prefect_test_harness()`, sides alternating in rounds (5 in a full
+run; 3 for the observer):
 
 * `steps_wait_10`: `trigger_flow_and_wait` on a flow of 10 data-mapper steps (11 step task runs
   with the trigger), `WAITS` waits one after another, `show_steps="all"` against `"none"`.
@@ -91,14 +92,15 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
     """`smoke`: toy sizes, one round (tests/benchmarks: code paths and counts only)."""
     n = 5 if smoke else 50 if quick else 500
     waits = 1 if smoke else WAITS
-    rounds = 1 if smoke else 2 if quick else 3
+    rounds = 1 if smoke else 2 if quick else 5  # the fan-out sides last 2-8 s: medians of 5
+
     with LocalProcess() as engine:
         ten = mapper_flow(engine.url, engine.api_key, steps=STEPS, name="Steps bench: 10 steps")
         one = mapper_flow(engine.url, engine.api_key, steps=1, name="Steps bench: 1 step")
         wait = _sides(engine, "wait", ten, waits, ("all", "none"), rounds)
         fan = _sides(engine, "fan_out", one, n, ("default", "all", "none"), rounds)
         tasks = _sides(engine, "tasks", one, n, ("default", "none"), rounds)
-        observed = _sides(engine, "observe", one, max(n // 5, 1), ("all", "none"), rounds)
+        observed = _sides(engine, "observe", one, max(n // 5, 1), ("all", "none"), min(rounds, 3))
     per_wait = waits * (STEPS + 1)
     return [
         _metric(f"steps_wait_{STEPS}[all vs none]", wait, "all", per_wait, None,

@@ -39,6 +39,7 @@ def test_client_overhead_paths() -> None:
 def test_local_engine_paths() -> None:
     metrics = bench_local.run(quick=True, smoke=True)
     _check(metrics, {"local_engine_get_per_s", "local_engine_webhook_to_succeeded_ms",
+                     "local_engine_webhook_to_succeeded_ms[queued as the engine]",
                      "local_engine_sync_trigger_p50_ms", "local_engine_sync_trigger_p99_ms",
                      "local_engine_startup_s"})
     gets = next(m for m in metrics if m.name == "local_engine_get_per_s")
