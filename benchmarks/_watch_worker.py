@@ -298,6 +298,21 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
     async def warm_up() -> None:
         await sleeper.with_options(name="warm-up")(0, 0.0)
 
+    async def record_variables() -> int:
+        """Trigger-record Variables of this trial's Imbrace flow left on the Prefect API (issue
+        21: only runs that outlived `record_after` may leave one)."""
+        from prefect.client.orchestration import get_client
+
+        from prefect_imbrace.prefect_api import PAGE, read_variables
+
+        found = 0
+        async with get_client() as client:
+            while True:
+                page = await read_variables(client, {"name": {"like_": a.flow.lower()}}, offset=found)
+                found += len(page)
+                if len(page) < PAGE:
+                    return found
+
     with _prefect_api(a):
         # One-off costs of a process's first flow and task run (Prefect imports its flow and
         # task engines then, ~0.6 s) are paid before the clock starts, like the transports'.
@@ -309,6 +324,7 @@ def run_prefect(a: argparse.Namespace) -> dict[str, Any]:
         out = {"wall_s": profiled.wall, "t0_epoch": t0_epoch, "succeeded": sum(s == "SUCCEEDED" for s in statuses),
                "errors": [s for s in statuses if s != "SUCCEEDED"][:3], "poller": dict(get_poller().stats),
                "rss_base_kb": base_rss, "rss_peak_kb": _peak_rss_kb(), **profiled.report()}
+        out["record_variables"] = asyncio.run(record_variables())
     return out
 
 

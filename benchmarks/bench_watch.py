@@ -130,6 +130,7 @@ def _summary(trials: list[dict[str, Any]]) -> dict[str, Any]:
                    for k in (ok[0].get("phases") or {})},
         "cpu_s": {k: median([t.get(k, 0.0) for t in ok]) for k in ("process_cpu_s", "children_cpu_s")},
         "failed_trials": len(trials) - len(ok),
+        **({"record_variables": [t["record_variables"] for t in ok]} if "record_variables" in ok[0] else {}),
     }
 
 
