@@ -302,6 +302,7 @@ class ImbraceRunHandle:
             created_after=created_after, deliver=self._inbox.put, run_id=self.run_id,
             status=self.status, eager=eager, doubt=doubt,
             eager_at=time.monotonic() + min(_IDENTIFY_AFTER, self.options.timeout / 2),
+            sent_near=created_after + timedelta(seconds=self.options.clock_skew),
         ))
 
     def _watch_doubt(self, doubt: bool) -> None:

@@ -48,6 +48,9 @@ _IDLE_EXIT = 3.0
 _UNDECIDED_REREAD = 1.0
 _READS_MAX = 64
 _AGE_FRACTION = 0.1  # a lane ticks every tenth of its youngest wait's age (within the bounds)
+_READ_BATCH_MIN = 4
+"""Candidates are read in batches of twice the seeking watches (at least this), nearest to
+their sends first, until every seeking watch has found its run."""
 
 
 @dataclass
@@ -83,6 +86,9 @@ class Watch:
     since `created_after` can still turn out to be ours (every candidate showed its key)."""
     since: float = field(default_factory=time.monotonic)
     """When this waiter started watching (monotonic): its age paces its lane's ticks."""
+    sent_near: datetime | None = None
+    """About when its trigger went out (our clock): candidates created nearest to it are read
+    first, so a lone wait among other processes' runs of the same flow reads a few, not all."""
 
     def wants_early(self, now: float) -> bool:
         """Whether its run must be identified before it ends."""
@@ -110,6 +116,21 @@ def trigger_recorded(run: Any) -> bool:
     """Whether the trigger step's output is in the run yet (not while QUEUED)."""
     trigger = (run.steps or {}).get("trigger")
     return trigger is not None and getattr(trigger, "output", None) is not None
+
+
+def _nearest_first(runs: list[Any], seeking: list[Watch]) -> list[Any]:
+    """Runs ordered by how near their creation is to a seeking watch's send (clock skew aside,
+    a run is created just after the send that made it); runs with no time to compare go last."""
+    sends = [w.sent_near for w in seeking if w.sent_near is not None]
+    if not sends:
+        return runs
+
+    def distance(run: Any) -> float:
+        if run.created is None:
+            return float("inf")
+        return float(min(abs((run.created - sent).total_seconds()) for sent in sends))
+
+    return sorted(runs, key=distance)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -354,13 +375,19 @@ class RunPoller:
                 if last is None or now - last >= _UNDECIDED_REREAD:
                     to_read.append(run)
         finished: dict[str, Any] = {}
-        fulls = await self._get_many(client, [run.id for run in to_read]) if to_read else []
-        for run, full in zip(to_read, fulls, strict=True):
-            if full is None:
-                continue
-            known.append((full, self._learn_key(run.id, full)))
-            if full.is_terminal:
-                finished[run.id] = full
+        batch = max(_READ_BATCH_MIN, 2 * len(seeking))
+        if len(to_read) > batch:
+            to_read = _nearest_first(to_read, seeking)
+        for start in range(0, len(to_read), batch):
+            if wanted.keys() <= {key for _, key in known}:
+                break  # every seeking watch's run is among those read: the rest are others'
+            chunk = to_read[start:start + batch]
+            for run, full in zip(chunk, await self._get_many(client, [r.id for r in chunk]), strict=True):
+                if full is None:
+                    continue
+                known.append((full, self._learn_key(run.id, full)))
+                if full.is_terminal:
+                    finished[run.id] = full
         for run, key in known:
             for watch in wanted.pop(key, []) if key else []:
                 watch.run_id, watch.run_created = run.id, run.created

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from prefect import flow
 from prefect.client.orchestration import get_client
@@ -59,3 +60,31 @@ def test_global_concurrency_limit_is_taken_per_run(creds, flows, engine):
             return (await client.read_global_concurrency_limit_by_name("imbrace-test-limit")).active_slots
 
     assert asyncio.run(slots_in_use()) == 0  # every slot was given back
+
+
+def test_a_lone_wait_among_other_callers_runs_reads_the_nearest_not_all(creds, flows, engine):
+    """A fleet's flow-run processes each wait on one run of the same Imbrace flow: every other
+    process's run created since the wait's clock-skew margin is a candidate, and only its trigger
+    headers tell whose it is. The poller reads candidates nearest to the send first and stops
+    once its run is found (it read every one, 23 GETs per flow run in fleet_60, before)."""
+    from prefect_imbrace.tasks import trigger_flow_and_wait
+
+    fid = flows.echo()
+    with creds.get_client() as client:  # 30 runs of other callers, ended before this wait
+        for i in range(30):
+            client.workflows.trigger_flow(fid, {"other": i})
+        deadline = time.monotonic() + 30
+        while sum(r.is_terminal for r in client.workflows.iter_runs(flow_id=fid)) < 30:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    poller = get_poller()
+    before = dict(poller.stats)
+
+    @flow
+    def lone() -> dict:
+        return trigger_flow_and_wait(creds, fid, {"mine": True}).payload
+
+    assert lone() == {"echo": {"mine": True}}
+    assert engine.control.counters()["runs_per_flow"][fid] == 31
+    gets = poller.stats["get_calls"] - before["get_calls"]
+    assert gets <= 6, gets  # the nearest batch (4) and at most a re-read of the run itself
