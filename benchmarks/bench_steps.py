@@ -17,8 +17,9 @@ run; 3 for the observer):
   (M = N / 5), `reflect_runs=True` (each run a flow run with its trigger and step as task runs)
   against the plain observer (events only). Reported.
 
-Wall times are ratios within the run. The counts (HTTP writes to the Prefect API, events, logs
-of step task runs) do not depend on load; `details` keeps them per side.
+Wall times are ratios within the run: each metric's ratio is the median of its rounds' ratios.
+The counts (HTTP writes to the Prefect API, events, logs of step task runs) do not depend on
+load; `details` keeps them per side.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ._common import ROOT, LocalProcess, Metric, mapper_flow, median
@@ -50,12 +52,17 @@ def _trial(engine: LocalProcess, case: str, show: str, flow_id: str, n: int) -> 
     return out
 
 
-def _sides(engine: LocalProcess, case: str, flow_id: str, n: int, shows: tuple[str, ...],
+def _sides(engine: LocalProcess, case: str, new_flow: Callable[[], str], n: int, shows: tuple[str, ...],
            rounds: int) -> dict[str, list[dict[str, Any]]]:
+    """`rounds` trials of each side, the order turned each round. Each trial starts on an empty
+    engine with a new Imbrace flow: runs kept from earlier trials slow its listing (a 500-run
+    fan-out took 1.7 s on a fresh engine and 4.3 s after 15 trials), which skewed whichever
+    side ran later."""
     trials: dict[str, list[dict[str, Any]]] = {s: [] for s in shows}
     for r in range(rounds):
-        for show in shows if r % 2 == 0 else shows[::-1]:
-            trials[show].append(_trial(engine, case, show, flow_id, n))
+        for show in shows[r % len(shows):] + shows[:r % len(shows)]:
+            engine.control.reset()
+            trials[show].append(_trial(engine, case, show, new_flow(), n))
     return trials
 
 
@@ -67,7 +74,10 @@ def _metric(name: str, trials: dict[str, list[dict[str, Any]]], side: str, per: 
         return Metric(name=name, value=None, unit="s", goal="report" if goal is None else f"ratio <= {goal}",
                       met=False if goal else None, notes="did not complete: " + str(errors[:1])[:600])
     wall, base = median([t["wall_s"] for t in ok[side]]), median([t["wall_s"] for t in ok["none"]])
-    ratio = wall / base
+    # the ratio is the median of each round's ratio (drift between rounds cancels within one)
+    rounds = [a["wall_s"] / b["wall_s"] for a, b in zip(trials[side], trials["none"], strict=True)
+              if a.get("ok") and b.get("ok")]
+    ratio = median(rounds)
     last, off = ok[side][-1], ok["none"][-1]
     extra_writes = last["http_writes"] - off["http_writes"]
     # logs go out in batches every 2 s whatever writes them: count the other writes apart
@@ -81,6 +91,7 @@ def _metric(name: str, trials: dict[str, list[dict[str, Any]]], side: str, per: 
         details={"step_events": step_events, "step_logs": last["logs"].get("step task run", 0),
                  "extra_http_writes": extra_writes, "extra_http_writes_besides_log_batches": extra_other,
                  "step_events_per_step": round(step_events / per, 3) if per else None,
+                 "round_ratios": [round(x, 3) for x in rounds],
                  "walls_s": [round(t["wall_s"], 3) for t in ok[side]],
                  "baseline_walls_s": [round(t["wall_s"], 3) for t in ok["none"]],
                  "counts": {"with": {k: last[k] for k in ("http", "events", "logs")},
@@ -95,8 +106,12 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
     rounds = 1 if smoke else 2 if quick else 5  # the fan-out sides last 2-8 s: medians of 5
 
     with LocalProcess() as engine:
-        ten = mapper_flow(engine.url, engine.api_key, steps=STEPS, name="Steps bench: 10 steps")
-        one = mapper_flow(engine.url, engine.api_key, steps=1, name="Steps bench: 1 step")
+        def ten() -> str:
+            return mapper_flow(engine.url, engine.api_key, steps=STEPS, name="Steps bench: 10 steps")
+
+        def one() -> str:
+            return mapper_flow(engine.url, engine.api_key, steps=1, name="Steps bench: 1 step")
+
         wait = _sides(engine, "wait", ten, waits, ("all", "none"), rounds)
         fan = _sides(engine, "fan_out", one, n, ("default", "all", "none"), rounds)
         tasks = _sides(engine, "tasks", one, n, ("default", "none"), rounds)
