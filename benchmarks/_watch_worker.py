@@ -65,13 +65,22 @@ SERVER_PIDS: list[int] = []
 """The Prefect server's processes when it is not this process's child (`--server-pids`)."""
 
 
+def _read(path: Path) -> str:
+    """A /proc file's text, or "" when it went away meanwhile (a thread that ended between the
+    listing of /proc/self/task and the read: seen with the SDK side's thread pool)."""
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
 def _children_cpu_s() -> float:
     """CPU seconds used so far by the Prefect server: this process's live children (the test
     harness's server), or the processes of `--server-pids`."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     pids = [str(pid) for pid in SERVER_PIDS] or [
-        pid for children in Path("/proc/self/task").glob("*/children") for pid in children.read_text().split()]
+        pid for children in Path("/proc/self/task").glob("*/children") for pid in _read(children).split()]
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
