@@ -123,15 +123,17 @@ class ImbraceCredentials(CredentialsBlock):
         ),
     )
 
-    show_steps: Literal["all", "failed", "none"] | None = Field(
+    show_steps: Literal["auto", "all", "failed", "none"] | None = Field(
         default=None,
         title="Show steps",
         description=(
             "Which waited Imbrace runs show their steps as task runs in the Prefect run graph: "
-            "all, failed (runs that did not succeed) or none (default from settings: all)."
+            "auto, all, failed (runs that did not succeed) or none (default from settings: "
+            "auto, which is all until the flow run holds 200 step task runs of successful runs, "
+            "then failed runs only)."
         ),
     )
-    show_fan_out_steps: Literal["all", "failed", "none"] | None = Field(
+    show_fan_out_steps: Literal["auto", "all", "failed", "none"] | None = Field(
         default=None,
         title="Show fan-out steps",
         description=(

@@ -13,17 +13,22 @@ Prefect does for a task called inside a task) and one log per step through Prefe
 worker. So a step costs 1 event and 1 log, no request of its own into Prefect's HTTP client pool;
 docs/concepts/steps-in-prefect.md gives the counts.
 
-Which runs show their steps (`ShowSteps`): `"all"`, `"failed"` (runs that did not succeed) or
-`"none"`, chosen per call (`show_steps=`), per block (`ImbraceCredentials.show_steps` /
-`show_fan_out_steps`) or by the settings `PREFECT_INTEGRATIONS_IMBRACE_SHOW_STEPS` (default
-`all`) and `..._SHOW_FAN_OUT_STEPS` (default `failed`, so a fan-out of successful runs writes
-nothing more). Nothing here ever fails a wait: an error while reflecting is logged.
+Which runs show their steps (`ShowSteps`): `"all"`, `"failed"` (runs that did not succeed),
+`"none"`, or `"auto"`: every run until the Prefect flow run holds
+`PREFECT_INTEGRATIONS_IMBRACE_AUTO_STEPS_PER_FLOW_RUN` step task runs of successful runs (200 by
+default; `StepsBudget`), then the failed ones only, so a flow that gathers hundreds of single waits keeps a readable graph and the cost of a
+few hundred writes, not thousands. Chosen per call (`show_steps=`), per block
+(`ImbraceCredentials.show_steps` / `show_fan_out_steps`) or by the settings
+`PREFECT_INTEGRATIONS_IMBRACE_SHOW_STEPS` (default `auto`) and `..._SHOW_FAN_OUT_STEPS` (default
+`failed`, so a fan-out of successful runs writes nothing more). Nothing here ever fails a wait:
+an error while reflecting is logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import uuid
 import weakref
 from collections.abc import Iterator
@@ -46,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_STEP_TASK_RUNS",
     "SHOW_STEPS_VALUES",
+    "StepsBudget",
     "GraphParent",
     "ShowSteps",
     "areflect_ended_run",
@@ -58,8 +64,8 @@ __all__ = [
     "write_run",
 ]
 
-ShowSteps = Literal["all", "failed", "none"]
-SHOW_STEPS_VALUES: tuple[ShowSteps, ...] = ("all", "failed", "none")
+ShowSteps = Literal["auto", "all", "failed", "none"]
+SHOW_STEPS_VALUES: tuple[ShowSteps, ...] = ("auto", "all", "failed", "none")
 MAX_STEP_TASK_RUNS = 100
 """Task runs per Imbrace run at most (a loop over many items); failed and paused steps are
 always kept, the others in order until the limit; the run's log says how many were left out."""
@@ -113,13 +119,57 @@ def resolve_show_steps(credentials: Any, show: str | None = None, *, fan_out: bo
 
     name = "show_fan_out_steps" if fan_out else "show_steps"
     value = show or getattr(credentials, name, None) or cached_setting(name)
-    return check_show_steps(value or ("failed" if fan_out else "all"), name) or "all"
+    return check_show_steps(value or ("failed" if fan_out else "auto"), name) or "auto"
 
 
 def _wanted(show: ShowSteps, run: Any) -> bool:
-    if show == "all":
+    if show in ("all", "auto"):
         return True
     return show == "failed" and run.category is not RunCategory.SUCCEEDED
+
+
+class StepsBudget:
+    """How many step task runs of successful Imbrace runs each Prefect flow run holds (`"auto"`).
+
+    A successful run is shown whole if its flow run holds fewer than the limit when it ends (so
+    the limit may be passed by one run's steps); failed runs are always shown and not counted.
+    Kept in process memory: a Prefect flow run's waits run in its one process.
+    """
+
+    _FLOW_RUNS_KEPT = 1024
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._written: dict[uuid.UUID, int] = {}
+        self._told: set[uuid.UUID] = set()
+
+    def take(self, flow_run_id: uuid.UUID, count: int, limit: int) -> bool:
+        """Count `count` task runs against the flow run if it holds fewer than `limit`."""
+        with self._lock:
+            before = self._written.get(flow_run_id, 0)
+            if before >= limit:
+                return False
+            if flow_run_id not in self._written and len(self._written) >= self._FLOW_RUNS_KEPT:
+                oldest = next(iter(self._written))
+                del self._written[oldest]
+                self._told.discard(oldest)
+            self._written[flow_run_id] = before + count
+            return True
+
+    def full(self, flow_run_id: uuid.UUID, limit: int) -> bool:
+        with self._lock:
+            return self._written.get(flow_run_id, 0) >= limit
+
+    def first_left_out(self, flow_run_id: uuid.UUID) -> bool:
+        """True once per flow run: its first successful run left out, which logs why."""
+        with self._lock:
+            if flow_run_id in self._told:
+                return False
+            self._told.add(flow_run_id)
+            return True
+
+
+_budget = StepsBudget()
 
 
 # -- where the task runs go ------------------------------------------------------------------------
@@ -197,19 +247,41 @@ async def areflect_ended_run(run: Any, credentials: ImbraceCredentials) -> int:
     """
     try:
         view = _view.get() or _View()
-        if not _wanted(resolve_show_steps(credentials, view.show, fan_out=view.fan_out), run):
+        show = resolve_show_steps(credentials, view.show, fan_out=view.fan_out)
+        if not _wanted(show, run):
             return 0
         parent = current_parent()
         if parent is None or not getattr(run, "steps", None):
             return 0
+        limit = _auto_limit() if show == "auto" and run.category is RunCategory.SUCCEEDED else None
+        if limit is not None and _budget.full(parent.flow_run_id, limit):
+            _left_out(parent, run, limit)
+            return 0
         version = await aflow_version(credentials, run)
         grouped = view.grouped or parent.task_run_id is None
         return write_run(run, version, parent, credentials, grouped=grouped,
-                         link=_link(credentials, run) if grouped else None)
+                         link=_link(credentials, run) if grouped else None, limit=limit)
     except Exception as exc:  # a view of the run; never the wait's outcome
         _log.warning("Could not show the steps of Imbrace run %s in Prefect: %s",
                      getattr(run, "id", "?"), exc)
         return 0
+
+
+def _auto_limit() -> int:
+    from prefect_imbrace.exactly_once.clients import cached_setting
+
+    return int(cached_setting("auto_steps_per_flow_run"))
+
+
+def _left_out(parent: GraphParent, run: Any, limit: int) -> None:
+    """Once per Prefect flow run, on the waiting task run: why later runs show no steps."""
+    if _budget.first_left_out(parent.flow_run_id):
+        send_log(parent.flow_run_id, parent.task_run_id, logging.INFO,
+                 f"Imbrace run {run.id} succeeded; its steps and those of later successful runs "
+                 f"of this flow run are not shown as task runs: the flow run holds {limit} step "
+                 f"task runs already (show_steps='auto'; failed runs still show theirs). "
+                 f"Pass show_steps='all' or set PREFECT_INTEGRATIONS_IMBRACE_AUTO_STEPS_PER_FLOW_RUN "
+                 f"to see more.", datetime.now(timezone.utc))
 
 
 def _link(credentials: ImbraceCredentials, run: Any) -> str | None:
@@ -248,17 +320,21 @@ def _capped(nodes: list[StepNode]) -> tuple[list[StepNode], int]:
 
 def write_run(
     run: Any, version: Any, parent: GraphParent, credentials: ImbraceCredentials | None, *,
-    grouped: bool, link: str | None = None,
+    grouped: bool, link: str | None = None, limit: int | None = None,
 ) -> int:
     """Write the run's steps (and, `grouped`, a task run for the run itself) under `parent`.
 
-    Returns the number of task runs written: one event and one log each.
+    Returns the number of task runs written: one event and one log each. With a `limit`
+    (`"auto"`), nothing is written once the flow run holds that many (`StepsBudget`).
     """
     from prefect_imbrace.exactly_once.outcome import redact_run
 
     run = redact_run(run)
     nodes, left_out = _capped(layout_steps(run, version))
     if not nodes:
+        return 0
+    if limit is not None and not _budget.take(parent.flow_run_id, len(nodes) + grouped, limit):
+        _left_out(parent, run, limit)
         return 0
     ids = {n.key: _task_run_id(parent, run.id, n.key) for n in nodes}
     top = parent.task_run_id

@@ -59,11 +59,18 @@ class ImbraceSettings(PrefectBaseSettings):
     concurrency_limit_name: str | None = Field(
         default=None, description="Name of a Prefect global concurrency limit for triggers."
     )
-    show_steps: Literal["all", "failed", "none"] = Field(
-        default="all",
-        description="Which waited runs show their steps as task runs (single waits).",
+    show_steps: Literal["auto", "all", "failed", "none"] = Field(
+        default="auto",
+        description="Which waited runs show their steps as task runs (single waits); auto: "
+        "all of them until the flow run holds auto_steps_per_flow_run step task runs of "
+        "successful runs, then failed runs only.",
     )
-    show_fan_out_steps: Literal["all", "failed", "none"] = Field(
+    auto_steps_per_flow_run: int = Field(
+        default=200, ge=0,
+        description="With show_steps 'auto': step task runs of successful Imbrace runs a "
+        "Prefect flow run holds at most (a run is shown whole if the flow run is under it).",
+    )
+    show_fan_out_steps: Literal["auto", "all", "failed", "none"] = Field(
         default="failed",
         description="Which runs of a fan-out show their steps as task runs.",
     )

@@ -186,6 +186,39 @@ async def test_show_steps_none_or_failed_writes_nothing_for_a_successful_run(
     assert [r.name.startswith("Trigger Imbrace flow and wait") for r in runs] == [True]
 
 
+async def test_auto_shows_successful_runs_until_the_flow_run_holds_its_limit_then_failed_ones_only(
+    creds: ImbraceCredentials, flows: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The default `auto`: 3 step task runs at most for successful runs of one flow run."""
+    monkeypatch.setenv("PREFECT_INTEGRATIONS_IMBRACE_AUTO_STEPS_PER_FLOW_RUN", "3")
+    ok = many_steps(flows.client, 1, name="Auto limit")  # the trigger and step_1: 2 task runs
+    failing = three_steps(flows.client, fail=True, name="Auto limit failing")
+
+    @flow(name="steps-auto-limit")
+    async def waits() -> None:
+        for n in range(3):  # 0 -> 2 -> 4 task runs held: the third run is left out
+            await t.atrigger_flow_and_wait(creds, ok, {"n": n})
+        with pytest.raises(ImbraceRunFailed):
+            await t.atrigger_flow_and_wait(creds, failing, {"to": "e@example.com"})
+        await t.atrigger_flow_and_wait(creds, ok, {"n": 3}, show_steps="all")
+
+    state = await waits(return_state=True)
+    assert state.is_completed()
+    runs = await task_runs_of(state.state_details.flow_run_id, 5 + 2 + 2 + 3 + 2)
+    waiting = sorted((r for r in runs if r.name.startswith("Trigger Imbrace flow")),
+                     key=lambda r: r.expected_start_time)
+    assert len(waiting) == 5
+    under = {w.id: sorted(r.name.split(" · ")[0] for r in runs if parent_ids(r) == [w.id])
+             for w in waiting}
+    assert [under[w.id] for w in waiting] == [
+        ["step_1", "trigger"], ["step_1", "trigger"], [],  # the third: over the limit
+        ["step_1", "step_2", "trigger"],  # failed: always shown
+        ["step_1", "trigger"],  # show_steps="all" on the call: no limit
+    ]
+    told = await logs_of(waiting[2].id)
+    assert any("not shown as task runs: the flow run holds 3 step task runs" in m for m in told)
+
+
 async def test_each_step_costs_one_event_and_one_log(creds: ImbraceCredentials, flows: Any, events: Any) -> None:
     flow_id = many_steps(flows.client, 10, name="Ten steps")
 
@@ -221,8 +254,9 @@ async def test_an_unreadable_flow_version_still_shows_the_steps_by_name(
     assert {"trigger", "step_1"} <= names
 
 
-def test_show_steps_takes_only_its_three_values(creds: ImbraceCredentials) -> None:
-    with pytest.raises(ImbraceConfigurationError, match="show_steps must be one of 'all', 'failed', 'none'"):
+def test_show_steps_takes_only_its_four_values(creds: ImbraceCredentials) -> None:
+    with pytest.raises(ImbraceConfigurationError,
+                       match="show_steps must be one of 'auto', 'all', 'failed', 'none'"):
         t.trigger_flow_and_wait.fn(creds, "f" * 21, show_steps="some")  # type: ignore[arg-type]
 
 
