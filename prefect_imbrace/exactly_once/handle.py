@@ -149,6 +149,9 @@ class ImbraceRunHandle:
         """Whether this record is written to the Prefect API (`durable.py` says when)."""
         self._durable_at: float | None = None
         """When (monotonic) a first attempt's record turns durable if its run still goes on."""
+        self._planned_here: datetime | None = None
+        """`first_planned_at` when this process planned it (our clock): the poller may narrow
+        the candidates with the engine's clock bound (`poller.EngineClock`)."""
 
     @property
     def run_id(self) -> str | None:
@@ -178,6 +181,7 @@ class ImbraceRunHandle:
         if found is None:
             record = self.record
             record.first_planned_at = record.updated = datetime.now(timezone.utc)
+            self._planned_here = record.first_planned_at
             record.sends = 1
             if self._maybe_repeat and not self._explicit_key:
                 # a retry or re-run: the first attempt wrote nothing durable while its run
@@ -303,6 +307,8 @@ class ImbraceRunHandle:
             status=self.status, eager=eager, doubt=doubt,
             eager_at=time.monotonic() + min(_IDENTIFY_AFTER, self.options.timeout / 2),
             sent_near=created_after + timedelta(seconds=self.options.clock_skew),
+            sent_here=self._planned_here is not None
+            and self._planned_here == self.record.first_planned_at,
         ))
 
     def _watch_doubt(self, doubt: bool) -> None:

@@ -17,6 +17,17 @@ one thread, as many at a time as the round trip calls for (`clients.InFlight`: L
 with the client's CPU cost per read). Over a 50 ms gateway round trip 500 reads then take well under
 a second instead of the 3 s a pool of 8 threads took; on loopback they stay 8 at a time,
 because every extra connection adds to httpcore's per-request pool scan (docs/benchmarks.md).
+
+Which runs can be a wait's: a run is created (engine clock) after the send that made it. The
+engine's clock may differ from ours, so a watch's `created_after` carries the `clock_skew`
+margin (120 s), and every ended run of the flow created since then must be read once to rule
+it out: in a fleet of processes triggering one Imbrace flow, each reads the others' runs of the
+last two minutes. Each listing also bounds the clock difference from below: a run the engine
+lists was created before we received the listing, so `created - received_at` <= the engine's
+offset from our clock (`EngineClock`). With that bound a watch that did not lose its answer
+takes only runs created after `sent_near + bound - _CLOCK_MARGIN`: the runs of the last few
+seconds instead of two minutes. A doubting watch (a lost answer, which may re-send on
+`absent`) keeps the wide margin.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from prefect_imbrace.exactly_once.clients import InFlight, creds_digest
@@ -49,6 +60,8 @@ _UNDECIDED_REREAD = 1.0
 _READS_MAX = 64
 _AGE_FRACTION = 0.1  # a lane ticks every tenth of its youngest wait's age (within the bounds)
 _READ_BATCH_MIN = 4
+_CLOCK_MARGIN = timedelta(seconds=2)
+"""Kept below the learnt bound of the engine's clock (a clock step, a run's insert delayed)."""
 """Candidates are read in batches of twice the seeking watches (at least this), nearest to
 their sends first, until every seeking watch has found its run."""
 
@@ -87,12 +100,52 @@ class Watch:
     since: float = field(default_factory=time.monotonic)
     """When this waiter started watching (monotonic): its age paces its lane's ticks."""
     sent_near: datetime | None = None
-    """About when its trigger went out (our clock): candidates created nearest to it are read
-    first, so a lone wait among other processes' runs of the same flow reads a few, not all."""
+    """When its trigger was first planned (our clock), before any send of its key: no run of
+    its own was created before it, less the clock difference (`EngineClock`). Candidates
+    created nearest to it are read first."""
+    sent_here: bool = False
+    """`sent_near` was read on this process's clock (the record was planned here), so the
+    engine's clock bound learnt here applies to it (`earliest`)."""
 
     def wants_early(self, now: float) -> bool:
         """Whether its run must be identified before it ends."""
         return self.eager or now >= self.eager_at
+
+    def earliest(self, clock: EngineClock) -> datetime:
+        """The earliest creation (engine clock) its run can have: `created_after`, narrowed by
+        the engine's known clock difference unless it doubts (it may re-send on `absent`)."""
+        if self.run_created is not None:
+            return self.run_created
+        floor = clock.earliest(self.sent_near) if self.sent_here else None
+        if self.doubt or floor is None:
+            return self.created_after
+        return max(self.created_after, floor)
+
+
+class EngineClock:
+    """A lower bound of the engine's clock minus ours, learnt from every listing it answers.
+
+    A run listed was created (engine clock) before we received the listing (our clock), so
+    `created - received_at` is never above the true difference; the largest seen is the bound.
+    Runs of the last moments give a bound within a round trip of the truth.
+    """
+
+    def __init__(self) -> None:
+        self.lower: timedelta | None = None
+
+    def observe(self, runs: list[Any], received_at: datetime) -> None:
+        for run in runs:
+            created = getattr(run, "created", None)
+            if created is not None:
+                seen = created - received_at
+                if self.lower is None or seen > self.lower:
+                    self.lower = seen
+
+    def earliest(self, sent: datetime | None) -> datetime | None:
+        """The engine time before which no run made by a send at `sent` (ours) was created."""
+        if sent is None or self.lower is None:
+            return None
+        return sent + self.lower - _CLOCK_MARGIN
 
 
 @dataclass(eq=False)
@@ -102,6 +155,7 @@ class _Lane:
     watches: list[Watch] = field(default_factory=list)
     interval: float = 0.5
     next_at: float = 0.0
+    clock: EngineClock = field(default_factory=EngineClock)
 
 
 _creds_key = creds_digest
@@ -286,9 +340,9 @@ class RunPoller:
         self.stats["ticks"] += 1
         try:
             client = self._client(lane, clients)
-            since = min(w.run_created or w.created_after for w in watches)
-            runs = await self._list(client, lane.flow_id, since - timedelta(seconds=1))
-            await self._apply(client, watches, runs)
+            since = min(w.earliest(lane.clock) for w in watches)
+            runs = await self._list(client, lane.flow_id, since - timedelta(seconds=1), lane.clock)
+            await self._apply(client, watches, runs, lane.clock)
             for w in watches:
                 w.errors = 0
         except Exception as exc:  # delivered to each waiter, which owns the error budget
@@ -311,7 +365,7 @@ class RunPoller:
         youngest = min(now - w.since for w in watches)
         return min(self.max_interval, max(self.poll_interval, youngest * _AGE_FRACTION))
 
-    async def _list(self, client: Any, flow_id: str, since: datetime) -> list[Any]:
+    async def _list(self, client: Any, flow_id: str, since: datetime, clock: EngineClock) -> list[Any]:
         runs: list[Any] = []
         cursor = None
         for _ in range(_MAX_PAGES):
@@ -321,6 +375,7 @@ class RunPoller:
                 flow_id=flow_id, created_after=since, limit=_PAGE, cursor=cursor
             )
             self._reads.observe(time.monotonic() - started)
+            clock.observe(page.data, datetime.now(timezone.utc))
             runs.extend(page.data)
             cursor = page.next
             if not cursor:
@@ -351,14 +406,15 @@ class RunPoller:
                 self._undecided.clear()
         return key
 
-    async def _correlate(self, client: Any, seeking: list[Watch], runs: list[Any]) -> dict[str, Any]:
+    async def _correlate(self, client: Any, seeking: list[Watch], runs: list[Any],
+                         clock: EngineClock) -> dict[str, Any]:
         """Match seeking watches to runs; returns the finished runs read on the way, by id."""
         now = time.monotonic()
         early = any(w.wants_early(now) for w in seeking)
         wanted: dict[str, list[Watch]] = {}
         for w in seeking:
             wanted.setdefault(w.key, []).append(w)
-        earliest = min(w.created_after for w in seeking)
+        earliest = min(w.earliest(clock) for w in seeking)
         known: list[tuple[Any, str | None]] = []
         to_read: list[Any] = []
         for run in sorted(runs, key=lambda r: r.created):
@@ -403,9 +459,9 @@ class RunPoller:
                     watch.deliver(Update("absent"))
         return finished
 
-    async def _apply(self, client: Any, watches: list[Watch], runs: list[Any]) -> None:
+    async def _apply(self, client: Any, watches: list[Watch], runs: list[Any], clock: EngineClock) -> None:
         seeking = [w for w in watches if w.run_id is None]
-        finished = await self._correlate(client, seeking, runs) if seeking else {}
+        finished = await self._correlate(client, seeking, runs, clock) if seeking else {}
         by_id = {run.id: run for run in runs}
         missing = [w.run_id for w in watches if w.run_id and not w.closed and w.run_id not in by_id]
         if missing:  # not in the listing (archived, paging quirk): ask directly

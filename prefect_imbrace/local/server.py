@@ -169,8 +169,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="seconds an async run stays QUEUED (default 0.1)")
     parser.add_argument("--finish-delay", type=float, default=None,
                         help="seconds a run stays RUNNING after its sync reply (default 0.1)")
+    parser.add_argument("--clock-offset", type=float, default=0.0,
+                        help="seconds the engine's clock runs ahead of this machine's (negative: "
+                             "behind), as a remote engine's may")
     parser.add_argument("--control-token", default=None, help="enables the /_local control plane")
     args = parser.parse_args(argv)
+    if args.clock_offset:
+        from .clock import set_clock_offset
+
+        set_clock_offset(args.clock_offset)
 
     import uvicorn
 

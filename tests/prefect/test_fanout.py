@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
+from imbrace_flows import ImbraceFlows
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
+from prefect_imbrace.credentials import ImbraceCredentials
 from prefect_imbrace.exactly_once.poller import get_poller
+from prefect_imbrace.local.control import LocalControl
 from prefect_imbrace.tasks import atrigger_many_and_wait, trigger_many_and_wait
 
 N = 40
@@ -88,3 +98,55 @@ def test_a_lone_wait_among_other_callers_runs_reads_the_nearest_not_all(creds, f
     assert engine.control.counters()["runs_per_flow"][fid] == 31
     gets = poller.stats["get_calls"] - before["get_calls"]
     assert gets <= 6, gets  # the nearest batch (4) and at most a re-read of the run itself
+
+
+@contextmanager
+def skewed_engine(offset_s: float) -> Iterator[tuple[ImbraceCredentials, LocalControl]]:
+    """Imbrace Local in a process of its own whose clock runs `offset_s` off this machine's."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prefect_imbrace.local", "--port", "0", "--api-key", "skew-key",
+         "--control-token", "skew", "--clock-offset", str(offset_s)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        fields = dict(part.split("=", 1) for part in line.split(": ", 1)[1].split())
+        yield (ImbraceCredentials(api_key="skew-key", gateway=fields["gateway"]),
+               LocalControl(fields["gateway"], "skew"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.mark.parametrize("offset_s", [-90.0, 90.0])
+def test_a_wait_on_an_engine_whose_clock_is_off_reads_only_the_runs_made_near_its_send(offset_s):
+    """The engine's clock 90 s off ours: the poller learns the difference from the listing
+    (`EngineClock`) and rules out, unread, the 30 runs other callers made 3 s before its send,
+    instead of reading every ended run of the clock-skew margin (120 s)."""
+    from prefect_imbrace.tasks import trigger_flow_and_wait
+
+    with skewed_engine(offset_s) as (creds, control), creds.get_client() as client:
+        fid = ImbraceFlows(client).echo()
+        runs = [client.workflows.trigger_flow(fid, {"other": i}) for i in range(30)]
+        deadline = time.monotonic() + 30
+        while sum(r.is_terminal for r in client.workflows.iter_runs(flow_id=fid)) < len(runs):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        created = max(r.created for r in client.workflows.iter_runs(flow_id=fid))
+        assert abs((created.timestamp() - time.time()) - offset_s) < 10  # the engine's clock
+        time.sleep(3)  # beyond the 2 s margin kept below the learnt bound
+        poller = get_poller()
+        before = dict(poller.stats)
+
+        @flow
+        def lone() -> dict:
+            return trigger_flow_and_wait(creds, fid, {"mine": True}).payload
+
+        assert lone() == {"echo": {"mine": True}}
+        assert control.counters()["runs_per_flow"][fid] == 31
+        gets = poller.stats["get_calls"] - before["get_calls"]
+        assert gets <= 2, gets  # its own run (and a re-read of it): none of the 30

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from ..clock import offset_ms
 from ..errors import FrameworkError
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -37,7 +38,7 @@ _last_ms = 0
 def now_ms() -> int:
     """Epoch milliseconds, strictly increasing within the process so `created` orders inserts."""
     global _last_ms
-    ms = int(time.time() * 1000)
+    ms = int(time.time() * 1000) + offset_ms()
     if ms <= _last_ms:
         ms = _last_ms + 1
     _last_ms = ms
@@ -49,7 +50,7 @@ def clock_ms(not_before: int = 0) -> int:
     finish). `now_ms` runs ahead of the clock under bursts (one ms per call): 500 runs started in
     a second pushed their finish times up to half a second into the future, and so their
     durations. `not_before` keeps a time from preceding the one it follows (start >= created)."""
-    return max(int(time.time() * 1000), not_before)
+    return max(int(time.time() * 1000) + offset_ms(), not_before)
 
 
 def iso(ms: int) -> str:

@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import engine
+from ..clock import engine_now
 from ..store import Store
 from .common import new_id
 from .runs import TERMINAL, new_run, run_clock, touch
@@ -262,7 +263,7 @@ class Runner:
     async def _tick_forever(self) -> None:
         while True:
             try:
-                self.fire_due(datetime.now(timezone.utc))
+                self.fire_due(engine_now())
             except Exception:  # a bad schedule must not stop the others
                 logger.exception("schedule tick failed")
             await asyncio.sleep(TICK_S)
@@ -319,7 +320,7 @@ def record_trigger(store: Store, trigger: dict[str, Any], success: bool) -> None
     if not piece:
         return
     stats = store.get("meta", "triggerStats") or {"id": "triggerStats", "pieces": {}}
-    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    day = engine_now().strftime("%Y-%m-%d")
     entry = stats["pieces"].setdefault(piece, {"dailyStats": {}, "totalRuns": 0})
     daily = entry["dailyStats"].setdefault(day, {"success": 0, "failure": 0})
     daily["success" if success else "failure"] += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+from ...clock import engine_now
 from ..errors import PauseRun, StepFailed
 from .base import Action, Piece, StepCall, dropdown, prop
 
@@ -48,7 +49,7 @@ async def delay_for(call: StepCall) -> dict:
     if call.resumed:
         return {"delayForInMs": delay_ms, "success": True}
     if delay_ms > DELAY_FOR_IN_RUN_MS:
-        raise PauseRun(datetime.now(timezone.utc) + timedelta(milliseconds=delay_ms))
+        raise PauseRun(engine_now() + timedelta(milliseconds=delay_ms))
     await asyncio.sleep(delay_ms / 1000)
     return {"delayForInMs": delay_ms, "success": True}
 
@@ -56,7 +57,7 @@ async def delay_for(call: StepCall) -> dict:
 async def delay_until(call: StepCall) -> dict:
     when = _parse_when(call.input.get("delayUntilTimestamp"))
     stamp = when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    delay_ms = (when - datetime.now(timezone.utc)).total_seconds() * 1000
+    delay_ms = (when - engine_now()).total_seconds() * 1000
     if call.resumed or delay_ms <= 0:
         return {"delayTill": stamp, "success": True}
     if delay_ms > DELAY_UNTIL_IN_RUN_MS:

@@ -4,10 +4,10 @@ Wait for Next Webhook (the pause an approval flow uses)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
+from ...clock import engine_now
 from ..errors import PauseRun, StepFailed, StopRun
 from .base import Action, Piece, StepCall, Trigger, dropdown, prop
 
@@ -65,7 +65,7 @@ def resume_url(call: StepCall) -> str:
     `created`/`runId` query the piece adds.
     """
     ctx = call.ctx
-    created = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    created = engine_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
     base = ctx.public_url if ctx.public_url.endswith("/") else ctx.public_url + "/"
     return (f"{base}api/v1/flow-runs/{ctx.run_id}/requests/{ctx.pause_request_id}/sync?"
             + urlencode({"created": created, "runId": ctx.run_id}))
