@@ -64,9 +64,11 @@ async def atrigger_flow_and_wait(
     `concurrency_limit` names a Prefect global concurrency limit. `defer_after=SECONDS`: in a
     flow run of a deployment, a run still going after that long suspends the flow run (its
     worker is released) until the resumer resumes it; the result is the same
-    (docs/how-to/deploy-deferred-waits.md). `show_steps` (`"all"`, `"failed"`, `"none"`;
-    default: the block's `show_steps`, else the setting, `all`): once the run ended, its steps
-    show as task runs nested under this task run (docs/concepts/steps-in-prefect.md).
+    (docs/how-to/deploy-deferred-waits.md). `show_steps` (`"auto"`, `"all"`, `"failed"`,
+    `"none"`; default: the block's `show_steps`, else the setting, `auto`: all until the flow
+    run holds 200 step task runs of successful runs, then failed runs only): once the run
+    ended, its steps show as task runs nested under this task run
+    (docs/concepts/steps-in-prefect.md).
     """
     with steps_view(show_steps, grouped=False):
         return await atrigger_and_wait(
