@@ -327,6 +327,8 @@ def _fanout_metrics(n: int, s: dict[str, dict[str, Any]], profiles: dict[str, di
         pf = s.get(side + target.suffix)
         if pf is None:
             continue
+        if target.suffix:  # issue 21: the goals hold on the default server; other APIs are reported
+            goal = "report"
         name = f"prefect_fanout_{n}[{short}]{target.suffix}"
         base = bare if against == "client" else s.get("prefect_hand" + target.suffix, not_run)
         base_label = ("the bare async client (list polling)" if against == "client" else

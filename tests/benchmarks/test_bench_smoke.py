@@ -102,5 +102,6 @@ def test_fan_out_ratios_take_their_baseline_on_the_same_prefect_api() -> None:
     assert set(there) == {"prefect_fanout_500[tasks]@scaled", "prefect_fanout_500[many]@scaled",
                           "prefect_fanout_500[hand-written]@scaled"}
     assert there["prefect_fanout_500[tasks]@scaled"].ratio == 1.5  # 12 / 8, not 12 / 6
-    assert there["prefect_fanout_500[many]@scaled"].ratio == 2.5 and not there[
-        "prefect_fanout_500[many]@scaled"].met
+    assert there["prefect_fanout_500[many]@scaled"].ratio == 2.5
+    # issue 21 asks the goals of the default server; another API's ratios are reported
+    assert {m.goal for m in there.values()} == {"report"} and {m.met for m in there.values()} == {None}
