@@ -72,21 +72,19 @@ def test_global_concurrency_limit_is_taken_per_run(creds, flows, engine):
     assert asyncio.run(slots_in_use()) == 0  # every slot was given back
 
 
-def test_a_lone_wait_among_other_callers_runs_reads_the_nearest_not_all(creds, flows, engine):
-    """A fleet's flow-run processes each wait on one run of the same Imbrace flow: every other
-    process's run created since the wait's clock-skew margin is a candidate, and only its trigger
-    headers tell whose it is. The poller reads candidates nearest to the send first and stops
-    once its run is found (it read every one, 23 GETs per flow run in fleet_60, before)."""
+def lone_wait_reads(creds, client, counters, *, pause_s: float = 0.0) -> int:
+    """30 runs of other callers end, then (after `pause_s`) one flow waits on its own run of
+    the same Imbrace flow: the poller's run reads while it waited."""
     from prefect_imbrace.tasks import trigger_flow_and_wait
 
-    fid = flows.echo()
-    with creds.get_client() as client:  # 30 runs of other callers, ended before this wait
-        for i in range(30):
-            client.workflows.trigger_flow(fid, {"other": i})
-        deadline = time.monotonic() + 30
-        while sum(r.is_terminal for r in client.workflows.iter_runs(flow_id=fid)) < 30:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+    fid = ImbraceFlows(client).echo()
+    for i in range(30):
+        client.workflows.trigger_flow(fid, {"other": i})
+    deadline = time.monotonic() + 30
+    while sum(r.is_terminal for r in client.workflows.iter_runs(flow_id=fid)) < 30:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(pause_s)
     poller = get_poller()
     before = dict(poller.stats)
 
@@ -95,8 +93,17 @@ def test_a_lone_wait_among_other_callers_runs_reads_the_nearest_not_all(creds, f
         return trigger_flow_and_wait(creds, fid, {"mine": True}).payload
 
     assert lone() == {"echo": {"mine": True}}
-    assert engine.control.counters()["runs_per_flow"][fid] == 31
-    gets = poller.stats["get_calls"] - before["get_calls"]
+    assert counters()["runs_per_flow"][fid] == 31
+    return poller.stats["get_calls"] - before["get_calls"]
+
+
+def test_a_lone_wait_among_other_callers_runs_reads_the_nearest_not_all(creds, engine):
+    """A fleet's flow-run processes each wait on one run of the same Imbrace flow: every other
+    process's run created since the wait's clock-skew margin is a candidate, and only its trigger
+    headers tell whose it is. The poller reads candidates nearest to the send first and stops
+    once its run is found (it read every one, 23 GETs per flow run in fleet_60, before)."""
+    with creds.get_client() as client:
+        gets = lone_wait_reads(creds, client, engine.control.counters)
     assert gets <= 6, gets  # the nearest batch (4) and at most a re-read of the run itself
 
 
@@ -127,26 +134,9 @@ def test_a_wait_on_an_engine_whose_clock_is_off_reads_only_the_runs_made_near_it
     """The engine's clock 90 s off ours: the poller learns the difference from the listing
     (`EngineClock`) and rules out, unread, the 30 runs other callers made 3 s before its send,
     instead of reading every ended run of the clock-skew margin (120 s)."""
-    from prefect_imbrace.tasks import trigger_flow_and_wait
-
     with skewed_engine(offset_s) as (creds, control), creds.get_client() as client:
-        fid = ImbraceFlows(client).echo()
-        runs = [client.workflows.trigger_flow(fid, {"other": i}) for i in range(30)]
-        deadline = time.monotonic() + 30
-        while sum(r.is_terminal for r in client.workflows.iter_runs(flow_id=fid)) < len(runs):
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        created = max(r.created for r in client.workflows.iter_runs(flow_id=fid))
+        created = client.workflows.get_flow(ImbraceFlows(client).echo()).created
         assert abs((created.timestamp() - time.time()) - offset_s) < 10  # the engine's clock
-        time.sleep(3)  # beyond the 2 s margin kept below the learnt bound
-        poller = get_poller()
-        before = dict(poller.stats)
-
-        @flow
-        def lone() -> dict:
-            return trigger_flow_and_wait(creds, fid, {"mine": True}).payload
-
-        assert lone() == {"echo": {"mine": True}}
-        assert control.counters()["runs_per_flow"][fid] == 31
-        gets = poller.stats["get_calls"] - before["get_calls"]
-        assert gets <= 2, gets  # its own run (and a re-read of it): none of the 30
+        # beyond the 2 s margin kept below the learnt bound: the 30 ended 3 s before the send
+        gets = lone_wait_reads(creds, client, control.counters, pause_s=3)
+    assert gets <= 2, gets  # its own run (and a re-read of it): none of the 30
