@@ -108,6 +108,7 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
     n = 5 if smoke else 50 if quick else 500
     waits = 1 if smoke else WAITS
     rounds = 1 if smoke else 2 if quick else 5  # the fan-out sides last 2-8 s: medians of 5
+    tasks_rounds = 1 if smoke else 2 if quick else 9  # its trials vary most: medians of 9
 
     with LocalProcess() as engine:
         def ten() -> str:
@@ -118,7 +119,7 @@ def run(quick: bool, *, smoke: bool = False) -> list[Metric]:
 
         wait = _sides(engine, "wait", ten, waits, ("all", "none"), rounds)
         fan = _sides(engine, "fan_out", one, n, ("default", "all", "none"), rounds)
-        tasks = _sides(engine, "tasks", one, n, ("default", "none"), 9 if rounds == 5 else rounds)
+        tasks = _sides(engine, "tasks", one, n, ("default", "none"), tasks_rounds)
         observed = _sides(engine, "observe", one, max(n // 5, 1), ("all", "none"), min(rounds, 3))
     per_wait = waits * (STEPS + 1)
     shown = min(n, -(-AUTO_LIMIT // 2))  # runs shown whole while the flow run holds < AUTO_LIMIT

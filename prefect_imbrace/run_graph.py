@@ -16,8 +16,8 @@ docs/concepts/steps-in-prefect.md gives the counts.
 Which runs show their steps (`ShowSteps`): `"all"`, `"failed"` (runs that did not succeed),
 `"none"`, or `"auto"`: every run until the Prefect flow run holds
 `PREFECT_INTEGRATIONS_IMBRACE_AUTO_STEPS_PER_FLOW_RUN` step task runs of successful runs (200 by
-default; `StepsBudget`), then the failed ones only, so a flow that gathers hundreds of single waits keeps a readable graph and the cost of a
-few hundred writes, not thousands. Chosen per call (`show_steps=`), per block
+default; `StepsBudget`), then the failed ones only, so a flow that gathers hundreds of single
+waits keeps a readable graph and the cost of a few hundred writes, not thousands. Chosen per call (`show_steps=`), per block
 (`ImbraceCredentials.show_steps` / `show_fan_out_steps`) or by the settings
 `PREFECT_INTEGRATIONS_IMBRACE_SHOW_STEPS` (default `auto`) and `..._SHOW_FAN_OUT_STEPS` (default
 `failed`, so a fan-out of successful runs writes nothing more). Nothing here ever fails a wait:

@@ -60,10 +60,10 @@ _UNDECIDED_REREAD = 1.0
 _READS_MAX = 64
 _AGE_FRACTION = 0.1  # a lane ticks every tenth of its youngest wait's age (within the bounds)
 _READ_BATCH_MIN = 4
-_CLOCK_MARGIN = timedelta(seconds=2)
-"""Kept below the learnt bound of the engine's clock (a clock step, a run's insert delayed)."""
 """Candidates are read in batches of twice the seeking watches (at least this), nearest to
 their sends first, until every seeking watch has found its run."""
+_CLOCK_MARGIN = timedelta(seconds=2)
+"""Kept below the learnt bound of the engine's clock (a clock step, a run's insert delayed)."""
 
 
 @dataclass
